@@ -1,0 +1,17 @@
+# The two commands of the README. Both create .venv and install the pinned stack
+# (scripts/install_stack.sh, idempotent) before doing their job.
+SHELL := /bin/bash
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+
+.PHONY: install test train sweep
+install:
+	@bash scripts/install_stack.sh
+
+## make test: the whole test suite (CI runs exactly this).
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## make train: a short CPU training of the mini Refined-Det config on generated images.
+train: install
+	$(PY) experiments/train_mini.py $(ARGS)

@@ -1,0 +1,1 @@
+"""refined_det: MMRotate plugins for Refined-Det."""

@@ -1,0 +1,1 @@
+"""detlab: the Refined-Det experimentation platform."""

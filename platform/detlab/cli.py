@@ -1,0 +1,36 @@
+"""`detlab` command line: one sub-command module per job, each with `add_parser`."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from detlab.errors import UserError
+
+# Each module in detlab.commands defines `add_parser(subparsers)`, which registers
+# its sub-command and sets `func` (called with the parsed args, returns an exit code).
+COMMAND_MODULES = [
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="detlab",
+        description="Refined-Det experimentation platform: data, evaluation, training, sweeps, reports.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"detlab.commands.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as err:
+        print(f"detlab: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

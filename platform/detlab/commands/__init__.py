@@ -1,0 +1,1 @@
+"""Sub-commands of the `detlab` CLI, one module each."""

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Create .venv (if missing) and install the pinned stack plus this project.
+#
+# Idempotent: a complete install is recorded in .venv/.detlab-stamp (hash of
+# constraints.txt + pyproject.toml) and the script returns at once when it is
+# current. Every pip call passes `-c constraints.txt`, the one place versions
+# are pinned, so the resolver can never replace the torch that mmcv-full's ops
+# were compiled against.
+#
+# mmcv-full 1.7.2 has no wheel for torch 2.14; we compile it from its sdist
+# (see ../shared/DESIGN.md "Build recipe") and keep the wheel in a wheelhouse
+# keyed by the torch version and the CUDA flag, so the next install of the same
+# stack takes seconds:  ${DETLAB_WHEELHOUSE:-~/.cache/detlab/wheelhouse}/torch-<ver>-<cpu|cuda>/
+#
+# Environment:
+#   PYTHON            interpreter for the venv (default: python3.11, else python3)
+#   VENV              venv path (default: <repo>/.venv)
+#   FORCE_CUDA=1      build mmcv-full's CUDA ops (GPU image; needs nvcc matching torch's CUDA)
+#   MAX_JOBS          parallel compile jobs (default: nproc)
+#   DETLAB_WHEELHOUSE where built mmcv-full wheels are kept
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${VENV:-$ROOT/.venv}
+CONSTRAINTS=$ROOT/constraints.txt
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+STAMP=$VENV/.detlab-stamp
+
+say() { printf '\033[1m[install]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[install] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+pin() {  # pin NAME -> exact version from constraints.txt
+  sed -n -E "s/^$1==([^ ;#]+).*/\1/p" "$CONSTRAINTS" | head -n1
+}
+
+want_stamp=$(cat "$CONSTRAINTS" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)
+if [[ -f $STAMP && $(cat "$STAMP") == "$want_stamp" ]]; then
+  exit 0
+fi
+
+if [[ ! -x $VENV/bin/python ]]; then
+  say "creating $VENV with $PYTHON"
+  "$PYTHON" -m venv "$VENV" || die "could not create a venv with $PYTHON (install python3-venv?)"
+fi
+PY=$VENV/bin/python
+pip_c() { "$PY" -m pip install --disable-pip-version-check -c "$CONSTRAINTS" "$@"; }
+
+say "step 1/4: build tools and torch/torchvision (pinned: torch $(pin torch), torchvision $(pin torchvision))"
+pip_c -q setuptools wheel
+pip_c torch torchvision numpy opencv-python-headless
+
+# --- step 2: mmcv-full, compiled once per torch version ---------------------
+TORCH_VER=$("$PY" -c 'import torch; print(torch.__version__)')
+[[ $TORCH_VER == "$(pin torch)"* ]] || die "torch $TORCH_VER is installed but constraints.txt pins $(pin torch)"
+MMCV_VER=$(pin mmcv-full)
+FLAVOR=cpu; [[ ${FORCE_CUDA:-0} == 1 ]] && FLAVOR=cuda
+WHEELHOUSE=${DETLAB_WHEELHOUSE:-$HOME/.cache/detlab/wheelhouse}/torch-$TORCH_VER-$FLAVOR
+mkdir -p "$WHEELHOUSE"
+
+have_mmcv() { "$PY" - <<EOF 2>/dev/null
+import mmcv, mmcv.ops
+from mmcv.ops import box_iou_rotated, nms_rotated
+assert mmcv.__version__ == "$MMCV_VER"
+EOF
+}
+
+if have_mmcv; then
+  say "step 2/4: mmcv-full $MMCV_VER with compiled ops already installed"
+else
+  wheel=$(ls "$WHEELHOUSE"/mmcv_full-"$MMCV_VER"-*.whl 2>/dev/null | head -n1 || true)
+  if [[ -z $wheel ]]; then
+    say "step 2/4: compiling mmcv-full $MMCV_VER against torch $TORCH_VER ($FLAVOR); ~10-20 min on 2 cores, done once"
+    command -v "${CXX:-g++}" >/dev/null || die "no C++ compiler (g++) found: install build-essential, then rerun"
+    "$PY" -c 'import sysconfig,os,sys; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()["include"],"Python.h")) else 1)' \
+      || die "Python headers (Python.h) missing: install python3-dev, then rerun"
+    build=$(mktemp -d)
+    trap 'rm -rf "$build"' EXIT
+    "$PY" -m pip download -q --no-deps --no-binary :all: "mmcv-full==$MMCV_VER" -d "$build" \
+      || die "could not download the mmcv-full $MMCV_VER sdist"
+    tar -xzf "$build"/mmcv-full-"$MMCV_VER".tar.gz -C "$build"
+    src=$build/mmcv-full-$MMCV_VER
+    # torch 2.14's ATen headers need C++20; mmcv-full 1.7.2 hard-codes -std=c++17.
+    # The sources compile unchanged under C++20.
+    sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
+    grep -q -- '-std=c++20' "$src/setup.py" || die "could not patch -std=c++17 in mmcv-full's setup.py"
+    if ! MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+        "$PY" -m pip wheel --no-build-isolation --no-deps -w "$WHEELHOUSE" "$src" >"$build/build.log" 2>&1; then
+      tail -n 30 "$build/build.log" >&2
+      cp "$build/build.log" "$ROOT/mmcv-build.log" 2>/dev/null || true
+      die "mmcv-full $MMCV_VER failed to compile against torch $TORCH_VER (full log: $ROOT/mmcv-build.log). \
+Check: a C++20 compiler (g++ >= 10), Python headers, and that torch is the pinned $(pin torch)."
+    fi
+    wheel=$(ls "$WHEELHOUSE"/mmcv_full-"$MMCV_VER"-*.whl | head -n1)
+    say "built $wheel"
+  else
+    say "step 2/4: mmcv-full $MMCV_VER from wheelhouse $wheel"
+  fi
+  pip_c --no-deps "$wheel"
+  # mmcv-full's own dependencies (addict, yapf, ...) from the registry, pinned.
+  pip_c "$wheel"
+  have_mmcv || die "mmcv-full installed but its compiled ops do not import (built against another torch?): delete $WHEELHOUSE and rerun"
+fi
+
+say "step 3/4: mmdet, mmrotate, ray, optuna, mlflow and the project (editable)"
+pip_c -e "$ROOT[dev]"
+
+say "step 4/4: checking the installed pins"
+"$PY" - "$CONSTRAINTS" <<'EOF' || die "installed versions do not match constraints.txt (see above)"
+import importlib.metadata as md, re, sys, pathlib
+bad = []
+for line in pathlib.Path(sys.argv[1]).read_text().splitlines():
+    m = re.match(r"^([A-Za-z0-9_.\[\],-]+)==([^\s;#]+)", line)
+    if not m:
+        continue
+    name = m.group(1).split("[")[0]
+    try:
+        got = md.version(name)
+    except md.PackageNotFoundError:
+        continue  # pinned for a path that is not installed here
+    if got.split("+")[0] != m.group(2):
+        bad.append(f"{name}: installed {got}, pinned {m.group(2)}")
+if bad:
+    print("\n".join(bad), file=sys.stderr)
+    sys.exit(1)
+EOF
+echo "$want_stamp" >"$STAMP"
+say "done: $VENV (torch $TORCH_VER, mmcv-full $MMCV_VER, $FLAVOR ops)"
