@@ -1,0 +1,171 @@
+"""DOTA v1.0 `labelTxt` files: `imagesource:`/`gsd:` headers, then `x1 y1 ... x4 y4 class difficult`.
+
+The devkit's parser skips short lines and crashes on a non-numeric coordinate;
+mmrotate's loader silently drops what `poly2obb_np` rejects and crashes on an
+unknown class. Here every row is checked and a bad one is one line naming
+`path:line`. An empty file (or headers only) is legal: an image with no objects.
+"""
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal
+
+import numpy as np
+
+from . import DOTA_CLASSES, AnnotationError, AnnotationWarning, format_number, polygon_area
+
+Degenerate = Literal['skip', 'error', 'keep']
+# Below this area (px^2) a polygon has no inside: the devkit's splitter and mmrotate both drop it.
+MIN_POLY_AREA = 1e-6
+
+
+@dataclass
+class DotaAnnotation:
+    """The objects of one image. `difficulty` keeps the raw flag (0, 1, or 2 for "cut at a patch edge")."""
+
+    polys: np.ndarray = field(default_factory=lambda: np.zeros((0, 8)))
+    labels: list[str] = field(default_factory=list)
+    difficulty: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))
+    imagesource: str | None = None
+    gsd: float | None = None
+
+    def __post_init__(self) -> None:
+        self.polys = np.asarray(self.polys, dtype=np.float64).reshape(-1, 8)
+        self.difficulty = np.asarray(self.difficulty, dtype=np.int64).reshape(-1)
+        self.labels = list(self.labels)
+        if not len(self.polys) == len(self.labels) == len(self.difficulty):
+            raise ValueError('polys, labels and difficulty must have the same length')
+
+    @property
+    def difficult(self) -> np.ndarray:
+        """Boolean flags as the devkit evaluator uses them (any non-zero flag is difficult)."""
+        return self.difficulty != 0
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_row(tokens: list[str], classes: frozenset[str], where: str
+               ) -> tuple[list[float], str, int]:
+    """One object row -> (8 coordinates, class, difficulty), or AnnotationError."""
+    first_word = next((i for i, t in enumerate(tokens) if not _is_number(t)), len(tokens))
+    if first_word < 8:
+        if tokens[first_word] in classes or first_word == len(tokens) - 2:
+            raise AnnotationError(
+                f'{where}: expected 8 coordinates before the class name, got {first_word}')
+        raise AnnotationError(
+            f'{where}: coordinate {first_word + 1} is {tokens[first_word]!r}, not a number')
+    if len(tokens) not in (9, 10):
+        raise AnnotationError(f'{where}: expected "x1 y1 x2 y2 x3 y3 x4 y4 class difficult", '
+                              f'got {len(tokens)} fields')
+    coords = [float(t) for t in tokens[:8]]
+    bad = next((i for i, v in enumerate(coords) if not math.isfinite(v)), None)
+    if bad is not None:
+        raise AnnotationError(f'{where}: coordinate {bad + 1} is {tokens[bad]!r}, not a finite number')
+    name = tokens[8]
+    if name not in classes:
+        raise AnnotationError(f'{where}: unknown class {name!r}')
+    difficulty = 0
+    if len(tokens) == 10:
+        if not tokens[9].isdigit():
+            raise AnnotationError(f'{where}: difficult flag is {tokens[9]!r}, not 0, 1 or 2')
+        difficulty = int(tokens[9])
+    return coords, name, difficulty
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding='utf-8-sig') as f:
+            return f.read()
+    except FileNotFoundError:
+        raise AnnotationError(f'{path}: no such file') from None
+    except UnicodeDecodeError as err:
+        raise AnnotationError(f'{path}: not a text file ({err.reason} at byte {err.start})') from None
+    except OSError as err:
+        raise AnnotationError(f'{path}: cannot read ({err.strerror})') from None
+
+
+def read_dota_label(path: str | os.PathLike, classes: Iterable[str] = DOTA_CLASSES,
+                    degenerate: Degenerate = 'skip') -> DotaAnnotation:
+    """Parse one DOTA label file strictly.
+
+    `degenerate` says what to do with a zero-area polygon: 'skip' (with an
+    AnnotationWarning; the devkit's splitter and mmrotate's loader drop it too),
+    'error', or 'keep' (the devkit evaluator keeps it as an unmatchable object).
+    """
+    path = os.fspath(path)
+    allowed = frozenset(classes)
+    polys, labels, diffs = [], [], []
+    source: str | None = None
+    gsd: float | None = None
+    for lineno, raw in enumerate(_read_text(path).splitlines(), 1):
+        line = raw.strip()
+        where = f'{path}:{lineno}'
+        if not line:
+            continue
+        lower = line.lower()
+        if lower.startswith('imagesource:'):
+            source = line.split(':', 1)[1].strip()
+            continue
+        if lower.startswith('gsd:'):
+            value = line.split(':', 1)[1].strip()
+            if value.lower() in ('', 'null', 'none', 'nan'):
+                gsd = None
+            elif _is_number(value) and math.isfinite(float(value)) and float(value) > 0:
+                gsd = float(value)
+            else:
+                raise AnnotationError(f'{where}: gsd is {value!r}, not a positive number or null')
+            continue
+        coords, name, difficulty = _parse_row(line.split(), allowed, where)
+        if polygon_area(np.array(coords))[0] <= MIN_POLY_AREA and degenerate != 'keep':
+            if degenerate == 'error':
+                raise AnnotationError(f'{where}: degenerate polygon (zero area)')
+            warnings.warn(f'{where}: degenerate polygon (zero area) skipped', AnnotationWarning,
+                          stacklevel=2)
+            continue
+        polys.append(coords)
+        labels.append(name)
+        diffs.append(difficulty)
+    return DotaAnnotation(np.array(polys, dtype=np.float64).reshape(-1, 8), labels,
+                          np.array(diffs, dtype=np.int64), source, gsd)
+
+
+def read_dota_dir(label_dir: str | os.PathLike, classes: Iterable[str] = DOTA_CLASSES,
+                  degenerate: Degenerate = 'skip') -> dict[str, DotaAnnotation]:
+    """{image_id: annotation} for every `*.txt` in a `labelTxt`/`annfiles` folder, sorted by id."""
+    label_dir = os.fspath(label_dir)
+    if not os.path.isdir(label_dir):
+        raise AnnotationError(f'{label_dir}: not a directory')
+    files = sorted(Path(label_dir).glob('*.txt'))
+    if not files:
+        raise AnnotationError(f'{label_dir}: no label files (*.txt)')
+    return {f.stem: read_dota_label(f, classes, degenerate) for f in files}
+
+
+def write_dota_label(path: str | os.PathLike, ann: DotaAnnotation, header: bool = True,
+                     classes: Iterable[str] = DOTA_CLASSES) -> None:
+    """Write one label file; refuses what the reader would refuse, so output always reads back."""
+    path = os.fspath(path)
+    allowed = frozenset(classes)
+    lines = []
+    if header:
+        lines.append(f'imagesource:{ann.imagesource or "synthetic"}')
+        lines.append(f'gsd:{format_number(ann.gsd) if ann.gsd else "null"}')
+    for i, (poly, name, diff) in enumerate(zip(ann.polys, ann.labels, ann.difficulty)):
+        if name not in allowed or not np.isfinite(poly).all() or diff < 0:
+            raise AnnotationError(f'{path}: object {i}: cannot write {name!r} {poly.tolist()} {diff}')
+        lines.append(' '.join([*map(format_number, poly), name, str(int(diff))]))
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write('\n'.join(lines) + ('\n' if lines else ''))
