@@ -1,0 +1,108 @@
+"""``CrossGridAssigner``: CLA as an mmdet/mmrotate assigner."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+from mmdet.core.bbox.assigners import AssignResult, MaxIoUAssigner
+from mmrotate.core.bbox.builder import ROTATED_BBOX_ASSIGNERS
+
+from .assign_stats import AssignStats
+from .cross_grid import check_cla_options, cross_grid_assign_full
+from .grid_context import GridContext
+
+
+@ROTATED_BBOX_ASSIGNERS.register_module()
+class CrossGridAssigner(MaxIoUAssigner):
+    """Cross-grid label assignment (Rao & Zhou, GRSL 2024).
+
+    Needs a head that hands over the anchor grid (``GridContext``): the heads
+    of this package (``CLARetinaHead``, ``FRHead``) do. Requires one anchor
+    per cell (``RotatedAnchorGenerator(scales=[s], ratios=[1.0])``).
+
+    Args:
+        radius: the seed's ``near_neighbor_thr``: a neighbour cell is added
+            when the centre's fractional offset towards it is below this.
+        num_neighbors: 1 (centre cell only), 2 (one nearest side, seed's
+            level-wide minimum) or 3 (the paper's: every near side).
+        cross_grid: False turns CLA off and assigns exactly like mmdet's
+            ``MaxIoUAssigner`` (its own comparisons), for ablations.
+        k2_min_scope: ``'level'`` (seed) or ``'gt'`` (per-GT minimum for k=2).
+        The MaxIoU arguments are mmdet's; CLA's step A uses the seed's
+        comparisons (``<=`` / ``>``), see ``cross_grid.QUIRKS``.
+    """
+
+    needs_grid_context = True
+
+    def __init__(self,
+                 pos_iou_thr: float = 0.5,
+                 neg_iou_thr: float | tuple[float, float] = 0.4,
+                 min_pos_iou: float = 0.0,
+                 gt_max_assign_all: bool = True,
+                 ignore_iof_thr: float = -1,
+                 ignore_wrt_candidates: bool = True,
+                 match_low_quality: bool = True,
+                 gpu_assign_thr: int = -1,
+                 iou_calculator: dict = dict(type='RBboxOverlaps2D'),
+                 radius: float = 0.5,
+                 num_neighbors: int = 3,
+                 cross_grid: bool = True,
+                 k2_min_scope: str = 'level'):
+        super().__init__(pos_iou_thr=pos_iou_thr, neg_iou_thr=neg_iou_thr, min_pos_iou=min_pos_iou,
+                         gt_max_assign_all=gt_max_assign_all, ignore_iof_thr=ignore_iof_thr,
+                         ignore_wrt_candidates=ignore_wrt_candidates,
+                         match_low_quality=match_low_quality, gpu_assign_thr=gpu_assign_thr,
+                         iou_calculator=iou_calculator)
+        check_cla_options(radius, num_neighbors, pos_iou_thr, neg_iou_thr, k2_min_scope)
+        if cross_grid and ignore_iof_thr > 0:
+            raise ValueError("CrossGridAssigner does not support ignore_iof_thr > 0 "
+                             "(the paper's CLA ignores gt_bboxes_ignore)")
+        if cross_grid and not match_low_quality:
+            raise ValueError("CrossGridAssigner with cross_grid=True always matches low-quality "
+                             "anchors (the seed's step 4); match_low_quality=False is not supported")
+        self.radius = float(radius)
+        self.num_neighbors = int(num_neighbors)
+        self.cross_grid = bool(cross_grid)
+        self.k2_min_scope = k2_min_scope
+        self.stats = AssignStats()
+        self._grid: GridContext | None = None
+
+    @contextmanager
+    def grid_context(self, context: GridContext) -> Iterator[None]:
+        """Make the image's anchor grid available to the next ``assign`` calls."""
+        self._grid = context
+        try:
+            yield
+        finally:
+            self._grid = None
+
+    def assign(self, bboxes, gt_bboxes, gt_bboxes_ignore=None, gt_labels=None) -> AssignResult:
+        if not self.cross_grid:
+            result = super().assign(bboxes, gt_bboxes, gt_bboxes_ignore, gt_labels)
+            self.stats.add_maxiou_only(result.gt_inds, gt_bboxes.shape[0], self._grid)
+            return result
+        grid = self._grid
+        if grid is None:
+            raise RuntimeError(
+                "CrossGridAssigner needs the anchor grid: use it with a head that provides it "
+                "(CLARetinaHead or FRHead from refined_det), not with mmrotate's RotatedRetinaHead")
+        inside = grid.inside_flags
+        if int(inside.sum()) != bboxes.shape[0]:
+            raise RuntimeError("CrossGridAssigner: the head's anchors do not match its grid context")
+        result = cross_grid_assign_full(
+            grid.per_level(grid.flat_anchors), grid.featmap_sizes, grid.strides, gt_bboxes,
+            grid.pad_shape, grid.per_level(inside),
+            radius=self.radius, num_neighbors=self.num_neighbors, pos_iou_thr=self.pos_iou_thr,
+            neg_iou_thr=self.neg_iou_thr, min_pos_iou=self.min_pos_iou,
+            gt_max_assign_all=self.gt_max_assign_all, k2_min_scope=self.k2_min_scope,
+            overlaps_fn=self.iou_calculator)
+        self.stats.add(result, gt_bboxes.shape[0], grid.strides)
+        gt_inds = result.assigned[inside]
+        max_overlaps = result.max_overlaps[inside]
+        labels = None
+        if gt_labels is not None:
+            labels = gt_inds.new_full(gt_inds.shape, -1)
+            pos = gt_inds > 0
+            labels[pos] = gt_labels[gt_inds[pos] - 1]
+        return AssignResult(gt_bboxes.shape[0], gt_inds, max_overlaps, labels=labels)
