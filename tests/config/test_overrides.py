@@ -1,6 +1,8 @@
 """The override language: parse, apply, flatten, load (DESIGN.md "One override language")."""
 from __future__ import annotations
 
+import gc
+import sys
 import textwrap
 from pathlib import Path
 
@@ -9,6 +11,7 @@ from mmcv import Config
 
 from detlab.config import (OverrideError, apply_overrides, flatten_config, load_config,
                            parse_override, parse_value)
+from detlab.config.suggest import suggest
 from detlab.errors import UserError
 
 
@@ -259,3 +262,29 @@ def test_load_config_missing_base(tmp_path: Path) -> None:
     path.write_text("_base_ = ['./missing_base.py']\n")
     with pytest.raises(UserError, match=r"child.py: .*missing_base.py"):
         load_config(path)
+
+
+def test_broken_config_leaves_no_temporary_file_to_finalise_later(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # mmcv's fromfile leaks a NamedTemporaryFile when a config fails; finalised later inside
+    # ast.parse it breaks CPython 3.11 ("AST constructor recursion depth mismatch").
+    path = tmp_path / "broken.py"
+    path.write_text("model = dict(\n")
+    with pytest.raises(SyntaxError) as err:
+        load_config(path)
+    seen: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+    del err
+    gc.collect()
+    assert seen == []
+
+
+@pytest.mark.parametrize("word, names, expected", [
+    ("radus", ["type", "radius", "num_neighbors"], ["radius"]),
+    ("grace", ["type", "grace_period", "max_t"], ["grace_period"]),
+    ("model.train_cfg.assigner.radus", ["model.train_cfg.assigner.radius", "model.train_cfg.assigner.pos_iou_thr"],
+     ["model.train_cfg.assigner.radius"]),
+    ("zzz", ["type", "radius"], []),
+])
+def test_suggest(word: str, names: list[str], expected: list[str]) -> None:
+    assert suggest(word, names) == expected

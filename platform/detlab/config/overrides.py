@@ -16,14 +16,17 @@ test `isinstance(img_scale, tuple)`; any other value is taken as given.
 from __future__ import annotations
 
 import copy
-import difflib
+import gc
 import os
+import sys
+import traceback
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mmcv import Config, ConfigDict
 
 from detlab.config.literals import parse_value
+from detlab.config.suggest import suggest
 from detlab.errors import UserError
 
 __all__ = [
@@ -123,9 +126,36 @@ def load_config(path: str | os.PathLike[str], overrides: Mapping[str, Any] | Ite
         raise UserError(f"{os.fspath(path)}: config file not found")
     try:
         cfg = Config.fromfile(os.fspath(path), import_custom_modules=import_custom_modules)
-    except FileNotFoundError as err:  # a `_base_` file named by the config
-        raise UserError(f"{os.fspath(path)}: {err}") from None
+    except Exception as err:
+        _release_temp_files(err)
+        if isinstance(err, FileNotFoundError):  # a `_base_` file named by the config
+            raise UserError(f"{os.fspath(path)}: {err}") from None
+        raise
     return apply_overrides(cfg, overrides, source=source)
+
+
+def _release_temp_files(err: BaseException) -> None:
+    """Finalise, now and quietly, the temporary file mmcv leaves behind when a config fails to load.
+
+    `Config.fromfile` copies the config into a NamedTemporaryFile inside a
+    TemporaryDirectory; when the config raises, the directory is removed but the
+    file object lives on in the traceback, and its finaliser (a failing unlink)
+    runs at some later garbage collection. If that collection happens inside
+    `ast.parse`, as Python 3.11's traceback printing calls it, CPython fails with
+    "SystemError: AST constructor recursion depth mismatch".
+    """
+    hook = sys.unraisablehook
+
+    def quiet(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, FileNotFoundError):
+            hook(unraisable)
+
+    sys.unraisablehook = quiet
+    try:
+        traceback.clear_frames(err.__traceback__)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 # ---------------------------------------------------------------- internals
@@ -192,7 +222,7 @@ def _types(node: list[Any] | tuple[Any, ...]) -> str:
 
 def _hint(part: str, node: Mapping[Any, Any]) -> str:
     keys = [str(k) for k in node]
-    close = difflib.get_close_matches(part, keys, n=3, cutoff=0.6)
+    close = suggest(part, keys)
     if close:
         return " (did you mean " + " or ".join(repr(k) for k in close) + "?)"
     if keys and len(keys) <= 12:
