@@ -10,6 +10,7 @@ from detlab.errors import UserError
 # Each module in detlab.commands defines `add_parser(subparsers)`, which registers
 # its sub-command and sets `func` (called with the parsed args, returns an exit code).
 COMMAND_MODULES = [
+    "evaluate",
 ]
 
 

@@ -1,0 +1,21 @@
+"""One evaluator for DOTA Task1 and HRSC2016 (see docs/evaluation.md).
+
+    from detlab.evaluation import evaluate_dota, evaluate_hrsc
+    result = evaluate_dota(gts, dets)          # the official devkit's numbers
+    result.to_dict()  # {"mAP", "AP": {class: ap}, "metric", "iou_thr", "num_gt", "num_det", ...}
+
+gts:  {image_id: (polys (N, 8), class_names (N,), difficult bool (N,))}
+dets: {class_name: (image_ids (M,), scores (M,), polys (M, 8))}
+"""
+from .ap import average_precision, precision_recall, voc07_ap, voc12_ap
+from .classes import DOTA_V1_CLASSES, HRSC_CLASSES, HRSC_IOU_THRS
+from .dota import evaluate_dota
+from .hrsc import evaluate_hrsc
+from .polyiou import quad_iou
+from .result import ClassResult, EvalResult
+
+__all__ = [
+    'evaluate_dota', 'evaluate_hrsc', 'EvalResult', 'ClassResult', 'quad_iou',
+    'average_precision', 'precision_recall', 'voc07_ap', 'voc12_ap',
+    'DOTA_V1_CLASSES', 'HRSC_CLASSES', 'HRSC_IOU_THRS',
+]
