@@ -1,0 +1,381 @@
+"""The typed study spec: what `experiments/studies/*.yaml` may say, and nothing else.
+
+Every model forbids unknown keys, so a misspelt field is an error instead of a
+default silently taken. Checks that need only the spec live here (ranges,
+sampler/dimension compatibility); checks against the base config and the
+cluster live in `load.py` and `space.py`. `markdown_reference()` renders these
+models as the field tables of docs/studies.md.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import annotated_types
+import yaml
+from pydantic import (BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, field_validator,
+                      model_validator)
+from pydantic_core import PydanticUndefined
+
+__all__ = [
+    "StudySpec", "DatasetSpec", "Dimension", "ObjectiveSpec", "SamplerSpec", "SchedulerSpec",
+    "TrialsSpec", "ResourcesSpec", "MlflowSpec", "StorageSpec", "SEED_KEY", "markdown_reference",
+    "update_reference", "choice_label", "same_label",
+]
+
+SEED_KEY = "seed"
+"""Name of the training seed in a trial's Tune config; no search key may use it."""
+
+
+def _number(value: Any) -> int | float:
+    """Keep ints as ints (int dimensions need them) and refuse booleans and text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, got {value!r}")
+    return value
+
+
+Number = Annotated[int | float, PlainValidator(_number)]
+"""A number that stays an int when written as one."""
+
+
+def choice_label(value: Any) -> Any:
+    """How a choice/grid value appears to Tune and Optuna: itself if a plain scalar, else its repr."""
+    return value if isinstance(value, (type(None), bool, int, float, str)) else repr(value)
+
+
+def same_label(a: Any, b: Any) -> bool:
+    """Equal and of one type, so that True is not 1 and 1 is not 1.0."""
+    return type(a) is type(b) and a == b
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def _explicit(self, *names: str) -> list[str]:
+        """Those of `names` given a value other than their default (so a dumped spec reloads)."""
+        fields = type(self).model_fields
+        return [n for n in names if n in self.model_fields_set and getattr(self, n) != fields[n].default]
+
+
+class DatasetSpec(_Spec):
+    """Which data the trials train and evaluate on."""
+
+    name: Literal["hrsc2016", "dota"] = Field(
+        description="Dataset family; picks the evaluator (DOTA v1.0 Task1 VOC07, or HRSC2016 VOC07 and VOC12).")
+    root: str | None = Field(
+        None, description="Directory holding the data, absolute or relative to the repository root; "
+                          "null keeps the paths of the base config.")
+
+
+class Dimension(_Spec):
+    """One search dimension over a dotted config key.
+
+    `uniform`/`loguniform`: floats in [low, high]. `int`: integers low, low+step, ..., high,
+    both ends included. `choice`: one of `values`, sampled. `grid`: every one of `values`.
+    """
+
+    type: Literal["uniform", "loguniform", "int", "choice", "grid"] = Field(
+        description="How values are drawn: uniform, loguniform (low > 0), int (both ends included), "
+                    "choice (sampled from values) or grid (every value; sampler grid only).")
+    low: Number | None = Field(
+        None, description="Lower bound, included (uniform, loguniform, int).")
+    high: Number | None = Field(
+        None, description="Upper bound, included (uniform, loguniform, int); must be above low.")
+    step: int | None = Field(
+        None, ge=1, description="int only: spacing of the values (default 1); with step > 1, low and high "
+                                "must be multiples of it.")
+    values: list[Any] | None = Field(
+        None, description="choice and grid: the values, any YAML (numbers, booleans, strings, lists, maps); "
+                          "no duplicates.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Dimension:
+        ranged = self.type in ("uniform", "loguniform", "int")
+        wrong = self._explicit("values") if ranged else self._explicit("low", "high", "step")
+        if self.type != "int" and not wrong:
+            wrong = self._explicit("step")
+        if wrong:
+            raise ValueError(f"{wrong[0]} does not apply to type {self.type}")
+        if ranged:
+            self._check_range()
+        else:
+            self._check_values()
+        return self
+
+    def _check_range(self) -> None:
+        if self.low is None or self.high is None:
+            raise ValueError(f"type {self.type} needs low and high")
+        if self.type == "int":
+            if not (isinstance(self.low, int) and isinstance(self.high, int)):
+                raise ValueError(f"type int needs integer low and high, got {self.low!r} and {self.high!r}")
+            step = self.step or 1
+            if step > 1 and (self.low % step or self.high % step):
+                raise ValueError(f"with step {step}, low ({self.low}) and high ({self.high}) must be multiples "
+                                 "of it (Ray Tune draws multiples of step)")
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high}); put a constant in overrides")
+        if self.type == "loguniform" and self.low <= 0:
+            raise ValueError(f"loguniform needs low > 0, got {self.low}")
+
+    def _check_values(self) -> None:
+        if not self.values:
+            raise ValueError(f"type {self.type} needs a non-empty values list")
+        labels = [choice_label(v) for v in self.values]
+        for i, label in enumerate(labels):
+            if any(same_label(label, other) for other in labels[:i]):
+                raise ValueError(f"values lists {label!r} twice")
+
+    def candidates(self) -> list[Any]:
+        """Values worth checking against the config: both bounds, or every value."""
+        return list(self.values) if self.values is not None else [self.low, self.high]
+
+
+class ObjectiveSpec(_Spec):
+    """What the search optimises."""
+
+    metric: str = Field(
+        "val/mAP_voc07", min_length=1,
+        description="Metric reported at each evaluation, e.g. val/mAP_voc07, val/mAP_voc12 (HRSC2016).")
+    mode: Literal["max", "min"] = Field("max", description="Whether higher (max) or lower (min) is better.")
+
+
+class SamplerSpec(_Spec):
+    """How configurations are proposed."""
+
+    type: Literal["tpe", "random", "grid"] = Field(
+        "tpe", description="tpe: Optuna TPE; random: Optuna random sampling; grid: every combination of "
+                           "the grid and choice dimensions (ablations), no Optuna.")
+    seed: int = Field(0, description="Seed of the Optuna sampler (tpe, random); unused by grid.")
+    n_startup_trials: int = Field(
+        10, ge=0, description="tpe only: random trials before TPE starts modelling.")
+
+    @model_validator(mode="after")
+    def _check(self) -> SamplerSpec:
+        if self.type != "tpe" and self._explicit("n_startup_trials"):
+            raise ValueError(f"n_startup_trials applies to type tpe only, not {self.type}")
+        return self
+
+
+class SchedulerSpec(_Spec):
+    """Early stopping of poor trials."""
+
+    type: Literal["asha", "none"] = Field(
+        "none", description="asha: Ray Tune's ASHA (async successive halving); none: every trial runs "
+                            "its full schedule.")
+    grace_period: int = Field(
+        1, ge=1, description="asha: evaluations a trial gets before it can be stopped.")
+    reduction_factor: float = Field(
+        4.0, gt=1, description="asha: 1/reduction_factor of the trials go on at each rung.")
+    max_t: int | None = Field(
+        None, ge=1, description="asha: evaluations in a full trial (Tune's training_iteration, one per "
+                                "evaluation); null: runner.max_epochs / evaluation.interval of the base "
+                                "config with the overrides applied.")
+
+    @model_validator(mode="after")
+    def _check(self) -> SchedulerSpec:
+        if self.type == "none":
+            wrong = self._explicit("grace_period", "reduction_factor", "max_t")
+            if wrong:
+                raise ValueError(f"{wrong[0]} applies to type asha only")
+        elif self.max_t is not None and self.grace_period > self.max_t:
+            raise ValueError(f"grace_period ({self.grace_period}) must not exceed max_t ({self.max_t})")
+        return self
+
+
+class TrialsSpec(_Spec):
+    """How many trials, and how many at once."""
+
+    num_samples: int = Field(
+        ge=1, description="tpe/random: trials to run; grid: repeats of the whole grid (keep 1, repeat with "
+                          "seeds instead).")
+    max_concurrent: int = Field(
+        1, ge=1, description="Trials running at the same time; more wait for resources.")
+
+
+class ResourcesSpec(_Spec):
+    """What one trial takes: a Ray Train TorchTrainer with this many workers."""
+
+    workers_per_trial: int = Field(1, ge=1, description="Ray Train workers (DDP processes) per trial.")
+    cpus_per_worker: float = Field(1.0, gt=0, description="CPUs each worker reserves.")
+    gpus_per_worker: float = Field(0.0, ge=0, description="GPUs each worker reserves (0: train on CPU, gloo).")
+
+
+class MlflowSpec(_Spec):
+    """Where the study is recorded."""
+
+    experiment: str | None = Field(
+        None, description="MLflow experiment holding the study's parent run; null: the study name.")
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI; null: $MLFLOW_TRACKING_URI, else a local SQLite store "
+                          "(detlab.tracking.uri).")
+
+
+class StorageSpec(_Spec):
+    """Where search state persists, so a study can be resumed."""
+
+    optuna: str | None = Field(
+        None, description="Optuna storage (tpe, random): an RDB URL (sqlite:///..., postgresql://...) or a "
+                          "file path relative to the repository root (a SQLite file); null: the runner's "
+                          "default beside the Ray Tune results.")
+
+
+class StudySpec(_Spec):
+    """A study: one base config, a search space over its keys, and how to run the search."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Study name (default: the spec file's name without .yaml); names the Tune run.")
+    description: str = Field("", description="One or two sentences: what the study asks.")
+    base_config: str = Field(
+        min_length=1, description="MMRotate config file (.py) every trial starts from, relative to the "
+                                  "repository root (the nearest folder above the spec with a pyproject.toml).")
+    dataset: DatasetSpec = Field(description="The data (section below).")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Dotted config key -> value applied to every trial before the "
+                                          "sampled values (`+key` adds a key).")
+    search_space: dict[str, Dimension] = Field(
+        description="Dotted config key -> dimension (section below); at least one.")
+    objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec, description="Section below.")
+    sampler: SamplerSpec = Field(default_factory=SamplerSpec, description="Section below.")
+    scheduler: SchedulerSpec = Field(default_factory=SchedulerSpec, description="Section below.")
+    trials: TrialsSpec = Field(description="Section below.")
+    resources: ResourcesSpec = Field(default_factory=ResourcesSpec, description="Section below.")
+    seeds: list[int] = Field(
+        default_factory=lambda: [0], min_length=1,
+        description="Training seeds; several only with sampler grid, where the seed is one more grid "
+                    "dimension (so each cell gives mean and std).")
+    mlflow: MlflowSpec = Field(default_factory=MlflowSpec, description="Section below.")
+    storage: StorageSpec = Field(default_factory=StorageSpec, description="Section below.")
+
+    _source: str = PrivateAttr("<spec>")
+    _root: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @field_validator("search_space")
+    @classmethod
+    def _not_empty(cls, space: dict[str, Dimension]) -> dict[str, Dimension]:
+        if not space:
+            raise ValueError("is empty: give at least one dimension (with nothing to search, use overrides)")
+        return space
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"lists a seed twice: {seeds}")
+        return seeds
+
+    @model_validator(mode="after")
+    def _check(self) -> StudySpec:
+        fixed = {k.lstrip("+") for k in self.overrides}
+        for key, dim in self.search_space.items():
+            where = f"search_space.{key}"
+            if key.lstrip("+") == SEED_KEY:
+                raise ValueError(f"{where}: '{SEED_KEY}' is reserved for the training seed; use seeds")
+            if key.lstrip("+") in fixed:
+                raise ValueError(f"{where}: also set in overrides; keep it in one place")
+            if self.sampler.type == "grid" and dim.type not in ("grid", "choice"):
+                raise ValueError(f"{where}: sampler grid takes only grid and choice dimensions, not {dim.type}")
+            if self.sampler.type != "grid" and dim.type == "grid":
+                raise ValueError(f"{where}: type grid needs sampler.type grid (Optuna cannot enumerate a grid); "
+                                 "use choice")
+        if len(self.seeds) > 1 and self.sampler.type != "grid":
+            raise ValueError(f"seeds: several seeds need sampler.type grid; a {self.sampler.type} trial trains "
+                             "one seed (re-run its best configuration in a grid study)")
+        if self.mlflow.experiment is None:
+            self.mlflow.experiment = self.name
+        return self
+
+    @property
+    def source(self) -> str:
+        """The spec file as the user named it (for error messages)."""
+        return self._source
+
+    @property
+    def root(self) -> Path:
+        """The folder relative paths in the spec start from (the repository root)."""
+        return self._root
+
+    def resolve(self, path: str) -> Path:
+        """A path from the spec, made absolute against the repository root."""
+        return self._root / Path(path).expanduser()
+
+
+SECTIONS: list[tuple[str, type[_Spec]]] = [
+    ("(top level)", StudySpec), ("dataset", DatasetSpec), ("search_space.KEY", Dimension),
+    ("objective", ObjectiveSpec), ("sampler", SamplerSpec), ("scheduler", SchedulerSpec),
+    ("trials", TrialsSpec), ("resources", ResourcesSpec), ("mlflow", MlflowSpec), ("storage", StorageSpec),
+]
+"""Section path -> model, in the order docs/studies.md lists them."""
+
+BEGIN = "<!-- BEGIN FIELD REFERENCE: generated by `python -m detlab.specs docs/studies.md` -->"
+END = "<!-- END FIELD REFERENCE -->"
+
+
+def markdown_reference() -> str:
+    """One Markdown table per section, from the models' annotations, defaults and descriptions."""
+    out: list[str] = []
+    for section, model in SECTIONS:
+        out += [f"### `{section}`", "", (model.__doc__ or "").strip().splitlines()[0], "",
+                "| field | type | default | description |", "|---|---|---|---|"]
+        for name, field in model.model_fields.items():
+            kind = _type_name(field.annotation) + _constraints(field.metadata)
+            if field.default is PydanticUndefined and field.default_factory is None:
+                default = "required"
+            else:
+                value = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+                default = "see below" if isinstance(value, BaseModel) else f"`{_yaml(value)}`"
+            if model is StudySpec and name == "name":
+                default = "file name"
+            out.append(f"| `{name}` | {kind} | {default} | {_cell(field.description or '')} |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def update_reference(doc: str) -> str:
+    """`doc` with the text between BEGIN and END replaced by `markdown_reference()`."""
+    head, found, rest = doc.partition(BEGIN)
+    _, found_end, tail = rest.partition(END)
+    if not (found and found_end):
+        raise ValueError("the document lacks the BEGIN/END FIELD REFERENCE markers")
+    return f"{head}{BEGIN}\n{markdown_reference()}{END}{tail}"
+
+
+def _type_name(annotation: Any) -> str:
+    if annotation == Number:
+        return "number"
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Literal:
+        return " \\| ".join(f"`{a}`" for a in args)
+    if origin in (typing.Union, types.UnionType):
+        named = [_type_name(a) for a in args if a is not type(None)]
+        return " or ".join(named) + (" or null" if type(None) in args else "")
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if origin is dict:
+        return f"map: dotted key -> {_type_name(args[1])}"
+    if isinstance(annotation, type) and issubclass(annotation, _Spec):
+        return "section" if annotation is not Dimension else "dimension"
+    return "any" if annotation is Any else getattr(annotation, "__name__", str(annotation))
+
+
+def _constraints(metadata: list[Any]) -> str:
+    marks = {annotated_types.Ge: ">=", annotated_types.Gt: ">", annotated_types.Le: "<=",
+             annotated_types.Lt: "<", annotated_types.MinLen: "length >="}
+    parts = []
+    for item in metadata:
+        for cls, sign in marks.items():
+            if isinstance(item, cls):
+                parts.append(f"{sign} {getattr(item, dataclasses.fields(item)[0].name)}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _yaml(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
