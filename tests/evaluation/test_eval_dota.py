@@ -174,3 +174,45 @@ def test_bad_inputs_are_user_errors():
         evaluate_dota(gts, {'plane': (['img'], [0.5], [[0, 0, 1, 1]])}, classes=['plane'])
     with pytest.raises(UserError, match='NaN'):
         evaluate_dota(gts, {'plane': (['img'], [np.nan], [box(0, 0, 1, 1)])}, classes=['plane'])
+
+
+def test_degenerate_and_self_intersecting_quads_equal_devkit_port():
+    """Tiny integer quads: zero-area polygons (IoU 0/0 in the devkit), bow-ties, collinear
+    points. Whatever the devkit's arithmetic makes of them, we make the same."""
+    rng = np.random.default_rng(12)
+    for _ in range(60):
+        n = int(rng.integers(1, 6))
+        gt = rng.integers(0, 4, (n, 8)).astype(float)
+        rows = [(float(rng.integers(0, 4)), rng.integers(0, 4, 8).astype(float))
+                for _ in range(rng.integers(1, 8))]
+        gts, dets = one_class(gt, rng.random(n) < 0.2, rows)
+        for metric in ('voc07', 'voc12'):
+            ours = evaluate_dota(gts, dets, metric=metric, iou_thr=0.3, classes=['plane'])
+            ref = devkit_ap(gts, dets, 'plane', metric, iou_thr=0.3)
+            if np.isnan(ref):
+                assert metric == 'voc12' and ours['plane'].num_gt == 0
+                ref = 0.0
+            assert ours.ap['plane'] == ref
+
+
+def test_zero_union_pair_is_decided_as_the_devkit_decides():
+    # zero-area bow-tie objects: for the 5th detection and the first object the union is 0,
+    # our IoU inf, the devkit's -4.5e15 (rounding), so the devkit does not match them
+    gt = [[3, 1, 0, 1, 1, 2, 2, 0], [0, 2, 3, 2, 1, 3, 2, 1], [1, 2, 1, 2, 2, 3, 1, 1],
+          [1, 2, 2, 3, 2, 3, 2, 1]]
+    rows = [(0.0, [2, 0, 1, 0, 1, 1, 3, 1]), (0.0, [1, 3, 1, 3, 2, 3, 1, 2]),
+            (1.0, [2, 1, 1, 0, 2, 2, 0, 2]), (0.0, [3, 1, 1, 2, 2, 2, 0, 3]),
+            (2.0, [2, 0, 2, 1, 2, 1, 3, 1]), (0.0, [3, 2, 2, 1, 0, 0, 2, 0])]
+    gts, dets = one_class(gt, [False] * 4, rows)
+    for thr in (0.3, 0.5):
+        ours = evaluate_dota(gts, dets, iou_thr=thr, classes=['plane']).ap['plane']
+        assert ours == devkit_ap(gts, dets, 'plane', iou_thr=thr)
+
+
+def test_evaluate_by_dataset_name():
+    from detlab.evaluation import evaluate
+    case = make_case(5, num_images=4)
+    assert evaluate('dota', case.gts, case.dets).to_dict() == \
+        evaluate_dota(case.gts, case.dets).to_dict()
+    with pytest.raises(ValueError, match='dataset must be'):
+        evaluate('coco', case.gts, case.dets)

@@ -20,9 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import devkit_reference
-from .polyiou import quad_iou
+from .polyiou import quad_iou, signed_area
 
 TIE_TOL = 1e-5
+# A union this close to 0 (relative to the areas), or an IoU this far outside [0, 1], makes
+# the devkit's IoU a matter of rounding (disjoint quads give IoUs like -1e-18: not odd).
+DEGENERATE_UNION = 1e-6
 MAX_PAIRS_PER_CHUNK = 1 << 21
 
 
@@ -50,6 +53,7 @@ class BestOverlap:
     jmax: np.ndarray    # (M,) object index, -1 where none
     second: np.ndarray  # (M,) second-best IoU (-inf if none)
     has_nan: np.ndarray  # (M,) bool
+    suspect: np.ndarray  # (M,) bool: a NaN, an IoU outside [0, 1] or a union of ~0 area
     pair_det: np.ndarray  # kept (detection, object) pairs, grouped by detection
     pair_gt: np.ndarray
     pair_iou: np.ndarray
@@ -90,19 +94,27 @@ def best_overlap(gt_polys: np.ndarray, gt_img: np.ndarray, det_polys: np.ndarray
     keep_det, keep_gt, keep_iou = [], [], []
     if m == 0 or len(gt_polys) == 0:
         e = np.zeros(0, dtype=np.int64)
-        return BestOverlap(ovmax, jmax, second, has_nan, e, e, np.zeros(0))
+        return BestOverlap(ovmax, jmax, second, has_nan, has_nan.copy(), e, e, np.zeros(0))
+    suspect = np.zeros(m, dtype=bool)
     g_box, d_box = hbb(gt_polys), hbb(det_polys)
+    g_area = np.abs(signed_area(gt_polys - np.tile(g_box[:, :2], 4)))
+    d_area = np.abs(signed_area(det_polys - np.tile(d_box[:, :2], 4)))
     for dets, gts in _pairs_by_image(gt_img, det_img, num_images):
         keep = _devkit_hbb_keep(g_box[gts], d_box[dets])
         dets, gts = dets[keep], gts[keep]
         if dets.size == 0:
             continue
         # pairs come det-major, and within a detection in object index order
-        iou = quad_iou(gt_polys[gts], det_polys[dets])
+        iou, _, union = quad_iou(gt_polys[gts], det_polys[dets], return_parts=True)
         run = np.flatnonzero(np.r_[True, dets[1:] != dets[:-1]])
         ids = dets[run]
         nan = np.isnan(iou)
         has_nan[ids] = np.logical_or.reduceat(nan, run)
+        # only self-intersecting or zero-area quads get here; the devkit's value is then
+        # NaN, inf, negative or huge by the luck of rounding: use its arithmetic
+        odd = ~((iou >= -DEGENERATE_UNION) & (iou <= 1 + DEGENERATE_UNION)) | (
+            np.abs(union) <= DEGENERATE_UNION * np.maximum(1.0, g_area[gts] + d_area[dets]))
+        suspect[ids] = np.logical_or.reduceat(odd, run)
         best = np.maximum.reduceat(np.where(nan, -np.inf, iou), run)
         ovmax[ids] = np.where(has_nan[ids], np.nan, best)
         is_best = iou == np.repeat(best, np.diff(np.r_[run, len(dets)]))
@@ -116,7 +128,7 @@ def best_overlap(gt_polys: np.ndarray, gt_img: np.ndarray, det_polys: np.ndarray
         keep_gt.append(gts)
         keep_iou.append(iou)
     cat = (lambda xs, dtype: np.concatenate(xs) if xs else np.zeros(0, dtype))
-    return BestOverlap(ovmax, jmax, second, has_nan, cat(keep_det, np.int64),
+    return BestOverlap(ovmax, jmax, second, has_nan, suspect, cat(keep_det, np.int64),
                        cat(keep_gt, np.int64), cat(keep_iou, np.float64))
 
 
@@ -125,27 +137,29 @@ def recheck_with_devkit(best: BestOverlap, gt_polys: np.ndarray, det_polys: np.n
     """(ovmax, jmax) with the borderline detections re-decided by the devkit's arithmetic.
 
     Borderline: best IoU within `tol` of the threshold, a NaN among the IoUs
-    (the devkit's np.max then gives NaN), or another object within `tol` of the
+    (the devkit's np.max then gives NaN) or an odd IoU from degenerate or
+    self-intersecting quads (union ~0: the devkit's value is rounding noise), or
+    another object within `tol` of the
     best one, unless all those are the very same polygon (equal inputs give
     equal IoUs in the devkit too, and np.argmax then takes the first, as we do).
     Only objects within `tol` of the best can be the devkit's best, so only
-    those are recomputed (all of them for a NaN row).
+    those are recomputed (all of them for a suspect row).
     """
     ovmax, jmax = best.ovmax.copy(), best.jmax.copy()
     with np.errstate(invalid='ignore'):
         near_thr = np.abs(best.ovmax - iou_thr) <= tol
         tied = (best.second >= best.ovmax - tol) & (best.ovmax > iou_thr - tol)
-    todo = near_thr | tied | best.has_nan
+    todo = near_thr | tied | best.suspect
     if not todo.any():
         return ovmax, jmax
     pd, pg = best.pair_det, best.pair_gt
     with np.errstate(invalid='ignore'):
-        close = todo[pd] & ((best.pair_iou >= best.ovmax[pd] - tol) | best.has_nan[pd])
+        close = todo[pd] & ((best.pair_iou >= best.ovmax[pd] - tol) | best.suspect[pd])
     # a tie among copies of one polygon is decided the same way by both: drop it
     same = (gt_polys[pg] == gt_polys[np.maximum(jmax[pd], 0)]).all(axis=1)
     differs = np.zeros(len(ovmax), dtype=bool)
     differs[pd[close & ~same]] = True
-    todo &= near_thr | best.has_nan | differs
+    todo &= near_thr | best.suspect | differs
     for d in np.flatnonzero(todo):
         lo, hi = np.searchsorted(pd, [d, d + 1])
         gts = pg[lo:hi][close[lo:hi]]

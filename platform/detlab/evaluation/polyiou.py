@@ -85,8 +85,11 @@ def _fan_pair_area(ax, ay, bx, by, cx, cy, dx, dy):
     return res * s1 * s2
 
 
-def quad_iou(p: np.ndarray, q: np.ndarray, return_inter: bool = False):
-    """IoU of row-aligned pairs of quadrilaterals p[k], q[k], each (K, 8) float64."""
+def quad_iou(p: np.ndarray, q: np.ndarray, return_parts: bool = False):
+    """IoU of row-aligned pairs of quadrilaterals p[k], q[k], each (K, 8) float64.
+
+    return_parts=True gives (iou, intersection, union).
+    """
     p = np.asarray(p, dtype=np.float64).reshape(-1, 8)
     q = np.asarray(q, dtype=np.float64).reshape(-1, 8)
     if p.shape != q.shape:
@@ -112,7 +115,7 @@ def quad_iou(p: np.ndarray, q: np.ndarray, return_inter: bool = False):
     union = np.abs(area_p) + np.abs(area_q) - inter
     with np.errstate(divide='ignore', invalid='ignore'):
         iou = inter / union
-    return (iou, inter) if return_inter else iou
+    return (iou, inter, union) if return_parts else iou
 
 
 def hbb_overlap_devkit(p: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -63,22 +63,41 @@ def read_task1_file(path: str | os.PathLike) -> Task1Detections:
         raise UserError(f'{path}: not a text file ({err.reason} at byte {err.start})') from None
     except OSError as err:
         raise UserError(f'{path}: cannot read ({err.strerror})') from None
-    ids, scores, polys, lines = [], [], [], []
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        tokens = raw.split()
-        if not tokens:
-            continue
+    numbered = [(n, raw.split()) for n, raw in enumerate(text.splitlines(), 1)]
+    numbered = [(n, tokens) for n, tokens in numbered if tokens]
+    if not numbered:
+        return Task1Detections(path)
+    values = _parse_fast(numbered)
+    if values is None:
+        values = _parse_slow(path, numbered)
+    lines = np.array([n for n, _ in numbered], dtype=np.int64)
+    return Task1Detections(path, [tokens[0] for _, tokens in numbered], values[:, 0].copy(),
+                           values[:, 1:].copy(), lines)
+
+
+def _parse_fast(numbered: list[tuple[int, list[str]]]) -> np.ndarray | None:
+    """(M, 9) score and coordinates if numpy reads every row, else None."""
+    if any(len(tokens) != 10 for _, tokens in numbered):
+        return None
+    try:
+        values = np.array([tokens[1:] for _, tokens in numbered], dtype=np.float64)
+    except ValueError:
+        return None
+    return values if np.isfinite(values).all() else None
+
+
+def _parse_slow(path: str, numbered: list[tuple[int, list[str]]]) -> np.ndarray:
+    """Row by row with float(): the first bad row is an error naming its line."""
+    values = []
+    for lineno, tokens in numbered:
         where = f'{path}:{lineno}'
         if len(tokens) != 10:
             raise UserError(f'{where}: expected 10 fields "{FIELDS}", got {len(tokens)}')
-        scores.append(_parse_number(tokens[1], 'score', where))
-        polys.append([_parse_number(t, f'coordinate {FIELDS.split()[k + 2]}', where)
-                      for k, t in enumerate(tokens[2:])])
-        ids.append(tokens[0])
-        lines.append(lineno)
-    return Task1Detections(path, ids, np.array(scores, dtype=np.float64),
-                           np.array(polys, dtype=np.float64).reshape(-1, 8),
-                           np.array(lines, dtype=np.int64))
+        row = [_parse_number(tokens[1], 'score', where)]
+        row += [_parse_number(t, f'coordinate {FIELDS.split()[k + 2]}', where)
+                for k, t in enumerate(tokens[2:])]
+        values.append(row)
+    return np.array(values, dtype=np.float64).reshape(-1, 9)
 
 
 def read_task1_dir(det_dir: str | os.PathLike, classes: Sequence[str]
