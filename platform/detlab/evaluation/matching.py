@@ -26,7 +26,7 @@ TIE_TOL = 1e-5
 # A union this close to 0 (relative to the areas), or an IoU this far outside [0, 1], makes
 # the devkit's IoU a matter of rounding (disjoint quads give IoUs like -1e-18: not odd).
 DEGENERATE_UNION = 1e-6
-MAX_PAIRS_PER_CHUNK = 1 << 21
+MAX_PAIRS_PER_CHUNK = 1 << 20
 
 
 def hbb(polys: np.ndarray) -> np.ndarray:

@@ -85,6 +85,9 @@ def _fan_pair_area(ax, ay, bx, by, cx, cy, dx, dy):
     return res * s1 * s2
 
 
+CHUNK = 1 << 16  # pairs per step: bounds the (K, 4, 4) temporaries to a few MB each
+
+
 def quad_iou(p: np.ndarray, q: np.ndarray, return_parts: bool = False):
     """IoU of row-aligned pairs of quadrilaterals p[k], q[k], each (K, 8) float64.
 
@@ -94,6 +97,15 @@ def quad_iou(p: np.ndarray, q: np.ndarray, return_parts: bool = False):
     q = np.asarray(q, dtype=np.float64).reshape(-1, 8)
     if p.shape != q.shape:
         raise ValueError(f'quad_iou needs row-aligned pairs, got {p.shape} and {q.shape}')
+    if len(p) > CHUNK:
+        parts = [_quad_iou(p[i:i + CHUNK], q[i:i + CHUNK]) for i in range(0, len(p), CHUNK)]
+        iou, inter, union = (np.concatenate(x) for x in zip(*parts))
+    else:
+        iou, inter, union = _quad_iou(p, q)
+    return (iou, inter, union) if return_parts else iou
+
+
+def _quad_iou(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # local origin: the vertex mean of p
     ox = p[:, 0::2].mean(axis=1, keepdims=True)
     oy = p[:, 1::2].mean(axis=1, keepdims=True)
@@ -115,7 +127,7 @@ def quad_iou(p: np.ndarray, q: np.ndarray, return_parts: bool = False):
     union = np.abs(area_p) + np.abs(area_q) - inter
     with np.errstate(divide='ignore', invalid='ignore'):
         iou = inter / union
-    return (iou, inter, union) if return_parts else iou
+    return iou, inter, union
 
 
 def hbb_overlap_devkit(p: np.ndarray, q: np.ndarray) -> np.ndarray:
