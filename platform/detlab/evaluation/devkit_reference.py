@@ -13,13 +13,13 @@ arithmetic operation for operation (the same expressions in the same order, the
 same `1e-8` tolerance), so it gives the C++ module's floats, bit for bit, on a
 machine without fused multiply-add contraction.
 
-Where the devkit divides by zero or crashes, this port does the following (and
-the fast evaluator reproduces it, see docs/evaluation.md):
+Where the devkit divides by zero or crashes, this port does the following (the
+fast evaluator does the same except where noted; see docs/evaluation.md):
 
 * class with no non-difficult object (`npos == 0`): `rec = tp / 0.` is NaN
   everywhere. VOC07: every `rec >= t` is empty, AP = 0 (the devkit's own
-  result). VOC12 (area): the devkit's arithmetic gives NaN; this port returns
-  that NaN, as the devkit would.
+  result). VOC12 (area), with detections: the devkit's arithmetic gives NaN;
+  this port returns that NaN, as the devkit would (the fast evaluator gives 0).
 * empty detection file: the devkit crashes (`BB[sorted_ind, :]` on a 1-D empty
   array). Here it means "no detections": tp/fp empty, AP = 0 in both metrics.
 * `np.bool` (gone from numpy >= 1.24) is spelled `bool`; the debugging prints
