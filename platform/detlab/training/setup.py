@@ -1,0 +1,37 @@
+"""Turn a config path + overrides into the merged mmcv Config a run trains with."""
+from __future__ import annotations
+
+import os
+import os.path as osp
+from typing import Iterable, Mapping
+
+import torch
+from mmcv import Config
+
+from detlab.config import load_config
+
+
+def pick_device(device: str | None = None) -> str:
+    """``cuda`` when a GPU is visible, else ``cpu``; an explicit choice wins."""
+    if device:
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def prepare_config(config: str | os.PathLike, overrides: Mapping | Iterable[str] = (), *,
+                   work_dir: str | os.PathLike | None = None, seed: int = 0,
+                   device: str | None = None) -> Config:
+    """Load ``config`` with ``--set`` overrides and fill in what mmdet's runner expects.
+
+    Unknown override keys are errors (see ``detlab.config``). Sets ``work_dir``
+    (default ``work_dirs/<config name>``), ``seed``, ``device`` and ``gpu_ids``.
+    """
+    cfg = load_config(config, overrides)
+    name = osp.splitext(osp.basename(str(config)))[0]
+    cfg.work_dir = osp.abspath(str(work_dir or osp.join("work_dirs", name)))
+    cfg.seed = int(seed)
+    cfg.device = pick_device(device)
+    cfg.gpu_ids = [0]
+    cfg.setdefault("resume_from", None)
+    cfg.setdefault("load_from", None)
+    return cfg
