@@ -107,3 +107,21 @@ def test_unknown_config_key_is_a_one_line_error():
     with pytest.raises(UserError) as err:
         prepare_config(path, ["model.train_cfg.assigner.radus=0.6"])
     assert "radus" in str(err.value) and "radius" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_paper_single_component_variants_are_override_sets():
+    from detlab.config.variants import load_variant, variant_table
+    names = sorted(variant_table())
+    assert len(names) == 4
+    for variant in names:
+        cfg = load_variant(variant)
+        model = build_detector(cfg.model)
+        assigner = cfg.model.train_cfg.assigner
+        if "_cla_" in variant:      # seed: RotatedRetinaNet + CLA, one anchor per cell, L1 loss
+            assert (cfg.model.type, assigner.type, assigner.cross_grid) == ("RotatedRetinaNet",
+                                                                          "CrossGridAssigner", True)
+            assert model.bbox_head.anchor_generator.num_base_anchors == [1] * 5
+            assert cfg.model.bbox_head.stacked_convs == 4
+        else:                       # seed: RefinedDet with MaxIoUAssigner, L1 loss
+            assert (cfg.model.type, assigner.cross_grid) == ("RefinedDet", False)
+        assert cfg.model.bbox_head.loss_bbox.type == "L1Loss"

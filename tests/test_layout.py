@@ -1,0 +1,59 @@
+"""The repository root keeps DESIGN.md's layout, and `import platform` stays the standard library."""
+from __future__ import annotations
+
+import os
+import os.path as osp
+import subprocess
+import sys
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ALLOWED_ROOT = {
+    "platform", "detectors", "experiments", "clusters", "benchmarks", "tests", "docs", "scripts",
+    "pyproject.toml", "constraints.txt", "Makefile", "README.md", ".ci", ".gitignore", ".rayignore",
+}
+
+
+def tracked_root_entries() -> set[str]:
+    out = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True)
+    return {line.split("/", 1)[0] for line in out.stdout.splitlines() if line}
+
+
+def test_root_holds_only_the_designed_entries():
+    unexpected = tracked_root_entries() - ALLOWED_ROOT
+    assert not unexpected, f"unexpected top-level entries: {sorted(unexpected)}"
+    for required in ("platform", "detectors", "experiments", "clusters", "tests", "pyproject.toml"):
+        assert osp.exists(osp.join(REPO, required)), required
+
+
+def test_platform_and_detectors_are_not_packages():
+    for folder in ("platform", "detectors"):
+        assert not osp.exists(osp.join(REPO, folder, "__init__.py"))
+
+
+def test_import_platform_from_the_repo_root_is_the_standard_library():
+    code = "import platform, sysconfig; print(platform.__file__); print(platform.python_version())"
+    env = dict(os.environ, PYTHONPATH=REPO)   # the root first on sys.path, as in a Ray job
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
+                         text=True, check=True)
+    path, version = run.stdout.split()
+    assert osp.dirname(path) == sysconfig_stdlib() and version.count(".") == 2
+
+
+def sysconfig_stdlib() -> str:
+    import sysconfig
+    return sysconfig.get_paths()["stdlib"]
+
+
+def test_dependencies_point_one_way():
+    """refined_det (plugins) never imports the platform, Ray or MLflow."""
+    offenders = []
+    root = osp.join(REPO, "detectors", "refined_det")
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            if name.endswith(".py"):
+                text = open(osp.join(dirpath, name)).read()
+                for banned in ("import detlab", "from detlab", "import ray", "from ray",
+                               "import mlflow", "from mlflow"):
+                    if banned in text:
+                        offenders.append(f"{name}: {banned}")
+    assert not offenders, offenders
