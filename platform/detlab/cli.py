@@ -11,6 +11,7 @@ from detlab.errors import UserError
 # its sub-command and sets `func` (called with the parsed args, returns an exit code).
 COMMAND_MODULES = [
     "evaluate",
+    "data",
     "mlflow_cmd",
 ]
 
