@@ -158,11 +158,8 @@ def split_image(img_path: Path, ann: DotaAnnotation | None, cfg: SplitConfig, ou
     return len(windows), objects
 
 
-def _job(args: tuple[str, str | None, SplitConfig, str]) -> tuple[int, int]:
-    img_path, label_path, cfg, out = args
-    ann = None
-    if label_path is not None:
-        ann = read_dota_label(label_path) if os.path.isfile(label_path) else DotaAnnotation()
+def _job(args: tuple[str, DotaAnnotation | None, SplitConfig, str]) -> tuple[int, int]:
+    img_path, ann, cfg, out = args
     return split_image(Path(img_path), ann, cfg, Path(out))
 
 
@@ -195,10 +192,10 @@ def split_dataset(src: str | os.PathLike, out: str | os.PathLike, cfg: SplitConf
     """
     src = Path(src)
     images, label_dir = find_pairs(src)
-    labels = [str(label_dir / f'{p.stem}.txt') if label_dir else None for p in images]
-    for path in labels:  # fail on a bad file now, not after an hour of cropping
-        if path is not None and os.path.isfile(path):
-            read_dota_label(path)
+    anns = [None] * len(images)  # read (and so checked) before the first patch is cut
+    if label_dir is not None:
+        anns = [read_dota_label(label_dir / f'{p.stem}.txt')
+                if (label_dir / f'{p.stem}.txt').is_file() else DotaAnnotation() for p in images]
     workers = min(workers or min(2, os.cpu_count() or 1), len(images))
     meta = dict(tool='detlab data split', src=str(src.absolute()), images=len(images),
                 config=asdict(cfg))
@@ -206,7 +203,7 @@ def split_dataset(src: str | os.PathLike, out: str | os.PathLike, cfg: SplitConf
         (root / 'images').mkdir()
         if label_dir is not None:
             (root / 'annfiles').mkdir()
-        jobs = [(str(p), lab, cfg, str(root)) for p, lab in zip(images, labels)]
+        jobs = [(str(p), ann, cfg, str(root)) for p, ann in zip(images, anns)]
         bar = dict(total=len(jobs), desc='split dota', unit='img', disable=not progress)
         if workers == 1:
             counts = [_job(j) for j in tqdm(jobs, **bar)]

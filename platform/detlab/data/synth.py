@@ -247,9 +247,10 @@ def _basketball(img, rng, f, w, h):
 def _tank(img, rng, f, w, h):
     c = tuple(int(v) for v in f([(0, 0)])[0])
     r = w / 2
-    cv2.circle(img, c, int(r), _jitter(rng, (200, 200, 195), 25), -1, cv2.LINE_AA)
+    grey = int(rng.integers(175, 235))
+    cv2.circle(img, c, int(r), _jitter(rng, (grey, grey, grey - 5), 6), -1, cv2.LINE_AA)
     cv2.circle(img, c, int(r), (90, 90, 90), max(1, int(r * 0.08)), cv2.LINE_AA)
-    cv2.circle(img, c, max(1, int(r * 0.7)), _jitter(rng, (170, 170, 165), 20), 1, cv2.LINE_AA)
+    cv2.circle(img, c, max(1, int(r * 0.7)), _shade((grey, grey, grey), 0.8), 1, cv2.LINE_AA)
 
 
 def _soccer(img, rng, f, w, h):
