@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "evaluate",
     "data",
     "mlflow_cmd",
+    "train",
 ]
 
 

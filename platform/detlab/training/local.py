@@ -35,12 +35,18 @@ def build_for_training(cfg: Config):
     return model, dataset
 
 
-def train_local(cfg: Config, *, progress: bool = True):
-    """Train ``cfg`` in this process (CPU or one GPU); returns the mmcv runner's meta."""
+def train_local(cfg: Config, *, progress: bool = True, validate: bool = False):
+    """Train ``cfg`` in this process (CPU or one GPU); returns the mmcv runner's meta.
+
+    ``validate=True`` evaluates the val set at ``evaluation.interval`` with the platform's
+    evaluator (``DetlabEvalHook``, the one Ray Train workers use)."""
     mmcv.mkdir_or_exist(cfg.work_dir)
     set_random_seed(cfg.seed, deterministic=False)
     cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + [
         dict(type="AssignStatsHook"), dict(type="ProgressBarHook", disable=not progress)]
+    if validate:
+        from detlab.training.eval_hook import eval_hook_cfg
+        cfg.custom_hooks = list(cfg.custom_hooks) + [eval_hook_cfg(cfg)]
     model, dataset = build_for_training(cfg)
     meta = dict(seed=cfg.seed, config=cfg.pretty_text)
     train_detector(model, dataset, cfg, distributed=False, validate=False,

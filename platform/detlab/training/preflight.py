@@ -1,0 +1,108 @@
+"""Checks on the driver before any worker starts: a bad config value or a missing dataset
+path fails in seconds with one line naming it, instead of inside every Ray worker
+(where each attempt would be retried from scratch).
+
+Also makes the data paths absolute: Ray workers do not run in the driver's directory.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from detlab.errors import UserError
+from detlab.tracking.client import one_line
+
+SPLITS = ("train", "val", "test")
+PATH_KEYS = ("ann_file", "img_prefix", "ann_subdir", "img_subdir", "data_root")
+REQUIRED_KEYS = ("ann_file", "img_prefix")
+
+
+@dataclass
+class DataPaths:
+    """What identifies the data of a run (for the dataset fingerprint tag)."""
+
+    annotations: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+
+def _datasets(cfg) -> Iterator[tuple[str, Any]]:
+    """(dotted name, dataset config) for each split, through wrappers such as RepeatDataset."""
+    for split in SPLITS:
+        node, name = cfg.data.get(split), f"data.{split}"
+        while node is not None and "dataset" in node and "ann_file" not in node:
+            node, name = node["dataset"], f"{name}.dataset"
+        if node is not None:
+            yield name, node
+
+
+def absolutize_data_paths(cfg, base: str | os.PathLike | None = None) -> None:
+    """Relative data paths that exist under ``base`` (default: the working directory) become
+    absolute, keeping a trailing slash (mmrotate joins some of them by string)."""
+    base = os.fspath(base or os.getcwd())
+    for _, node in _datasets(cfg):
+        for key in PATH_KEYS:
+            value = node.get(key)
+            if isinstance(value, str) and value and not osp.isabs(value) and osp.exists(osp.join(base, value)):
+                absolute = osp.abspath(osp.join(base, value))
+                node[key] = absolute + ("/" if value.endswith("/") else "")
+
+
+def check_data_paths(cfg, splits: tuple[str, ...] = ("train", "val")) -> None:
+    """``UserError`` naming the first missing ``ann_file`` / ``img_prefix`` of the splits trained on."""
+    for name, node in _datasets(cfg):
+        if name.split(".")[1] not in splits:
+            continue
+        for key in REQUIRED_KEYS:
+            value = node.get(key)
+            if isinstance(value, str) and value and not osp.exists(value):
+                raise UserError(f"dataset path not found: {name}.{key} = {value} "
+                                f"(set it with --set {name}.{key}=PATH)")
+
+
+def check_builds(cfg) -> DataPaths:
+    """Build the model, the optimizer and the train/val datasets, and read the val ground truth,
+    as the workers will; any failure becomes one line saying which part of the config is bad."""
+    from mmdet.core import build_optimizer
+    from mmrotate.datasets import build_dataset
+    from mmrotate.models import build_detector
+
+    import refined_det  # noqa: F401
+    import refined_det.datasets  # noqa: F401
+    from detlab.training.val_eval import _hrsc_ann_dir, dataset_kind, load_val_set
+
+    def attempt(what: str, fn):
+        try:
+            return fn()
+        except UserError as err:
+            raise UserError(f"bad config: {what}: {err}") from None
+        except Exception as err:
+            raise UserError(f"bad config: cannot build {what}: {one_line(err)}") from None
+
+    model = attempt("the model (model.*)", lambda: build_detector(
+        cfg.model, train_cfg=cfg.get("train_cfg"), test_cfg=cfg.get("test_cfg")))
+    attempt("the optimizer (optimizer.*)", lambda: build_optimizer(model, cfg.optimizer))
+    train = attempt("data.train", lambda: build_dataset(cfg.data.train))
+    val = attempt("data.val", lambda: build_dataset(cfg.data.val, dict(test_mode=True)))
+    attempt("the val ground truth (data.val.*)", lambda: load_val_set(val))
+
+    paths = DataPaths()
+    for ds in (train, val):
+        ds = getattr(ds, "dataset", ds)  # RepeatDataset & co.
+        if osp.exists(str(ds.ann_file)):
+            paths.annotations.append(str(ds.ann_file))
+        if dataset_kind(ds) == "hrsc2016":
+            paths.annotations.append(_hrsc_ann_dir(ds))
+        if ds.img_prefix and osp.isdir(ds.img_prefix):
+            paths.images.append(ds.img_prefix)
+    paths.annotations = sorted(set(map(osp.normpath, paths.annotations)))
+    paths.images = sorted(set(map(osp.normpath, paths.images)))
+    return paths
+
+
+def preflight(cfg) -> DataPaths:
+    """All checks, in the order a user would fix them."""
+    absolutize_data_paths(cfg)
+    check_data_paths(cfg)
+    return check_builds(cfg)

@@ -1,0 +1,135 @@
+"""What every Ray Train worker runs: mmdet's own ``train_detector`` in a process group Ray set up.
+
+Ray Train owns the process group (gloo on CPU, NCCL on GPU), the checkpoints and
+the restarts; mmdet/mmcv own the training (model, dataset, distributed group
+sampler, optimizer, LR warm-up and steps, gradient clipping, fp16 hook, all from
+the merged config). The pieces in between are hooks (evaluation, MLflow, Ray
+report, NaN guard, epoch statistics) and a CPU-capable DDP wrapper (ddp.py).
+
+The worker returns ``{"status": "finished" | "failed", ...}``; rank 0's return
+value reaches the driver. A diverged loss is the same on every rank (mmdet
+averages the logged losses over the ranks), so all ranks stop together and
+return "failed" instead of raising: retrying from the last checkpoint would
+diverge again. Any other error is raised, and Ray restarts the worker group
+from the last checkpoint (``FailureConfig.max_failures``).
+"""
+from __future__ import annotations
+
+import copy
+import os
+import os.path as osp
+import tempfile
+import time
+from typing import Any
+
+PRIORITIES = {"guard": "VERY_HIGH", "stats": 60, "eval": "LOW", "mlflow": 75, "report": 80}
+
+
+def runtime_hooks(cfg, *, report_to_ray: bool, progress: bool = False) -> list[dict]:
+    """The platform's hooks for one training, in the order they must run after an epoch:
+    statistics, evaluation, MLflow, then the Ray report (checkpoint last, so a restart
+    can repeat an epoch's metrics but never lose them)."""
+    from detlab.training.eval_hook import eval_hook_cfg
+
+    hooks = [dict(type="NonFiniteLossHook", priority=PRIORITIES["guard"]),
+             dict(type="AssignStatsHook"),
+             dict(type="EpochStatsHook", priority=PRIORITIES["stats"]),
+             eval_hook_cfg(cfg, priority=PRIORITIES["eval"]),
+             dict(type="MlflowEpochHook", priority=PRIORITIES["mlflow"])]
+    if report_to_ray:
+        hooks.append(dict(type="RayReportHook", priority=PRIORITIES["report"]))
+    if progress:
+        hooks.append(dict(type="ProgressBarHook"))
+    return hooks
+
+
+def _write_pid(pid_dir: str | None, rank: int) -> None:
+    """``rank<r>.pid`` under the run's folder: which process is which rank (ops, fault tests)."""
+    if not pid_dir:
+        return
+    os.makedirs(pid_dir, exist_ok=True)
+    tmp = osp.join(pid_dir, f".rank{rank}.pid.tmp")
+    with open(tmp, "w") as f:
+        f.write(f"{os.getpid()}\n")
+    os.replace(tmp, osp.join(pid_dir, f"rank{rank}.pid"))
+
+
+def _resume_file(work_dir: str, rank: int) -> str | None:
+    """The checkpoint Ray hands a (re)started group, copied local; None on a fresh start."""
+    import ray.train
+
+    from detlab.training.ray_hooks import CHECKPOINT_FILE
+
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is None:
+        return None
+    local = tempfile.mkdtemp(prefix=f"resume-rank{rank}-", dir=work_dir)
+    checkpoint.to_directory(local)
+    path = osp.join(local, CHECKPOINT_FILE)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f"checkpoint {checkpoint.path} has no {CHECKPOINT_FILE}")
+    return path
+
+
+def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """Ray Train's per-worker function; ``spec`` is built by ``ray_trainer.worker_spec``."""
+    import ray.train
+    import torch
+    from mmcv import Config
+    from mmcv.runner import set_random_seed
+    from mmdet.apis import train_detector
+    from mmdet.utils import setup_multi_processes
+
+    import refined_det.datasets  # noqa: F401  (registers the strict datasets)
+    from detlab.tracking import RunRecorder
+    from detlab.tracking.client import one_line
+    from detlab.training import epoch_stats, eval_hook, guards, mlflow_hook, ray_hooks  # noqa: F401
+    from detlab.training.ddp import ddp_on_any_device
+    from detlab.training.guards import NonFiniteLossError
+    from detlab.training.local import build_for_training
+    from detlab.training.session import TrainSession, active
+
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    os.environ.setdefault("LOCAL_RANK", str(ctx.get_local_rank()))
+    torch.set_num_threads(int(spec["threads"]))
+    _write_pid(spec.get("pid_dir"), rank)
+
+    cfg = Config(copy.deepcopy(spec["cfg"]))
+    cfg.gpu_ids = list(range(world))  # mmcv's resume rescales the iteration when this changes
+    cfg.device = spec["device"]
+    if cfg.device == "cuda":
+        import ray.train.torch
+        torch.cuda.set_device(ray.train.torch.get_device())
+    logged_cfg = copy.deepcopy(cfg)  # the merged config of this run, before runtime hooks
+    cfg.work_dir = spec["work_dir"]
+    os.makedirs(cfg.work_dir, exist_ok=True)
+    cfg.checkpoint_config = None  # Ray Train owns the checkpoints (RayReportHook)
+    cfg.resume_from = _resume_file(cfg.work_dir, rank)
+    cfg.custom_hooks = list(cfg.get("custom_hooks", []) or []) + runtime_hooks(
+        cfg, report_to_ray=True) + list(spec.get("hooks", []))
+    setup_multi_processes(cfg)
+
+    recorder = RunRecorder.for_rank(rank, spec["run_id"], tracking_uri=spec["tracking_uri"],
+                                    spool_dir=spec.get("spool_dir"))
+    if rank == 0:
+        recorder.set_tags(spec.get("tags", {}))
+        recorder.log_params(spec.get("params", {}))
+        recorder.log_config(logged_cfg)
+    session = TrainSession(rank=rank, world_size=world, recorder=recorder, report_to_ray=True)
+    meta = dict(seed=int(spec["seed"]), config=logged_cfg.pretty_text, exp_name=spec.get("name", ""))
+    set_random_seed(int(spec["seed"]))
+    try:
+        with active(session), ddp_on_any_device():
+            model, dataset = build_for_training(cfg)
+            train_detector(model, dataset, cfg, distributed=True, validate=False,
+                           timestamp=time.strftime("%Y%m%d_%H%M%S", time.localtime()), meta=meta)
+    except NonFiniteLossError as err:
+        recorder.finish("FAILED", error=err)
+        return {"status": "failed", "error": one_line(err)}
+    except BaseException as err:
+        recorder.finish("FAILED", error=err)
+        raise
+    recorder.finish("FINISHED")
+    return {"status": "finished", "report_times_s": session.report_times_s,
+            "last_reported": session.last_reported, "world_size": world}

@@ -1,0 +1,59 @@
+"""Fixtures for the Ray Train tests: a real `mlflow server`, one synthetic HRSC2016 set and one
+local Ray instance per module; helpers to build a tiny, deterministic mini-config run."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from train_helpers import running_runs
+
+
+@pytest.fixture(scope="module")
+def synth_hrsc(tmp_path_factory) -> str:
+    from detlab.data.synth import synth_dataset
+    root = tmp_path_factory.mktemp("synth") / "hrsc2016"
+    synth_dataset("hrsc2016", root, 8, seed=3, progress=False)  # 6 trainval, 2 test
+    return str(root) + "/"
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    from detlab.tracking.server import MlflowServer
+
+    with MlflowServer(tmp_path_factory.mktemp("mlflow-server")) as server:
+        yield server
+        if not server.running:  # a test stopped it and failed before restarting it
+            server.start()
+        left = running_runs(server.uri)
+        assert not left, f"runs left RUNNING: {left}"
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """A fresh local Ray (never a cluster someone else runs on this machine); the Train
+    controller polls workers every 0.5 s (default 2 s) so reports and restarts are quicker."""
+    ray = pytest.importorskip("ray")
+    saved = os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S")
+    os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.5"
+    ray.init(address="local", num_cpus=2, include_dashboard=False)
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+        if saved is None:
+            os.environ.pop("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", None)
+        else:
+            os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = saved
+
+
+@pytest.fixture
+def client(mlflow_server):
+    from mlflow.tracking import MlflowClient
+    return MlflowClient(tracking_uri=mlflow_server.uri)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("DETLAB_MLFLOW_SPOOL", str(tmp_path / "default-spool"))

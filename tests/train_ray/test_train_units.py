@@ -1,0 +1,105 @@
+"""The small pieces of the Ray Train runner, without Ray: RNG states through a checkpoint,
+metric names, failure reasons, overrides, run records, single-process collectives, hook order."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from train_helpers import MINI
+
+
+def draws():
+    return random.random(), float(np.random.rand()), float(np.random.randn()), torch.rand(3).tolist()
+
+
+def test_rng_states_survive_a_weights_only_checkpoint(tmp_path):
+    from detlab.training import rng
+
+    random.seed(1), np.random.seed(2), torch.manual_seed(3)
+    np.random.randn()  # leaves a cached Gaussian in NumPy's state
+    state = rng.capture()
+    expected = draws()
+    torch.save({"meta": {"rng_states": [state]}}, tmp_path / "c.pth")
+    loaded = torch.load(tmp_path / "c.pth", weights_only=True)["meta"]["rng_states"][0]
+    random.seed(9), np.random.seed(9), torch.manual_seed(9)
+    rng.restore(loaded)
+    assert draws() == expected
+
+
+def test_flat_metrics_names_hrsc_and_dota():
+    from detlab.evaluation import evaluate
+    from detlab.training.val_eval import flat_metrics
+
+    box = np.array([[0, 0, 10, 0, 10, 10, 0, 10]], float)
+    gts = {"a": (box, ["ship"], np.zeros(1, bool))}
+    hrsc = flat_metrics(evaluate("hrsc2016", gts, {"ship": (["a"], np.ones(1), box)}))
+    assert hrsc["val/mAP_voc07"] == hrsc["val/mAP"] == pytest.approx(1.0)
+    assert hrsc["val/AP/ship"] == pytest.approx(1.0)
+    assert {"val/mAP_voc12", "val/AP50_95"} <= set(hrsc)
+    dota = flat_metrics(evaluate("dota", {"a": (box, ["plane"], np.zeros(1, bool))},
+                                 {"plane": (["a"], np.ones(1), box)}))
+    assert dota["val/AP/plane"] == pytest.approx(1.0)
+    assert dota["val/mAP_dota"] == dota["val/mAP"] == pytest.approx(1.0 / 15)
+    assert "val/mAP_voc07" not in dota
+
+
+def test_failure_reason_is_one_line_naming_the_worker():
+    from detlab.errors import UserError
+    from detlab.training.ray_trainer import failure_reason
+
+    class Wrapped(Exception):
+        def __init__(self, cause):
+            super().__init__("ray task error\nwith a traceback")
+            self.cause = cause
+
+    class GroupError(Exception):
+        worker_failures = {1: RuntimeError("other"), 0: Wrapped(FileNotFoundError("no such file: x\nmore"))}
+
+    assert failure_reason(GroupError()) == "worker 0: FileNotFoundError: no such file: x"
+    assert failure_reason(UserError("bad config: a\n b")) == "bad config: a b"
+    assert failure_reason(ValueError("plain")) == "ValueError: plain"
+
+
+def test_overrides_normalize_to_typed_dicts():
+    from detlab.training.ray_trainer import normalize_overrides
+
+    assert normalize_overrides(["a.b=0.6", "c=[1, 2]", "d=x"]) == {"a.b": 0.6, "c": [1, 2], "d": "x"}
+    assert normalize_overrides({"a": 1}) == {"a": 1} and normalize_overrides(None) == {}
+    with pytest.raises(TypeError):
+        normalize_overrides("a=1")
+
+
+def test_run_record_round_trip_and_latest(tmp_path):
+    from detlab.training.run_record import RunRecord, latest_run_dir
+
+    for i, name in enumerate(["cfg-1", "cfg-2", "other-3"]):
+        RunRecord(f"id{i}", "http://x", "e", "c.py", {"a": i}, seed=i, created=100 + i).save(str(tmp_path / name))
+    assert RunRecord.load(str(tmp_path / "cfg-1")).overrides == {"a": 0}
+    assert latest_run_dir(str(tmp_path), "cfg").endswith("cfg-2")
+    assert RunRecord.load(str(tmp_path / "none")) is None and latest_run_dir(str(tmp_path), "x") is None
+
+
+def test_collectives_are_identities_in_one_process():
+    from detlab.training.dist import broadcast_from_rank0, gather_to_rank0, rank_and_world
+
+    assert rank_and_world() == (0, 1)
+    assert gather_to_rank0({"a": 1}) == [{"a": 1}] and broadcast_from_rank0(5) == 5
+
+
+def test_hooks_run_stats_then_eval_then_mlflow_then_report():
+    from mmcv.runner import get_priority
+
+    from detlab.training.setup import prepare_config
+    from detlab.training.worker import runtime_hooks
+
+    cfg = prepare_config(MINI, ["evaluation.interval=3"])
+    hooks = {h["type"]: get_priority(h.get("priority", "NORMAL")) for h in runtime_hooks(cfg, report_to_ray=True)}
+    assert hooks["NonFiniteLossHook"] < get_priority("ABOVE_NORMAL")  # before the optimizer step
+    assert (hooks["AssignStatsHook"] < hooks["EpochStatsHook"] < hooks["DetlabEvalHook"]
+            < hooks["MlflowEpochHook"] < hooks["RayReportHook"] < get_priority("VERY_LOW"))
+    (eval_hook,) = [h for h in runtime_hooks(cfg, report_to_ray=False) if h["type"] == "DetlabEvalHook"]
+    assert eval_hook["interval"] == 3 and eval_hook["data"]["ann_file"].endswith("test.txt")
+    assert "RayReportHook" not in {h["type"] for h in runtime_hooks(cfg, report_to_ray=False)}
