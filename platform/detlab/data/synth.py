@@ -167,10 +167,14 @@ def draw_ship(img, rng, f: Frame, w: float, h: float, bow: int = 1) -> None:
 def _plane(img, rng, f, w, h):
     col = _jitter(rng, (225, 225, 225), 20)
     fw = 0.06 * w
-    _fill(img, f([(w / 2, 0), (0.4 * w, -fw), (-0.5 * w, -fw * 0.6), (-0.5 * w, fw * 0.6), (0.4 * w, fw)]), col)
+    body = [(w / 2, 0), (0.4 * w, -fw), (-0.5 * w, -fw * 0.6), (-0.5 * w, fw * 0.6), (0.4 * w, fw)]
+    _fill(img, f(body), col)
     for s in (-1, 1):
-        _fill(img, f([(0.15 * w, s * fw), (-0.12 * w, s * h / 2), (-0.22 * w, s * h / 2), (-0.05 * w, s * fw)]), col)
-        _fill(img, f([(-0.38 * w, s * fw * 0.5), (-0.47 * w, s * 0.18 * h), (-0.5 * w, s * 0.18 * h), (-0.46 * w, 0)]), col)
+        wing = [(0.15 * w, s * fw), (-0.12 * w, s * h / 2), (-0.22 * w, s * h / 2), (-0.05 * w, s * fw)]
+        tail = [(-0.38 * w, s * fw * 0.5), (-0.47 * w, s * 0.18 * h), (-0.5 * w, s * 0.18 * h),
+                (-0.46 * w, 0)]
+        _fill(img, f(wing), col)
+        _fill(img, f(tail), col)
     _line(img, f([(0.42 * w, 0), (-0.4 * w, 0)]), _shade(col, 0.8))
 
 
@@ -195,7 +199,8 @@ def _bridge(img, rng, f, w, h):
 def _stadium(w, h, inset):
     r = h / 2 - inset
     x = w / 2 - h / 2
-    return np.vstack([_arc(x, 0, r, r, -math.pi / 2, math.pi / 2), _arc(-x, 0, r, r, math.pi / 2, 1.5 * math.pi)])
+    return np.vstack([_arc(x, 0, r, r, -math.pi / 2, math.pi / 2),
+                      _arc(-x, 0, r, r, math.pi / 2, 1.5 * math.pi)])
 
 
 def _track(img, rng, f, w, h):
@@ -205,7 +210,8 @@ def _track(img, rng, f, w, h):
 
 
 def _small_vehicle(img, rng, f, w, h):
-    col = _jitter(rng, [(40, 40, 200), (220, 220, 220), (30, 30, 30), (160, 60, 20), (150, 150, 150)][rng.integers(5)], 25)
+    paints = [(40, 40, 200), (220, 220, 220), (30, 30, 30), (160, 60, 20), (150, 150, 150)]
+    col = _jitter(rng, paints[rng.integers(5)], 25)
     _fill(img, f(_rect(-w / 2, -h / 2, w / 2, h / 2)), col)
     _fill(img, f(_rect(0.1 * w, -h * 0.4, 0.3 * w, h * 0.4)), (40, 35, 30))
     _fill(img, f(_rect(-0.4 * w, -h * 0.38, -0.25 * w, h * 0.38)), _shade(col, 0.6))
@@ -239,7 +245,8 @@ def _tennis(img, rng, f, w, h):
 
 def _basketball(img, rng, f, w, h):
     _court(img, rng, f, w, h, (60, 140, 210), (90, 110, 130))
-    cv2.circle(img, tuple(int(v) for v in f([(0, 0)])[0]), max(2, int(h * 0.15)), (245, 245, 245), 1, cv2.LINE_AA)
+    centre = tuple(int(v) for v in f([(0, 0)])[0])
+    cv2.circle(img, centre, max(2, int(h * 0.15)), (245, 245, 245), 1, cv2.LINE_AA)
     for s in (-1, 1):
         _fill(img, f(_rect(s * 0.42 * w, -0.1 * h, s * 0.3 * w, 0.1 * h)), (40, 90, 190))
 
@@ -258,7 +265,8 @@ def _soccer(img, rng, f, w, h):
     n = 8
     for i in range(n):
         x0 = -w / 2 + i * w / n
-        _fill(img, f(_rect(x0, -h / 2, x0 + w / n, h / 2)), tuple(int(v) for v in g * (1.0 if i % 2 else 0.85)))
+        stripe = tuple(int(v) for v in g * (1.0 if i % 2 else 0.85))  # mowing pattern
+        _fill(img, f(_rect(x0, -h / 2, x0 + w / n, h / 2)), stripe)
     white = (240, 240, 240)
     _line(img, f(_rect(-w / 2 + 2, -h / 2 + 2, w / 2 - 2, h / 2 - 2)), white, 1, closed=True)
     _line(img, f([(0, -h / 2 + 2), (0, h / 2 - 2)]), white)
@@ -267,12 +275,16 @@ def _soccer(img, rng, f, w, h):
         _line(img, f(_rect(s * (w / 2 - 2), -0.3 * h, s * 0.33 * w, 0.3 * h)), white, 1, closed=True)
 
 
-def _roundabout(img, rng, f, w, h):
-    road = _jitter(rng, (120, 120, 118), 10)
-    for k in range(4):  # exits, drawn first so the ring sits on top
+def _roundabout_exits(img, rng, f, w):
+    """Roads leaving the ring: context outside the box, drawn before any object."""
+    for k in range(4):
         a = k * math.pi / 2 + rng.uniform(-0.3, 0.3)
-        _line(img, f([(0, 0), (w * 0.75 * math.cos(a), w * 0.75 * math.sin(a))]), road, max(3, int(w * 0.12)))
-    _fill(img, f(_arc(0, 0, w / 2, w / 2, 0, 2 * math.pi, 32)), road)
+        _line(img, f([(0, 0), (w * 0.75 * math.cos(a), w * 0.75 * math.sin(a))]),
+              _jitter(rng, (120, 120, 118), 6), max(3, int(w * 0.12)))
+
+
+def _roundabout(img, rng, f, w, h):
+    _fill(img, f(_arc(0, 0, w / 2, w / 2, 0, 2 * math.pi, 32)), _jitter(rng, (120, 120, 118), 6))
     _fill(img, f(_arc(0, 0, w * 0.3, w * 0.3, 0, 2 * math.pi, 24)), _jitter(rng, (60, 140, 70), 15))
     _line(img, f(_arc(0, 0, w * 0.4, w * 0.4, 0, 2 * math.pi, 24)), (225, 225, 225), 1, closed=True)
 
@@ -286,7 +298,8 @@ def _harbor(img, rng, f, w, h):
 
 def _pool(img, rng, f, w, h):
     _fill(img, f(_rect(-w / 2, -h / 2, w / 2, h / 2)), (235, 235, 230))
-    _fill(img, f(_rect(-w / 2 + 1.5, -h / 2 + 1.5, w / 2 - 1.5, h / 2 - 1.5)), _jitter(rng, (225, 190, 40), 20))
+    water = _jitter(rng, (225, 190, 40), 20)
+    _fill(img, f(_rect(-w / 2 + 1.5, -h / 2 + 1.5, w / 2 - 1.5, h / 2 - 1.5)), water)
     if w > 18:
         _line(img, f([(-w / 2 + 3, 0), (w / 2 - 3, 0)]), (180, 120, 20))
 
@@ -442,7 +455,9 @@ def render_dota(seed: int, index: int, size_range: tuple[int, int] = (2000, 4000
                 pts = np.vstack([p.reshape(4, 2) for _, p in placed]).astype(np.float32)
                 hull = cv2.convexHull(pts).reshape(-1, 2)
                 c = hull.mean(0)
-                _fill(img, c + (hull - c) * 1.15 + 0, _jitter(rng, (95, 95, 92), 8))  # lot / apron
+                _fill(img, c + (hull - c) * 1.15, _jitter(rng, (95, 95, 92), 8))  # lot / apron
+            for box, _ in placed if name == 'roundabout' else []:
+                _roundabout_exits(img, rng, Frame(*box[:2], box[4]), box[2])
             if placed and name in ('ship', 'harbor', 'bridge'):
                 for box, _ in placed:  # water under it
                     f = Frame(*box[:2], box[4] + (math.pi / 2 if name == 'bridge' else 0))
