@@ -134,6 +134,13 @@ def test_dota_loader_test_phase_and_bad_inputs(dota_split, tmp_path):
     with pytest.warns(AnnotationWarning, match='1 objects with a side under 2 px skipped'):
         ds = _build(**_dota_cfg(split, test_mode=True))
     assert ds.data_infos[0]['ann']['labels'].tolist() == [0]
+    label.write_text('')  # an empty label file: legal, dropped for training as mmrotate does
+    n = len(list((split / 'annfiles').iterdir()))
+    with pytest.warns(AnnotationWarning, match='1 empty label files skipped'):
+        assert len(_build(**_dota_cfg(split, test_mode=True))) == n - 1
+    kept = _build(**_dota_cfg(split, test_mode=True, filter_empty_gt=False))
+    assert len(kept) == n and kept.data_infos[0]['ann']['labels'].size == 0
+    label.write_text('0 0 10 0 10 10 0 10 plane 0\n')
     image.unlink()
     with pytest.raises(AnnotationError, match=rf'{image}: image file is absent'):
         _build(**_dota_cfg(split))
