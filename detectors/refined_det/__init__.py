@@ -5,7 +5,7 @@ Importing this package registers ``CrossGridAssigner``, ``CLARetinaHead``,
 registries; configs do it with ``custom_imports = dict(imports=['refined_det'])``.
 No CUDA is needed to import or train.
 """
-from . import assigners, dense_heads, detectors  # noqa: F401  (registration)
+from . import assigners, datasets, dense_heads, detectors  # noqa: F401  (registration)
 from .assigners import CrossGridAssigner, cross_grid_assign
 
-__all__ = ["CrossGridAssigner", "cross_grid_assign", "assigners", "dense_heads", "detectors"]
+__all__ = ["CrossGridAssigner", "cross_grid_assign", "assigners", "datasets", "dense_heads", "detectors"]
