@@ -36,7 +36,8 @@ def ray_local():
     ray = pytest.importorskip("ray")
     saved = os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S")
     os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.5"
-    ray.init(address="local", num_cpus=2, include_dashboard=False)
+    # with its dashboard: Train V2's placement-group cleaner needs this cluster's state API
+    ray.init(address="local", num_cpus=2)
     try:
         yield ray.get_runtime_context().gcs_address
     finally:

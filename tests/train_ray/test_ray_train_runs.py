@@ -199,3 +199,43 @@ def test_diverging_loss_through_the_cli_fails_with_one_line(synth_hrsc, mlflow_s
     assert run.info.status == "FAILED"
     assert run.data.tags["error"] in errors[0]
     assert run.data.tags["restarts"] == "0"  # a diverged loss is not retried
+
+
+def test_ctrl_c_then_resume_continues_the_same_run(baseline, synth_hrsc, mlflow_server, client, ray_local,
+                                                   tmp_path):
+    from detlab.training.run_record import RunRecord
+
+    storage, name = tmp_path / "ray", "stopped"
+    run_dir = storage / name
+    base = [sys.executable, "-m", "detlab.cli", "train", "--config", MINI, "--workers", "2",
+            "--storage", str(storage), "--name", name]
+    env = dict(os.environ, RAY_ADDRESS=ray_local)
+    log = open(tmp_path / "first.log", "w")
+    first = subprocess.Popen(base + ["--mlflow-uri", mlflow_server.uri, "--experiment", "stopped",
+                                     *[a for s in tiny_sets(synth_hrsc, EPOCHS) for a in ("--set", s)]],
+                             env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: registered_checkpoints(run_dir) or first.poll() is not None, 300, "a checkpoint")
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=120) == 130, (tmp_path / "first.log").read_text()[-3000:]
+    finally:
+        if first.poll() is None:
+            first.kill()
+        log.close()
+    hints = [line for line in (tmp_path / "first.log").read_text().splitlines()
+             if line.startswith("detlab: interrupted")]
+    assert len(hints) == 1 and f"--name {name} --resume" in hints[0]
+    record = RunRecord.load(str(run_dir))
+    assert client.get_run(record.run_id).info.status == "KILLED"
+
+    # no --set, no --mlflow-uri: both come from the run folder
+    resumed = subprocess.run(base + ["--resume"], env=env, cwd=REPO, capture_output=True, text=True,
+                             timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    run = client.get_run(record.run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["restarts"] == "1"
+    assert int(run.data.tags["resumed_from_epoch"]) >= 1
+    assert len(runs_of(client, "stopped")) == 1
+    for key, value in baseline.metrics.items():
+        if key.startswith("val/") or key.startswith("train/loss"):
+            assert history(client, record.run_id, key)[EPOCHS] == value, key

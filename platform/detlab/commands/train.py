@@ -41,11 +41,19 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from detlab.training.ray_trainer import fit
 
-    result = fit(args.config, args.sets, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
-                 cpus_per_worker=args.cpus_per_worker, seed=args.seed, mlflow_uri=args.mlflow_uri,
-                 experiment=args.experiment, parent_run_id=args.parent_run_id, storage_path=args.storage,
-                 name=args.name, resume=True if args.resume else False, max_failures=args.max_failures,
-                 keep_checkpoints=args.keep_checkpoints)
+    names: list[str] = []
+    try:
+        result = fit(args.config, args.sets, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
+                     cpus_per_worker=args.cpus_per_worker, seed=args.seed, mlflow_uri=args.mlflow_uri,
+                     experiment=args.experiment, parent_run_id=args.parent_run_id, storage_path=args.storage,
+                     name=args.name, resume=True if args.resume else False, max_failures=args.max_failures,
+                     keep_checkpoints=args.keep_checkpoints, on_name=names.append)
+    except KeyboardInterrupt:
+        where = f" --storage {args.storage}" if args.storage else ""
+        name = f" --name {names[0]}" if names else ""
+        print(f"detlab: interrupted; the MLflow run is marked KILLED. Continue it with: "
+              f"detlab train --config {args.config}{where}{name} --resume", file=sys.stderr)
+        return 130
     summary = {"run_id": result.run_id, "name": result.name, "run_dir": result.path,
                "tracking_uri": result.tracking_uri, "best_checkpoint": result.best_checkpoint,
                "best": result.best_metrics, "last": result.metrics}

@@ -101,8 +101,16 @@ def check_builds(cfg) -> DataPaths:
     return paths
 
 
+def check_device(cfg) -> None:
+    """mmcv's fp16 hook (the config's AMP switch, ``fp16 = dict(loss_scale=...)``) needs CUDA."""
+    if cfg.get("fp16") and cfg.get("device") == "cpu":
+        raise UserError("bad config: fp16 (mixed precision) needs GPUs: remove it (--set fp16=None) "
+                        "or train with --gpus-per-worker > 0")
+
+
 def preflight(cfg) -> DataPaths:
     """All checks, in the order a user would fix them."""
+    check_device(cfg)
     absolutize_data_paths(cfg)
     check_data_paths(cfg)
     return check_builds(cfg)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import os.path as osp
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,16 +64,17 @@ def normalize_overrides(overrides: Mapping[str, Any] | Iterable[str] | None) -> 
 
 
 def failure_reason(err: BaseException) -> str:
-    """One line naming the cause, through Ray's wrappers (worker group / task errors)."""
+    """One line (at most 300 characters, what the MLflow ``error`` tag keeps) naming the cause,
+    through Ray's wrappers (worker group / task errors)."""
     if isinstance(err, UserError):
-        return one_line(str(err), limit=500)
+        return one_line(str(err))
     failures = getattr(err, "worker_failures", None)
     if failures:
         rank, exc = min(failures.items(), key=lambda kv: kv[0])
         cause = getattr(exc, "cause", None) or exc
-        return f"worker {rank}: {one_line(cause, limit=480)}"
+        return one_line(f"worker {rank}: {one_line(cause)}")
     cause = getattr(err, "controller_failure", None) or getattr(err, "cause", None) or err
-    return one_line(cause, limit=500)
+    return one_line(cause)
 
 
 def _run_dir(storage: str, stem: str, name: str | None, resume: bool | None) -> tuple[str, str]:
@@ -123,12 +124,14 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
         run_name: str | None = None, storage_path: str | os.PathLike | None = None,
         name: str | None = None, resume: bool | None = None, max_failures: int = 3,
         keep_checkpoints: int = 2, callbacks: Sequence[Any] = (), hooks: Sequence[dict] = (),
-        spool_dir: str | os.PathLike | None = None, checks: bool = True) -> FitResult:
+        spool_dir: str | os.PathLike | None = None, checks: bool = True,
+        on_name: Callable[[str], None] | None = None) -> FitResult:
     """Train ``config`` with ``overrides`` on ``workers`` Ray Train workers; see the module doc.
 
     ``resume``: True continues the run ``name`` (default: the latest of this config), False
     refuses an existing one, None (the default, for Tune retries) continues it if it exists.
-    ``hooks``: extra mmcv hook configs for every worker. Raises ``UserError`` with a one-line
+    ``hooks``: extra mmcv hook configs for every worker. ``on_name`` is told the run's name as
+    soon as it is known (the CLI prints it on Ctrl-C). Raises ``UserError`` with a one-line
     reason on any failure, after marking the MLflow run FAILED.
     """
     from detlab.training.setup import prepare_config
@@ -139,8 +142,13 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
     if workers < 1:
         raise UserError(f"--workers must be >= 1, got {workers}")
     stem = osp.splitext(osp.basename(config))[0]
+    if "://" in os.fspath(storage_path or ""):
+        raise UserError(f"storage {storage_path}: give a folder all nodes see (a shared file system); "
+                        f"URIs are not supported: the run record and MLflow spool live in the run folder")
     storage = osp.abspath(os.fspath(storage_path or DEFAULT_STORAGE))
     run_dir, name = _run_dir(storage, stem, name, resume)
+    if on_name is not None:
+        on_name(name)
     record = RunRecord.load(run_dir)
     if resume is True and record is None:
         raise UserError(f"nothing to resume: {run_dir} has no run record")
@@ -150,7 +158,8 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
     wanted = normalize_overrides(overrides)
     if record is not None:
         if wanted and wanted != record.overrides:
-            raise UserError(f"run {name!r} was started with other overrides ({record.overrides}); "
+            differ = sorted(k for k in {**wanted, **record.overrides} if wanted.get(k) != record.overrides.get(k))
+            raise UserError(f"run {name!r} was started with other overrides (differing: {', '.join(differ)}); "
                             f"resume it without --set, or start a new run")
         wanted, seed = record.overrides, record.seed
 
@@ -177,9 +186,9 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
                                  cpus=cpus_per_worker, seed=seed, max_failures=max_failures,
                                  keep=keep_checkpoints, callbacks=callbacks, hooks=hooks,
                                  checks=checks)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit) as err:  # Ray's SIGINT handler aborts, then sys.exit()s
         _close(run_id, "KILLED", uri=uri, spool=spool, error="interrupted (Ctrl-C)")
-        raise
+        raise KeyboardInterrupt() from err
     except _PreTraining as err:
         reason = failure_reason(err.__cause__ or err)
         _close(run_id, "FAILED", uri=uri, spool=spool, error=reason, params=params, cfg=cfg)
@@ -219,7 +228,7 @@ def _train(cfg, *, run_id: str, uri: str, spool: str, params: dict, name: str, s
         if paths.annotations:
             from detlab.tracking.context import dataset_fingerprint
             tags["dataset.fingerprint"] = dataset_fingerprint(paths.annotations, paths.images)
-    except BaseException as err:
+    except Exception as err:
         raise _PreTraining() from err
 
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig

@@ -20,9 +20,7 @@ class TrainSession:
     rank: int = 0
     world_size: int = 1
     recorder: Any = field(default_factory=NullRecorder)  # RunRecorder on rank 0, else NullRecorder
-    report_to_ray: bool = False
     report_times_s: list[float] = field(default_factory=list)  # duration of each ray.train.report
-    resumed_from_epoch: int | None = None
     last_reported: dict[str, Any] = field(default_factory=dict)
 
 

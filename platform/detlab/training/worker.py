@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import os
 import os.path as osp
+import shutil
 import tempfile
 import time
 from typing import Any
@@ -116,7 +117,7 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
         recorder.set_tags(spec.get("tags", {}))
         recorder.log_params(spec.get("params", {}))
         recorder.log_config(logged_cfg)
-    session = TrainSession(rank=rank, world_size=world, recorder=recorder, report_to_ray=True)
+    session = TrainSession(rank=rank, world_size=world, recorder=recorder)
     meta = dict(seed=int(spec["seed"]), config=logged_cfg.pretty_text, exp_name=spec.get("name", ""))
     set_random_seed(int(spec["seed"]))
     try:
@@ -130,6 +131,9 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     except BaseException as err:
         recorder.finish("FAILED", error=err)
         raise
+    finally:
+        if cfg.resume_from:  # the local copy of the checkpoint mmcv resumed from
+            shutil.rmtree(osp.dirname(cfg.resume_from), ignore_errors=True)
     recorder.finish("FINISHED")
     return {"status": "finished", "report_times_s": session.report_times_s,
             "last_reported": session.last_reported, "world_size": world}
