@@ -33,6 +33,25 @@ pin() {  # pin NAME -> exact version from constraints.txt
   sed -n -E "s/^$1==([^ ;#]+).*/\1/p" "$CONSTRAINTS" | head -n1
 }
 
+# --- system packages for the report tests (before the stamp check: they live outside the venv) ---
+# tests/report: the browser test drives Debian's chromium with Playwright (never `playwright
+# install`), and the LaTeX test compiles the booktabs table with pdflatex. apt-get runs only
+# when a binary is missing and we are root on Debian (CI); elsewhere those tests skip.
+need_apt=()
+command -v chromium >/dev/null || need_apt+=(chromium fonts-liberation)   # fonts: readable screenshots
+command -v pdflatex >/dev/null || need_apt+=(texlive-latex-base)
+[[ -f /usr/share/texlive/texmf-dist/tex/latex/booktabs/booktabs.sty ]] || need_apt+=(texlive-latex-recommended)
+if ((${#need_apt[@]})); then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    say "system packages for the report tests: ${need_apt[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null \
+      || say "warning: could not install ${need_apt[*]}; the browser/LaTeX tests will skip"
+  else
+    say "note: ${need_apt[*]} missing (not root or no apt-get); the browser/LaTeX report tests will skip"
+  fi
+fi
+
 want_stamp=$(cat "$CONSTRAINTS" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)
 if [[ -f $STAMP && $(cat "$STAMP") == "$want_stamp" ]]; then
   exit 0

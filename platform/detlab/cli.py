@@ -14,6 +14,8 @@ COMMAND_MODULES = [
     "data",
     "mlflow_cmd",
     "train",
+    "ablate",
+    "report",
 ]
 
 

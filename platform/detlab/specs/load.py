@@ -124,7 +124,8 @@ def _fill_max_t(spec: StudySpec, cfg: Config) -> None:
     sched.max_t = max_t
 
 
-def _condense(err: ValidationError, source: str) -> list[str]:
+def _condense(err: ValidationError, source: str, model: type = StudySpec) -> list[str]:
+    """One line per problem of `err` (a validation of `model`), unknown fields first."""
     lines: list[str] = []
     # Unknown fields first: a misspelt field also shows up as a missing one, and the
     # misspelling is the problem to fix.
@@ -134,7 +135,7 @@ def _condense(err: ValidationError, source: str) -> list[str]:
         where = ".".join(str(p) for p in loc)
         kind, msg, given = item["type"], item["msg"], item.get("input")
         if kind == "extra_forbidden":
-            parent = model_at(loc[:-1], StudySpec)
+            parent = model_at(loc[:-1], model)
             msg = "unknown field" + (close_matches(str(loc[-1]), parent.model_fields) if parent else "")
         elif kind == "missing":
             msg = "required field is missing"

@@ -1,0 +1,11 @@
+"""Ablations (docs/ablations.md): typed definitions of paper tables (cells x seeds) in
+`experiments/ablations/`, run as one grid study through `detlab.sweep`.
+
+Importing this package imports neither Ray nor MLflow.
+"""
+from detlab.ablate.load import ResolvedCell, load_ablation, parse_ablation, resolve_cells
+from detlab.ablate.run import AblateOptions, run_ablation
+from detlab.ablate.spec import AblationSpec, CellSpec
+
+__all__ = ["AblationSpec", "CellSpec", "ResolvedCell", "load_ablation", "parse_ablation", "resolve_cells",
+           "AblateOptions", "run_ablation"]

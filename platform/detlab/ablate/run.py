@@ -1,0 +1,100 @@
+"""`run_ablation`: an ablation definition in, its cells trained as one grid sweep, the report out.
+
+The sweep runner does the work (Ray Tune grid over cells x seeds, one MLflow parent
+run, one child run per trial, resume by running the same command again); this module
+only compiles the definition into a study (study.py), picks the cell-aware trainer
+(trainer.py), and afterwards closes runs a killed driver left RUNNING and publishes
+the report to the parent run.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from detlab.errors import UserError
+
+
+@dataclass
+class AblateOptions:
+    ablation: str
+    sets: list[str] = field(default_factory=list)
+    storage: str | None = None
+    trainer: str = "mmdet"              # mmdet | toy
+    address: str | None = None
+    num_cpus: int | None = None
+    fresh: bool = False
+    synth_images: int = 0
+    max_failures: int = 3
+    trial_retries: int = 2
+    progress_interval: float = 20.0
+    verbose: bool = False
+    reuse: bool = True                  # finished cells already in MLflow are not rerun
+    report: bool = True                 # publish the report to the parent run at the end
+    report_dir: str | None = None
+
+
+def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
+    """Run (or resume) the ablation; returns the sweep's `SweepOutcome`."""
+    from detlab.ablate.load import load_ablation, resolve_cells
+    from detlab.ablate.study import plan_of, study_data, write_study
+    from detlab.ablate.trainer import TRAINERS
+    from detlab.sweep import SweepOptions, run_sweep
+    from detlab.sweep.layout import default_storage
+
+    out = out or sys.stdout
+    if opts.trainer not in TRAINERS:
+        raise UserError(f"--trainer {opts.trainer!r}: choose {', '.join(TRAINERS)}")
+    spec = load_ablation(opts.ablation, opts.sets)
+    cells = resolve_cells(spec)
+    plan = plan_of(spec, cells, trainer=opts.trainer, reuse=opts.reuse)
+    storage = Path(opts.storage).expanduser().resolve() if opts.storage else default_storage(spec.root)
+    study = write_study(study_data(spec, cells, plan), storage / "ablations")
+    print(f"ablation {spec.name}: {len(cells)} cells x {len(spec.seeds)} seeds "
+          f"({', '.join(c.name for c in cells)}); study {study}", file=out)
+    outcome = run_sweep(SweepOptions(
+        study=str(study), storage=str(storage), trainer=TRAINERS[opts.trainer], address=opts.address,
+        num_cpus=opts.num_cpus, fresh=opts.fresh, synth_images=opts.synth_images,
+        max_failures=opts.max_failures, trial_retries=opts.trial_retries,
+        progress_interval=opts.progress_interval, verbose=opts.verbose), out)
+    if outcome.complete:
+        closed = close_orphans(outcome.tracking_uri, outcome.parent_run_id)
+        if closed:
+            print(f"marked {len(closed)} run(s) KILLED that a killed driver had left RUNNING: "
+                  f"{', '.join(closed)}", file=out)
+    _log_definition(outcome, opts.ablation)
+    if opts.report:
+        from detlab.report import ReportOptions, make_report
+
+        make_report(ReportOptions(ablation=opts.ablation, sets=list(opts.sets), tracking_uri=outcome.tracking_uri,
+                                  trainer=opts.trainer, out_dir=opts.report_dir), out)
+    return outcome
+
+
+def close_orphans(tracking_uri: str, parent_run_id: str) -> list[str]:
+    """Child runs of a finished sweep still RUNNING (their trial's snapshot died with a killed
+    driver, and Tune ran the cell again as a new trial) become KILLED, so nothing stays RUNNING."""
+    from detlab.tracking import RunRecorder
+    from detlab.tracking.client import make_client
+
+    client = make_client(tracking_uri)
+    parent = client.get_run(parent_run_id)
+    runs = client.search_runs([parent.info.experiment_id],
+                              filter_string=f"tags.`mlflow.parentRunId` = '{parent_run_id}' "
+                                            "and attributes.status = 'RUNNING'", max_results=1000)
+    for run in runs:
+        RunRecorder.close_run(run.info.run_id, "KILLED", tracking_uri=tracking_uri,
+                              error="left RUNNING by a killed sweep driver; its cell was run again")
+    return [r.info.run_id for r in runs]
+
+
+def _log_definition(outcome: Any, path: str) -> None:
+    """The ablation definition beside the generated study on the parent run."""
+    from detlab.tracking.client import make_client
+
+    try:
+        text = Path(path).read_text()
+        make_client(outcome.tracking_uri).log_text(outcome.parent_run_id, text, "spec/ablation.yaml")
+    except Exception as err:  # noqa: BLE001 - the report works without it
+        print(f"warning: could not log the ablation definition to the parent run ({err})", file=sys.stderr)

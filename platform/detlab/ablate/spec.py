@@ -1,0 +1,204 @@
+"""The typed ablation definition: what `experiments/ablations/*.yaml` may say.
+
+An ablation is a list of named cells (rows of a paper table), each a base config
+plus overrides in the one override language, repeated over seeds. Cells may use
+different base configs (the Rotated RetinaNet baseline has 9 anchors per cell and
+MaxIoU; Refined-Det has one anchor per cell and CLA), which a study's single
+`base_config` cannot express: that is why cells are their own list here instead of
+a `choice` over `model` sub-dicts. The sections shared with studies (dataset,
+resources, mlflow) are the study spec's own models.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, field_validator, model_validator
+
+from detlab.specs.study import DatasetSpec, MlflowSpec, ResourcesSpec, _Spec
+
+__all__ = ["AblationSpec", "CellSpec", "SignificanceSpec", "DiagnosticsSpec", "CELL_KEY", "PLAN_KEY"]
+
+CELL_KEY = "+ablation.cell"
+"""The grid dimension of the generated study: a cell name (a key the configs lack, hence '+')."""
+PLAN_KEY = "+ablation.plan"
+"""The study override carrying every cell's resolved config and overrides to the trials."""
+
+
+class CellSpec(_Spec):
+    """One row of the table: a base config (or a named variant) plus overrides."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                      description="Identifier of the row (MLflow tag `detlab.ablate.cell`); unique.")
+    label: str | None = Field(None, description="Row label in the tables (default: the name).")
+    base_config: str | None = Field(
+        None, description="MMRotate config (.py) relative to the repository root; default: the variant's base.")
+    variant: str | None = Field(
+        None, description="Name in experiments/configs/variants.yaml whose override set comes first "
+                          "(the paper repository's `_cla_` / `_frhead_` configs).")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Dotted config key -> value for this row, applied after the "
+                                          "ablation's `overrides` and the variant's set.")
+    paper: float | None = Field(
+        None, description="The published number for this row (same units as the table), or null when "
+                          "the paper gives none; never invented.")
+    paper_note: str | None = Field(
+        None, description="Where `paper` comes from, and how its setting differs from this row's, if it does.")
+
+    @model_validator(mode="after")
+    def _check(self) -> CellSpec:
+        if self.base_config is None and self.variant is None:
+            raise ValueError("give base_config, variant, or both")
+        if self.paper_note and self.paper is None:
+            raise ValueError("paper_note without a paper value")
+        return self
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+class SignificanceSpec(_Spec):
+    """The paired test over seeds that marks significant deltas."""
+
+    test: Literal["paired_t", "bootstrap"] = Field(
+        "paired_t", description="paired_t: Student's t on the per-seed differences; bootstrap: percentile "
+                                "bootstrap of their mean (coarse with 3 seeds: only 10 distinct resamples).")
+    alpha: float = Field(0.05, gt=0, lt=1, description="A delta is marked significant when p < alpha.")
+    resamples: int = Field(10000, ge=100, description="bootstrap only: resamples of the seed differences.")
+    seed: int = Field(0, description="bootstrap only: random seed, so the report is reproducible.")
+
+
+class DiagnosticsSpec(_Spec):
+    """Label-assignment diagnostics drawn from the dataset (no training needed)."""
+
+    images: int = Field(16, ge=1, description="Training images the positives-per-GT counts use.")
+    sample: int = Field(0, ge=0, description="Index (in the training set) of the image of the "
+                                             "assigned-cells picture.")
+    cells: list[str] | None = Field(
+        None, description="Cells whose assignment is counted; null: every cell whose assigner settings "
+                          "differ from an earlier cell's.")
+
+
+class AblationSpec(_Spec):
+    """An ablation: cells (table rows) repeated over seeds, run as one grid study."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                      description="Ablation name (default: the file name without .yaml); names the study.")
+    description: str = Field("", description="What the table asks; the table's caption.")
+    dataset: DatasetSpec = Field(description="The data, as in a study spec.")
+    metric: str = Field("val/mAP", min_length=1,
+                        description="Metric of each run shown in the table: its last logged value (val/mAP "
+                                    "is VOC07 AP50 on HRSC2016, the devkit mAP on DOTA).")
+    scale: float = Field(100.0, gt=0, description="Factor from the metric to the table's units "
+                                                  "(100: the paper's percentages).")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Dotted config key -> value for every cell, applied first "
+                                          "(schedule, batch size, workers).")
+    cells: list[CellSpec] = Field(min_length=2, description="The rows, in table order (section below).")
+    compare: Literal["previous", "baseline"] = Field(
+        "previous", description="Delta and test of each row against the row above (previous) or against "
+                                "the baseline cell.")
+    baseline: str | None = Field(None, description="compare: baseline: the reference cell (default: the "
+                                                   "first cell).")
+    response: str | None = Field(
+        None, description="Dotted key the cells vary (e.g. model.train_cfg.assigner.radius): plots the "
+                          "metric against its value.")
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1,
+                             description="Training seeds; every cell runs each one.")
+    significance: SignificanceSpec = Field(default_factory=SignificanceSpec, description="Section below.")
+    diagnostics: DiagnosticsSpec = Field(default_factory=DiagnosticsSpec, description="Section below.")
+    resources: ResourcesSpec = Field(default_factory=ResourcesSpec, description="As in a study spec.")
+    max_concurrent: int = Field(1, ge=1, description="Trials running at the same time.")
+    mlflow: MlflowSpec = Field(default_factory=MlflowSpec, description="As in a study spec.")
+
+    _source: str = PrivateAttr("<ablation>")
+    _root: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"lists a seed twice: {seeds}")
+        return seeds
+
+    @model_validator(mode="after")
+    def _check(self) -> AblationSpec:
+        names = [c.name for c in self.cells]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"cells: names must be unique, {', '.join(twice)} given twice")
+        if self.baseline is not None and self.baseline not in names:
+            raise ValueError(f"baseline: no cell named {self.baseline!r} (cells: {', '.join(names)})")
+        if self.baseline is not None and self.compare != "baseline":
+            raise ValueError("baseline: applies to compare: baseline only")
+        for name in self.diagnostics.cells or ():
+            if name not in names:
+                raise ValueError(f"diagnostics.cells: no cell named {name!r}")
+        if self.mlflow.experiment is None:
+            self.mlflow.experiment = f"ablation/{self.name}"
+        return self
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def resolve(self, path: str) -> Path:
+        return self._root / Path(path).expanduser()
+
+    def cell(self, name: str) -> CellSpec:
+        return next(c for c in self.cells if c.name == name)
+
+    @property
+    def baseline_cell(self) -> str:
+        return self.baseline or self.cells[0].name
+
+    def reference_of(self, index: int) -> int | None:
+        """Index of the row row `index` is compared with; None for the reference row itself."""
+        if self.compare == "previous":
+            return index - 1 if index > 0 else None
+        ref = [c.name for c in self.cells].index(self.baseline_cell)
+        return None if ref == index else ref
+
+
+SECTIONS: list[tuple[str, type]] = [("(top level)", AblationSpec), ("cells[]", CellSpec),
+                                    ("significance", SignificanceSpec), ("diagnostics", DiagnosticsSpec)]
+BEGIN = "<!-- BEGIN ABLATION FIELDS: generated by `python -m detlab.ablate docs/ablations.md` -->"
+END = "<!-- END ABLATION FIELDS -->"
+
+
+def markdown_reference() -> str:
+    """The field tables of docs/ablations.md, from these models (as the study spec's reference is made)."""
+    from pydantic import BaseModel
+    from pydantic_core import PydanticUndefined
+
+    from detlab.specs.study import _cell, _constraints, _type_name, _yaml
+
+    out: list[str] = []
+    for section, model in SECTIONS:
+        out += [f"### `{section}`", "", (model.__doc__ or "").strip().splitlines()[0], "",
+                "| field | type | default | description |", "|---|---|---|---|"]
+        for name, info in model.model_fields.items():
+            kind = _type_name(info.annotation) + _constraints(info.metadata)
+            if info.default is PydanticUndefined and info.default_factory is None:
+                default = "required"
+            else:
+                value = info.default_factory() if info.default_factory else info.default  # type: ignore[call-arg]
+                default = "see below" if isinstance(value, BaseModel) else f"`{_yaml(value)}`"
+            if model is AblationSpec and name == "name":
+                default = "file name"
+            out.append(f"| `{name}` | {kind} | {default} | {_cell(info.description or '')} |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def update_reference(doc: str) -> str:
+    head, found, rest = doc.partition(BEGIN)
+    _, found_end, tail = rest.partition(END)
+    if not (found and found_end):
+        raise ValueError("the document lacks the BEGIN/END ABLATION FIELDS markers")
+    return f"{head}{BEGIN}\n{markdown_reference()}{END}{tail}"

@@ -1,0 +1,114 @@
+"""The label-assignment diagnostics of an ablation: which cells, which images, which figures.
+
+Drawn from the dataset and each cell's merged config alone (no training, no MLflow),
+so they can be computed before, during or after the runs.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from detlab.ablate.load import ResolvedCell
+from detlab.ablate.spec import AblationSpec
+from detlab.diagnostics.positives import Series, count_positives, per_level_table
+
+__all__ = ["Diagnostics", "diagnose", "pick_cells"]
+
+
+@dataclass
+class Diagnostics:
+    series: list[Series]
+    table: list[dict[str, Any]]                     # per_level_table(series)
+    figures: dict[str, Any] = field(default_factory=dict)   # artifact path -> matplotlib Figure
+    images: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps({"images": self.images, "positives_per_gt": self.table}, indent=2)
+
+
+def pick_cells(spec: AblationSpec, cells: list[ResolvedCell]) -> list[ResolvedCell]:
+    """The cells named in `diagnostics.cells`, else each cell whose assignment (anchor generator and
+    assigner) differs from every earlier cell's."""
+    if spec.diagnostics.cells:
+        return [c for c in cells if c.name in spec.diagnostics.cells]
+    from detlab.config import load_config
+
+    seen, out = [], []
+    for cell in cells:
+        cfg = load_config(cell.config, cell.overrides, import_custom_modules=False)
+        key = json.dumps([cfg.model.bbox_head.anchor_generator, cfg.model.train_cfg.assigner],
+                         sort_keys=True, default=repr)
+        if key not in seen:
+            seen.append(key)
+            out.append(cell)
+    return out
+
+
+def diagnose(spec: AblationSpec, cells: list[ResolvedCell], data_overrides: dict[str, dict[str, Any]]) -> Diagnostics:
+    """Positives per GT per level for the picked cells, and the assigned-cells picture.
+
+    `data_overrides[cell]`: the overrides that rebase the cell's data paths onto the
+    ablation's dataset root (the plan's own, see `detlab.ablate.study.plan_of`).
+    """
+    from detlab.config import load_config
+    from detlab.diagnostics.figures import assigned_cells_figure, positives_figure
+    from detlab.diagnostics.samples import load_samples
+
+    picked = pick_cells(spec, cells)
+    series: list[Series] = []
+    samples_by_data: dict[str, list[Any]] = {}
+    picture = None
+    for cell in picked:
+        cfg = load_config(cell.config, {**data_overrides.get(cell.name, {}), **cell.overrides})
+        data_key = json.dumps(cfg.data.train, sort_keys=True, default=repr)
+        if data_key not in samples_by_data:
+            samples_by_data[data_key] = load_samples(cfg, spec.diagnostics.images)
+        samples = samples_by_data[data_key]
+        found = count_positives(cfg, samples, cell=cell.name, title=cell.title)
+        series += found
+        if picture is None and any(s.kind == "cla" for s in found):
+            picture = (cell, cfg)
+    figures: dict[str, Any] = {}
+    title = f"{spec.name} ({spec.dataset.name}): "
+    if series:
+        figures["diagnostics/positives_per_gt.png"] = positives_figure(series, title)
+    if picture is not None:
+        cell, cfg = picture
+        sample = _sample(cfg, spec.diagnostics.sample)
+        if sample is not None:
+            labels, strides, per_cell = _cla_labels(cfg, sample)
+            figures["diagnostics/assigned_cells.png"] = assigned_cells_figure(
+                sample, labels, strides, per_cell, title=f"{cell.title}, ")
+    n_images = len(next(iter(samples_by_data.values()))) if samples_by_data else 0
+    return Diagnostics(series, per_level_table(series), figures, n_images)
+
+
+def _sample(cfg: Any, index: int) -> Any:
+    from detlab.diagnostics.samples import load_samples
+
+    found = load_samples(cfg, 1, start=index)
+    return found[0] if found else None
+
+
+def _cla_labels(cfg: Any, sample: Any) -> tuple[dict[str, Any], tuple[int, ...], int]:
+    """Step-A and CLA labels of one image under a CLA config."""
+    import torch
+    from mmrotate.core import build_assigner, build_prior_generator
+    from refined_det.assigners import cross_grid_assign_full
+
+    from detlab.diagnostics.positives import featmap_sizes
+
+    gen = build_prior_generator(cfg.model.bbox_head.anchor_generator)
+    strides = tuple(int(s[0] if isinstance(s, (tuple, list)) else s) for s in gen.strides)
+    a = build_assigner(cfg.model.train_cfg.assigner)
+    sizes = featmap_sizes(sample.pad_shape, strides)
+    res = cross_grid_assign_full(gen.grid_priors(sizes, device="cpu"), sizes, strides,
+                                 torch.as_tensor(sample.gt_bboxes).reshape(-1, 5), sample.pad_shape,
+                                 radius=a.radius, num_neighbors=a.num_neighbors, pos_iou_thr=a.pos_iou_thr,
+                                 neg_iou_thr=a.neg_iou_thr, min_pos_iou=a.min_pos_iou,
+                                 gt_max_assign_all=a.gt_max_assign_all, k2_min_scope=a.k2_min_scope,
+                                 overlaps_fn=a.iou_calculator)
+    labels = {"MaxIoU (step A)": res.maxiou_assigned.numpy(),
+              f"CLA k={a.num_neighbors}, r={a.radius:g}": res.assigned.numpy()}
+    return labels, strides, int(gen.num_base_anchors[0])

@@ -1,0 +1,42 @@
+"""The ablation table as CSV: one line per cell, machine-readable (status, per-seed values, run ids).
+
+Unlike the other formats the CSV keeps the mean over the finished seeds of an
+incomplete cell; its `status` column says the cell is not complete.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from detlab.report.table import Table
+
+__all__ = ["to_csv"]
+
+
+def to_csv(table: Table) -> str:
+    seeds = table.seeds
+    columns = ["cell", "label", "status", "n_seeds", "n_finished", "n_failed", "mean", "std",
+               *[f"seed_{s}" for s in seeds], "reference", "delta", "p_value", "significant", "test",
+               "paper", "paper_note", "metric", "scale", "run_ids", "errors"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in table.rows:
+        c = row.cell
+        mean, std = c.mean_std
+        line = {"cell": c.name, "label": c.title, "status": c.status, "n_seeds": len(seeds),
+                "n_finished": c.n_finished, "n_failed": c.count("failed"), "mean": _num(mean), "std": _num(std),
+                "reference": row.reference or "", "test": table.test if row.test else "",
+                "delta": _num(row.test.delta if row.test else None),
+                "p_value": _num(row.test.p_value if row.test else None),
+                "significant": "" if row.test is None else str(row.test.significant).lower(),
+                "paper": _num(c.paper), "paper_note": c.paper_note or "", "metric": table.metric,
+                "scale": f"{table.scale:g}", "run_ids": ";".join(c.runs[s].run_id for s in seeds if s in c.runs),
+                "errors": " | ".join(c.errors)}
+        line.update({f"seed_{s}": _num(c.values.get(s)) for s in seeds})
+        writer.writerow(line)
+    return buf.getvalue()
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else repr(float(value))

@@ -1,0 +1,30 @@
+"""The ablation table as GitHub Markdown (what a PR or an issue shows)."""
+from __future__ import annotations
+
+from detlab.report.table import Table, cells_text
+
+__all__ = ["to_markdown"]
+
+
+def to_markdown(table: Table) -> str:
+    head = ["Method", f"Ours ({table.metric})", "Δ", "p", *(["Paper"] if table.has_paper else []), "seeds"]
+    lines = [f"### {table.name}", "", "| " + " | ".join(head) + " |",
+             "|" + "|".join([":---"] + ["---:"] * (len(head) - 1)) + "|"]
+    for row in table.rows:
+        t = cells_text(row)
+        ours = t["ours"] if row.cell.complete else f"**{t['ours']}**"
+        delta = f"**{t['delta'].rstrip('*')}**\\*" if t["significant"] else t["delta"]
+        paper = t["paper"] + (f"<sup>{table.note_number(row)}</sup>" if table.note_number(row) else "")
+        cells = [_md(t["method"]), ours, delta, t["p"], *([paper] if table.has_paper else []), t["seeds"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", table.caption()]
+    for i, note in enumerate(table.notes(), 1):
+        lines.append(f"<sup>{i}</sup> {_md(note)}")
+    errors = [f"- {row.cell.title}, {e}" for row in table.rows for e in row.cell.errors]
+    if errors:
+        lines += ["", "Failed runs:", *errors]
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")

@@ -1,0 +1,163 @@
+"""The ablation table as data: one row per cell with its seeds, mean ± std, delta, test and paper value.
+
+A cell shows a number only when every seed finished; otherwise its status says what is
+missing ("failed 1/3", "missing", "running 2/3"), never a zero. Deltas and tests need
+both the row and its reference complete.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from detlab.ablate.load import ResolvedCell
+from detlab.ablate.spec import AblationSpec
+from detlab.report.query import RunInfo
+from detlab.report.stats import PairedTest, mean_std, paired_test
+
+__all__ = ["CellResult", "Row", "Table", "build_table"]
+
+
+@dataclass
+class CellResult:
+    name: str
+    title: str
+    seeds: list[int]                          # seeds the ablation asks for
+    values: dict[int, float]                  # seed -> scaled metric, finished runs only
+    runs: dict[int, RunInfo]                  # seed -> the run that stands for it
+    paper: float | None = None
+    paper_note: str | None = None
+
+    @property
+    def n_finished(self) -> int:
+        return sum(1 for s in self.seeds if s in self.values)
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.seeds if s in self.runs and self.runs[s].status == status)
+
+    @property
+    def status(self) -> str:
+        """complete | failed | running | incomplete | missing."""
+        if self.n_finished == len(self.seeds):
+            return "complete"
+        if self.count("failed"):
+            return "failed"
+        if self.count("running"):
+            return "running"
+        return "incomplete" if self.runs else "missing"
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    @property
+    def mean_std(self) -> tuple[float | None, float | None]:
+        """Over finished seeds (for the CSV's partial numbers; tables show it only when complete)."""
+        return mean_std([self.values[s] for s in self.seeds if s in self.values])
+
+    def status_text(self) -> str:
+        """What a table shows instead of a number."""
+        n = len(self.seeds)
+        if self.status == "missing":
+            return "missing"
+        if self.status == "failed":
+            return f"failed ({self.count('failed')}/{n} seeds)"
+        return f"{self.status} ({self.n_finished}/{n} done)"
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"seed {s}: {r.error}" for s, r in sorted(self.runs.items()) if r.status == "failed" and r.error]
+
+
+@dataclass
+class Row:
+    cell: CellResult
+    reference: str | None = None              # name of the cell this row is compared with
+    test: PairedTest | None = None
+
+
+@dataclass
+class Table:
+    name: str
+    description: str
+    dataset: str
+    metric: str
+    scale: float
+    compare: str
+    test: str
+    alpha: float
+    seeds: list[int]
+    rows: list[Row] = field(default_factory=list)
+    trainer: str = "mmdet"
+    baseline_title: str = ""
+    links: dict[str, str] = field(default_factory=dict)   # run id -> MLflow UI address
+
+    @property
+    def has_paper(self) -> bool:
+        return any(r.cell.paper is not None for r in self.rows)
+
+    def notes(self) -> list[str]:
+        """Numbered paper notes, in row order (the renderers mark the paper value with its number)."""
+        out: list[str] = []
+        for row in self.rows:
+            if row.cell.paper_note and row.cell.paper_note not in out:
+                out.append(row.cell.paper_note)
+        return out
+
+    def note_number(self, row: Row) -> int | None:
+        return self.notes().index(row.cell.paper_note) + 1 if row.cell.paper_note else None
+
+    def caption(self) -> str:
+        unit = "%" if self.scale == 100 else f"x{self.scale:g}"
+        ref = "the row above" if self.compare == "previous" else f"the baseline ({self.baseline_title})"
+        test = "paired t-test" if self.test == "paired_t" else "paired bootstrap"
+        head = f"{self.description.rstrip('.')}. " if self.description else ""
+        return (f"{head}{self.metric} ({unit}), mean ± sample std over seeds {', '.join(map(str, self.seeds))}; "
+                f"Δ against {ref}; * marks p < {self.alpha:g} ({test} over seeds).")
+
+
+def build_table(spec: AblationSpec, cells: list[ResolvedCell], picked: dict[tuple[str, int], RunInfo],
+                *, trainer: str = "mmdet") -> Table:
+    sig = spec.significance
+    table = Table(name=spec.name, description=spec.description.strip(), dataset=spec.dataset.name,
+                  metric=spec.metric, scale=spec.scale, compare=spec.compare, test=sig.test, alpha=sig.alpha,
+                  seeds=list(spec.seeds), trainer=trainer,
+                  baseline_title=spec.cell(spec.baseline_cell).title)
+    results = []
+    for cell in cells:
+        runs = {s: picked[(cell.name, s)] for s in spec.seeds if (cell.name, s) in picked}
+        values = {}
+        for s, run in runs.items():
+            v = run.value(spec.metric)
+            if run.status == "finished" and v is not None:
+                values[s] = v * spec.scale
+        results.append(CellResult(cell.name, cell.title, list(spec.seeds), values, runs, cell.paper,
+                                  cell.paper_note))
+    for i, result in enumerate(results):
+        j = spec.reference_of(i)
+        row = Row(result, reference=results[j].name if j is not None else None)
+        if j is not None and result.complete and results[j].complete:
+            row.test = paired_test(result.values, results[j].values, test=sig.test, alpha=sig.alpha,
+                                   resamples=sig.resamples, seed=sig.seed)
+        table.rows.append(row)
+    return table
+
+
+def fmt(value: float | None, digits: int = 2, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def cells_text(row: Row) -> dict[str, Any]:
+    """The strings every renderer shows for a row (plain text; renderers escape and style them)."""
+    c = row.cell
+    mean, std = c.mean_std
+    ours = (f"{fmt(mean)} ± {fmt(std)}" if std is not None else fmt(mean)) if c.complete else c.status_text()
+    if row.test is not None:
+        delta = fmt(row.test.delta, signed=True) + ("*" if row.test.significant else "")
+        p = "–" if row.test.p_value is None else f"{row.test.p_value:.3f}"
+    else:
+        delta, p = ("–", "–")
+    paper = fmt(c.paper) if c.paper is not None else "–"
+    return {"method": c.title, "ours": ours, "delta": delta, "p": p, "paper": paper,
+            "significant": bool(row.test and row.test.significant), "seeds": f"{c.n_finished}/{len(c.seeds)}"}
