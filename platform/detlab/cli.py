@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "data",
     "mlflow_cmd",
     "train",
+    "sweep",
     "ablate",
     "report",
 ]

@@ -1,0 +1,78 @@
+"""`dataset.root` of a study -> config overrides, and synthetic data for smoke sweeps.
+
+A study names its data by root; configs name every path under their `data_root`
+(`data.train.ann_file = data_root + 'ImageSets/trainval.txt'`, ...). The trial
+overrides rebase each such path onto the study's root, so the same spec runs on a
+laptop (relative root) and a cluster (absolute root on shared storage).
+"""
+from __future__ import annotations
+
+import fcntl
+from pathlib import Path
+from typing import Any
+
+from detlab.errors import UserError
+from detlab.specs import StudySpec
+
+SPLITS = ("train", "val", "test")
+PATH_KEYS = ("ann_file", "img_prefix", "ann_subdir", "img_subdir")
+
+
+def dataset_root(spec: StudySpec) -> Path | None:
+    return spec.resolve(spec.dataset.root) if spec.dataset.root else None
+
+
+def dataset_overrides(spec: StudySpec, cfg: Any) -> dict[str, str]:
+    """Overrides that move every data path of `cfg` (spec overrides applied) from the config's
+    `data_root` to the study's root; {} when the spec keeps the config's paths."""
+    root = dataset_root(spec)
+    if root is None:
+        return {}
+    old = cfg.get("data_root")
+    if not isinstance(old, str) or not old:
+        raise UserError(f"{spec.source}: dataset.root: {spec.base_config} has no data_root to replace; "
+                        "set the data paths in overrides instead")
+    new = str(root).rstrip("/") + "/"
+    old_slash = old.rstrip("/") + "/"
+    out: dict[str, str] = {}
+    for split in SPLITS:
+        node, prefix = cfg.data.get(split), f"data.{split}"
+        while node is not None and "dataset" in node and "ann_file" not in node:  # RepeatDataset & co.
+            node, prefix = node["dataset"], f"{prefix}.dataset"
+        for key in PATH_KEYS:
+            value = node.get(key) if node is not None else None
+            if isinstance(value, str) and value.startswith(old_slash):
+                out[f"{prefix}.{key}"] = new + value[len(old_slash):]
+            elif isinstance(value, str) and value.rstrip("/") == old.rstrip("/"):
+                out[f"{prefix}.{key}"] = new
+    return out
+
+
+def ensure_synthetic(dataset: str, root: str | Path, images: int, seed: int = 0) -> Path:
+    """Generate `images` synthetic images of `dataset` at `root` unless a complete set is there.
+
+    Safe to call from several trials at once (a lock file beside the root); `synth_dataset`
+    writes all or nothing, so an interrupted generation leaves no half set behind. Called on
+    the driver and again in each trial, so every node of a cluster has its own copy.
+    """
+    from detlab.data.atomic import is_complete
+
+    root = Path(root)
+    if is_complete(root):
+        return root
+    from detlab.data.synth import synth_dataset
+
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f".{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one writer per node; the others wait, then find it complete
+        if not is_complete(root):
+            synth_dataset(dataset, root, images, seed=seed, progress=False)
+    return root
+
+
+def check_data_exists(spec: StudySpec) -> None:
+    """A missing root fails before any trial starts (with the flag that would generate it)."""
+    root = dataset_root(spec)
+    if root is not None and not root.exists():
+        raise UserError(f"{spec.source}: dataset.root: {root} does not exist "
+                        f"(for a synthetic smoke set add --synth-images N)")

@@ -1,0 +1,205 @@
+"""A cheap stand-in for the detector, for tests and benchmarks of the sweep machinery.
+
+`objective` is a real function of the merged config: a smooth, noisy learning curve
+whose plateau depends on the CLA/FRHead/lr values the way a tuned detector's mAP
+might (an optimum inside each range, attention and refine helping, a high learning
+rate learning fast but ending lower). `fit` has the signature of
+`detlab.training.ray_trainer.fit` and the same life cycle (an MLflow child run
+created on the driver and kept in the run folder, a TorchTrainer whose rank 0 logs
+per evaluation and reports with a checkpoint, the run closed by the driver), in
+seconds instead of minutes: sweeps run it with `--trainer toy`.
+
+Knobs for fault tests (environment, read by the workers):
+`DETLAB_TOY_EVAL_S` seconds per evaluation (default 0.3);
+`DETLAB_TOY_CRASH="key=value"` makes trials whose config has that value raise at
+their first evaluation.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import os.path as osp
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from detlab.errors import UserError
+
+METRIC = "val/mAP_voc07"
+
+# dotted key -> (scale, optimum, width): a bump around the optimum (log10 distance for "log")
+SHAPE: dict[str, tuple[str, Any, float]] = {
+    "model.train_cfg.assigner.radius": ("lin", 0.6, 0.3),
+    "model.train_cfg.assigner.num_neighbors": ("lin", 6, 5.0),
+    "model.train_cfg.assigner.pos_iou_thr": ("lin", 0.5, 0.15),
+    "model.train_cfg.assigner.neg_iou_thr": ("lin", 0.4, 0.12),
+    "model.bbox_head.stacked_convs": ("lin", 3, 2.0),
+    "model.bbox_head.with_attention": ("bool", True, 0.93),
+    "model.bbox_head.with_refine": ("bool", True, 0.88),
+    "optimizer.lr": ("log", 3e-3, 0.7),
+}
+
+
+def plateau(values: Mapping[str, Any]) -> float:
+    """The mAP a full schedule would reach with these config values (keys not in SHAPE ignored)."""
+    score = 0.92
+    for key, (scale, best, width) in SHAPE.items():
+        if key not in values or values[key] is None:
+            continue
+        v = values[key]
+        if scale == "bool":
+            score *= 1.0 if bool(v) == best else width
+        else:
+            d = (math.log10(float(v)) - math.log10(best)) if scale == "log" else (float(v) - best)
+            score *= 0.35 + 0.65 * math.exp(-(d / width) ** 2)
+    return score
+
+
+def objective(values: Mapping[str, Any], evaluation: int, evaluations: int, seed: int = 0) -> float:
+    """mAP after `evaluation` of `evaluations` evaluations: a saturating curve to `plateau`,
+    faster with a higher learning rate, plus reproducible noise (sd 0.01)."""
+    lr = float(values.get("optimizer.lr") or 3e-3)
+    speed = 1.5 + 2.0 * min(max(math.log10(lr / 1e-4) / 2.0, 0.0), 1.5)
+    p = evaluation / max(evaluations, 1)
+    curve = (1 - math.exp(-speed * p)) / (1 - math.exp(-speed))
+    return max(0.0, plateau(values) * curve + 0.01 * _noise(values, evaluation, seed))
+
+
+def _noise(values: Mapping[str, Any], evaluation: int, seed: int) -> float:
+    key = json.dumps({k: values.get(k) for k in sorted(SHAPE)}, default=str) + f"|{evaluation}|{seed}"
+    h = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2 ** 64
+    h2 = int.from_bytes(hashlib.sha256((key + "b").encode()).digest()[:8], "big") / 2 ** 64
+    return math.sqrt(-2 * math.log(max(h, 1e-12))) * math.cos(2 * math.pi * h2)  # Box-Muller
+
+
+def config_values(cfg: Any) -> dict[str, Any]:
+    """The SHAPE keys of a merged config, and its schedule in evaluations."""
+    from detlab.tracking.context import flatten
+
+    flat = flatten(cfg)
+    out = {k: flat.get(k) for k in SHAPE}
+    epochs = int(cfg.runner.max_epochs)
+    interval = int((cfg.get("evaluation") or {}).get("interval", 1))
+    out["evaluations"] = max(1, epochs // max(1, interval))
+    return out
+
+
+@dataclass
+class ToyFitResult:
+    run_id: str
+    name: str
+    path: str
+    tracking_uri: str
+    metrics: dict[str, Any]
+
+
+def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] = (), *,
+        workers: int = 1, gpus_per_worker: float = 0.0, cpus_per_worker: float = 1.0, seed: int = 0,
+        mlflow_uri: str | None = None, experiment: str | None = None, parent_run_id: str | None = None,
+        run_name: str | None = None, storage_path: str | os.PathLike | None = None,
+        name: str | None = None, resume: bool | None = None, max_failures: int = 3,
+        callbacks: Sequence[Any] = (), **_: Any) -> ToyFitResult:
+    """`ray_trainer.fit`'s contract over the toy objective (see the module doc)."""
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from detlab.config import load_config
+    from detlab.tracking import RunRecorder, resolve_tracking_uri
+    from detlab.tracking.context import run_params
+    from detlab.training.ray_trainer import failure_reason, normalize_overrides
+    from detlab.training.run_record import RunRecord
+
+    config = osp.abspath(os.fspath(config))
+    wanted = normalize_overrides(overrides)
+    storage = osp.abspath(os.fspath(storage_path or "work_dirs/toy"))
+    name = name or f"toy-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = osp.join(storage, name)
+    record = RunRecord.load(run_dir)
+    if record is not None:
+        wanted, seed = record.overrides, record.seed
+    cfg = load_config(config, wanted, import_custom_modules=False)
+    uri = resolve_tracking_uri(mlflow_uri or (record.tracking_uri if record else None))
+    spool = osp.join(run_dir, "detlab", "mlflow-spool")
+    if record is None:
+        run_id = RunRecorder.create_run(experiment or "toy", run_name or name, parent_run_id=parent_run_id,
+                                        tags={"detlab.trainer": "toy", "detlab.ray.run_dir": run_dir},
+                                        tracking_uri=uri, print_hint=False)
+        RunRecord(run_id, uri, experiment or "toy", config, wanted, seed).save(run_dir)
+    else:
+        run_id = record.run_id
+    spec = {"values": config_values(cfg), "seed": seed, "run_id": run_id, "uri": uri, "spool": spool,
+            "params": {k: v for k, v in run_params(wanted, cfg).items()},
+            "eval_s": float(os.environ.get("DETLAB_TOY_EVAL_S", "0.3")),
+            "crash": os.environ.get("DETLAB_TOY_CRASH", "")}
+    trainer = TorchTrainer(
+        _loop, train_loop_config=spec,
+        scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpus_per_worker > 0,
+                                     resources_per_worker={"CPU": cpus_per_worker,
+                                                           **({"GPU": gpus_per_worker} if gpus_per_worker else {})}),
+        run_config=RunConfig(name=name, storage_path=storage, callbacks=list(callbacks),
+                             failure_config=FailureConfig(max_failures=max_failures),
+                             checkpoint_config=CheckpointConfig(num_to_keep=1)))
+    def close(status: str, error: str | None = None) -> None:
+        RunRecorder.close_run(run_id, status, error=error, tracking_uri=uri, spool_dir=spool)
+
+    try:
+        result = trainer.fit()
+        if result.error is not None:
+            raise result.error
+    except BaseException as err:
+        reason = failure_reason(err)
+        close("FAILED", reason)
+        raise UserError(reason) from err
+    close("FINISHED")
+    return ToyFitResult(run_id, name, result.path, uri, dict(result.metrics or {}))
+
+
+def _crashes(values: Mapping[str, Any], rule: str) -> bool:
+    if "=" not in rule:
+        return False
+    from detlab.config import parse_value
+
+    key, _, value = rule.partition("=")
+    return key in values and values[key] == parse_value(value)
+
+
+def _loop(spec: dict[str, Any]) -> None:
+    """One Ray Train worker: an evaluation every `eval_s` seconds, resumable from its checkpoint."""
+    import ray.train
+
+    from detlab.tracking import RunRecorder
+
+    ctx = ray.train.get_context()
+    rank = ctx.get_world_rank()
+    values, total = spec["values"], spec["values"]["evaluations"]
+    start = 0
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as d:
+            start = json.loads(open(osp.join(d, "state.json")).read())["evaluation"]
+    rec = RunRecorder.for_rank(rank, spec["run_id"], tracking_uri=spec["uri"], spool_dir=spec["spool"])
+    if rank == 0 and start == 0:
+        rec.log_params(spec["params"])
+    try:
+        for evaluation in range(start + 1, total + 1):
+            time.sleep(spec["eval_s"])
+            if _crashes(values, spec["crash"]):
+                raise RuntimeError(f"toy crash: {spec['crash']}")
+            score = objective(values, evaluation, total, spec["seed"])
+            metrics = {"epoch": evaluation, METRIC: score, "val/mAP": score, "train/loss": 1.0 - score}
+            rec.log_metrics({k: v for k, v in metrics.items() if k != "epoch"}, step=evaluation)
+            if rank == 0:
+                with tempfile.TemporaryDirectory() as d:
+                    with open(osp.join(d, "state.json"), "w") as f:
+                        json.dump({"evaluation": evaluation}, f)
+                    ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d))
+            else:
+                ray.train.report(metrics)
+    except BaseException as err:
+        rec.finish("FAILED", error=err)
+        raise
+    rec.finish("FINISHED")

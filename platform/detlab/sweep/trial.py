@@ -1,0 +1,85 @@
+"""The Tune function trainable: one trial = one `fit` (a Ray Train TorchTrainer) of the base
+config with the trial's sampled values.
+
+The Train run is named after the Tune trial id, so a retried or restored trial calls
+`fit` again on the same run folder: Train resumes from its checkpoint and records into
+the same MLflow child run (the run id is kept in that folder). A trial whose `fit`
+failed for a reason a retry cannot fix (bad config, diverged loss, Train's own retries
+spent) leaves a marker, so Tune's retries, meant for lost nodes, do not train it again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from detlab.errors import UserError
+
+TRIAL_CPU = 0.1  # the trial's own process (Train's driver); the controller takes 0, the workers their share
+FAILED_MARKER = Path("detlab") / "failed-for-good.txt"
+
+
+@dataclass
+class TrialJob:
+    """What every trial needs from the driver; plain values only (it is pickled to the trial actors)."""
+
+    spec: dict[str, Any]                 # StudySpec.model_dump(mode="json")
+    config: str                          # base config, absolute
+    data_overrides: dict[str, Any]       # dataset.root rebased onto the config's data paths
+    trainer: str                         # detlab.sweep.trainers name
+    tracking_uri: str                    # absolute
+    experiment: str
+    parent_run_id: str | None
+    train_storage: str                   # Ray Train runs, one folder per trial id
+    max_failures: int = 3                # worker-group restarts inside one fit
+    synth: tuple[str, str, int] | None = None   # (dataset, root, images) to generate where missing
+    extra: dict[str, Any] = field(default_factory=dict)   # more keyword arguments for fit
+
+    def run_dir(self, trial_id: str) -> Path:
+        return Path(self.train_storage) / trial_id
+
+
+class TrialFailed(UserError):
+    """The trial's training failed; the message is the one-line reason."""
+
+
+def make_trainable(job: TrialJob) -> Callable[[dict[str, Any]], None]:
+    """The function Tune runs for each trial (with `tune.with_resources(..., {"cpu": TRIAL_CPU})`)."""
+
+    def trial(config: dict[str, Any]) -> None:
+        from ray import tune
+        from ray.tune.integration.ray_train import TuneReportCallback
+
+        from detlab.specs import decode_trial, parse_spec
+        from detlab.sweep.data import ensure_synthetic
+        from detlab.sweep.trainers import resolve_trainer
+
+        spec = parse_spec(job.spec)
+        overrides, seed = decode_trial(spec, config)
+        ctx = tune.get_context()
+        trial_id = ctx.get_trial_id()
+        marker = job.run_dir(trial_id) / FAILED_MARKER
+        if marker.is_file():
+            raise TrialFailed(marker.read_text().strip())
+        if job.synth is not None:
+            ensure_synthetic(*job.synth)
+        fit = resolve_trainer(job.trainer)
+        res = spec.resources
+        try:
+            fit(job.config, {**job.data_overrides, **overrides}, workers=res.workers_per_trial,
+                gpus_per_worker=res.gpus_per_worker, cpus_per_worker=res.cpus_per_worker, seed=seed,
+                mlflow_uri=job.tracking_uri, experiment=job.experiment, parent_run_id=job.parent_run_id,
+                run_name=ctx.get_trial_name(), storage_path=job.train_storage, name=trial_id, resume=None,
+                max_failures=job.max_failures, callbacks=[TuneReportCallback()], **job.extra)
+        except UserError as err:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(str(err).splitlines()[0] if str(err) else type(err).__name__)
+            raise TrialFailed(str(err)) from None
+
+    return trial
+
+
+def trial_name(trial: Any) -> str:
+    """`t003_1a2b3c4d`: the trial's number in the study and its id (Tune's names hold every value)."""
+    number = str(getattr(trial, "experiment_tag", "") or "").split("_", 1)[0]
+    return f"t{int(number):03d}_{trial.trial_id}" if number.isdigit() else f"t_{trial.trial_id}"
