@@ -3,6 +3,7 @@ metric names, failure reasons, overrides, run records, single-process collective
 from __future__ import annotations
 
 import random
+import socket
 
 import numpy as np
 import pytest
@@ -103,3 +104,16 @@ def test_hooks_run_stats_then_eval_then_mlflow_then_report():
     (eval_hook,) = [h for h in runtime_hooks(cfg, report_to_ray=False) if h["type"] == "DetlabEvalHook"]
     assert eval_hook["interval"] == 3 and eval_hook["data"]["ann_file"].endswith("test.txt")
     assert "RayReportHook" not in {h["type"] for h in runtime_hooks(cfg, report_to_ray=False)}
+
+
+def test_a_ray_address_that_does_not_answer_is_an_error_not_a_hang(monkeypatch):
+    from detlab.errors import UserError
+    from detlab.training.ray_runtime import _answers, ensure_ray
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert not _answers(f"127.0.0.1:{port}") and _answers("ray://head:10001")
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    with pytest.raises(UserError, match="no Ray cluster answers"):
+        ensure_ray()

@@ -1,29 +1,64 @@
 """Getting a Ray to run on: the one this process already has, a running cluster, or a new local one."""
 from __future__ import annotations
 
+import logging
 import os
+import socket
+
+from detlab.errors import UserError
+
+log = logging.getLogger("detlab.training")
+
+
+def _started_cluster() -> str | None:
+    """The address `ray start` recorded on this machine (what a plain ``ray.init()`` joins)."""
+    try:
+        from ray._private.utils import read_ray_address
+        return read_ray_address() or None
+    except Exception:  # private helper; without it we just start a local Ray
+        return None
+
+
+def _answers(address: str, timeout: float = 3.0) -> bool:
+    """Whether something listens at ``host:port`` (Ray's client would retry a dead one forever)."""
+    if "://" in address:  # ray://, http://: leave it to Ray
+        return True
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def ensure_ray(num_cpus: int | None = None) -> bool:
-    """Connect like a plain ``ray.init()`` (``$RAY_ADDRESS``, else a cluster started on this
-    machine with ``ray start``), else start a local one. True when this call started or
-    connected Ray (the caller may shut it down).
+    """Join ``$RAY_ADDRESS``, else a cluster started on this machine with ``ray start``, else
+    start a local Ray. True when this call started or joined Ray.
 
-    Ray's own servers listen on all interfaces (Ray has no loopback-only mode; 127.0.0.1 given as
-    the node address is replaced by the host's address) and rely on Ray's token authentication,
-    which is on by default; the dashboard listens on 127.0.0.1 only."""
+    Clusters other processes started with ``ray.init()`` are not joined (which one would be a
+    guess), and a recorded address that no longer answers is skipped with a warning: Ray's own
+    client retries a dead GCS without end (seen here: 15 minutes, then killed).
+    Ray's servers listen on all interfaces (Ray has no loopback-only mode; 127.0.0.1 given as
+    the node address is replaced by the host's address) and rely on Ray's token
+    authentication, on by default; the dashboard listens on 127.0.0.1 only.
+    """
     import ray
 
     if ray.is_initialized():
         return False
-    if os.environ.get("RAY_ADDRESS"):
-        ray.init()
+    env = os.environ.get("RAY_ADDRESS")
+    if env:
+        if env not in ("auto", "local") and not _answers(env):
+            raise UserError(f"RAY_ADDRESS={env}: no Ray cluster answers there (unset it to start a local Ray)")
+        ray.init(address=env)
         return True
-    try:
-        ray.init(address="auto")
+    started = _started_cluster()
+    if started and _answers(started):
+        ray.init(address=started)
         return True
-    except ConnectionError:
-        pass
+    if started:
+        log.warning("the Ray cluster recorded at %s (by `ray start`) does not answer; starting a local Ray",
+                    started)
     # Keep the dashboard (it binds 127.0.0.1): Ray Train V2's placement-group cleaner asks the
     # state API whether the controller lives; without this cluster's dashboard it may ask another
     # cluster's on 127.0.0.1:8265, get "not found", and remove the running group (seen here).
