@@ -47,6 +47,9 @@ class AblationRun:
     first_log: str
     second_log: str
     report: subprocess.CompletedProcess
+    parent_run_id: str
+    env: dict
+    command: list[str]
     experiment: str = EXPERIMENT
     name: str = "components_smoke"
     extra: dict = field(default_factory=dict)
@@ -87,8 +90,11 @@ def ablation_run(mlflow_server, tmp_path_factory) -> AblationRun:
                              "--out", str(tmp / "report"), *sum((["--set", s] for s in sets), [])],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert report.returncode == 0, report.stdout[-3000:] + report.stderr[-3000:]
+    parents = {r.data.tags.get("mlflow.parentRunId") for r in cell_runs(mlflow_server.uri, EXPERIMENT,
+                                                                          "components_smoke")}
+    assert len(parents) == 1, parents
     return AblationRun(mlflow_server.uri, sets, tmp / "report", killed, finished, first_log.read_text(),
-                       second.stdout + second.stderr, report)
+                       second.stdout + second.stderr, report, parents.pop(), env, cmd)
 
 
 def _finished(uri: str) -> int:

@@ -114,11 +114,8 @@ def test_report_is_logged_to_the_parent_run(ablation_run):
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=ablation_run.uri)
-    exp = client.get_experiment_by_name(ablation_run.experiment)
-    parents = [r for r in client.search_runs([exp.experiment_id], "tags.`detlab.study` = 'components_smoke'")
-               if "mlflow.parentRunId" not in r.data.tags]
-    assert len(parents) == 1
-    parent = parents[0]
+    parent = client.get_run(ablation_run.parent_run_id)
+    assert parent.data.tags["detlab.study"] == "components_smoke" and parent.info.status == "FINISHED"
     names = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
     assert {"report/table.md", "report/table.tex", "report/table.csv", "report/report.html"} <= names
     plots = {a.path for a in client.list_artifacts(parent.info.run_id, "diagnostics")}

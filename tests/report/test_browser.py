@@ -34,12 +34,10 @@ def _ids(run):
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=run.uri)
-    exp = client.get_experiment_by_name(run.experiment)
-    parent = next(r for r in client.search_runs([exp.experiment_id], "tags.`detlab.study` = 'components_smoke'")
-                  if "mlflow.parentRunId" not in r.data.tags)
+    parent = client.get_run(run.parent_run_id)
     children = [r for r in cell_runs(run.uri, run.experiment, run.name)
                 if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-    return exp.experiment_id, parent, children
+    return parent.info.experiment_id, parent, children
 
 
 def _close_assistant(pg) -> None:

@@ -82,6 +82,7 @@ def per_class_figure(table: Table) -> Any | None:
     ax.set_xticks(x)
     ax.set_xticklabels(classes, rotation=45 if len(classes) > 3 else 0, ha="right" if len(classes) > 3 else "center",
                        fontsize=8)
+    ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1], 1e-3 * table.scale))
     ax.set_ylabel(f"AP (x{table.scale:g})")
     ax.set_title(f"{table.name}: per-class AP per cell (mean ± std over seeds)", fontsize=10)
     ax.legend(fontsize=7, ncol=min(4, len(rows)))
