@@ -50,8 +50,11 @@ data = dict(
               ann_subdir=data_root + 'FullDataSet/Annotations/',
               img_subdir=data_root + 'FullDataSet/AllImages/',
               img_prefix=data_root + 'FullDataSet/AllImages/', pipeline=test_pipeline))
-# Short schedule; lr scaled linearly with the batch (paper: lr 0.0025 for 2 images, 72 epochs, warm-up 500 iters).
-optimizer = dict(lr=0.005)
+# Short schedule with AdamW: the backbone starts from random weights (nothing is downloaded), where
+# the paper's SGD (lr 0.0025 for 2 images, made for ImageNet weights) learns nothing in a CPU budget;
+# AdamW reaches val mAP (VOC07) 0.3 on 240 synthetic images within the 15 CPU minutes
+# (benchmarks/mini_hrsc_map.py). Paper: SGD lr 0.0025, momentum 0.9, 72 epochs, warm-up 500 iters.
+optimizer = dict(_delete_=True, type='AdamW', lr=0.001, weight_decay=0.0001)
 lr_config = dict(warmup_iters=50, step=[16, 22])
 runner = dict(max_epochs=24)
 evaluation = dict(interval=2)
