@@ -1,27 +1,8 @@
-"""Fixtures of the sweep tests: a real `mlflow server`, one synthetic HRSC2016 set per session,
-and an environment that never reaches a Ray or MLflow someone else runs on this machine."""
+"""Fixtures of the sweep tests (the `mlflow_server` and `client` are tests/conftest.py's): one
+synthetic HRSC2016 set per session, and an environment that never reaches a Ray or MLflow someone else runs on this machine."""
 from __future__ import annotations
 
 import pytest
-
-from sweep_helpers import all_runs_everywhere
-
-
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
-    from detlab.tracking.server import MlflowServer
-
-    with MlflowServer(tmp_path_factory.mktemp("mlflow-server")) as server:
-        yield server
-        left = [f"{r.info.run_name} ({r.info.run_id})" for r in all_runs_everywhere(server.uri)
-                if r.info.status == "RUNNING"]
-        assert not left, f"runs left RUNNING: {left}"
-
-
-@pytest.fixture
-def client(mlflow_server):
-    from mlflow.tracking import MlflowClient
-    return MlflowClient(tracking_uri=mlflow_server.uri)
 
 
 @pytest.fixture(scope="session")

@@ -60,15 +60,6 @@ def optuna_states(study_dir: Path) -> list[str]:
     return [t.state.name for t in study.trials]
 
 
-def all_runs_everywhere(uri: str) -> list[Any]:
-    from mlflow.entities import ViewType
-    from mlflow.tracking import MlflowClient
-
-    c = MlflowClient(tracking_uri=uri)
-    exps = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ALL)]
-    return c.search_runs(exps, run_view_type=ViewType.ALL) if exps else []
-
-
 def child_env(tmp: Path, **extra: str) -> dict[str, str]:
     """The environment of a sweep subprocess: no cluster address, spool and storage in `tmp`."""
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "MLFLOW_TRACKING_URI")}

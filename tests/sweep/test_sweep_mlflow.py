@@ -29,6 +29,7 @@ def sweep(mlflow_server, synth_hrsc, tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2700)
 def test_the_sweep_ends_with_the_leaderboard_and_the_ui_command(sweep, mlflow_server) -> None:
     run, study_dir = sweep
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -42,6 +43,7 @@ def test_the_sweep_ends_with_the_leaderboard_and_the_ui_command(sweep, mlflow_se
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2700)
 def test_one_parent_and_one_child_per_trial(sweep, client) -> None:
     parents, children = study_runs(client, EXPERIMENT)
     assert len(parents) == 1 and len(children) == SAMPLES
@@ -60,6 +62,7 @@ def test_one_parent_and_one_child_per_trial(sweep, client) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2700)
 def test_pruned_and_crashed_trials(sweep, client) -> None:
     _, children = study_runs(client, EXPERIMENT)
     crashed = [c for c in children if c.data.params["model.train_cfg.assigner.num_neighbors"] == "3"]
@@ -76,6 +79,7 @@ def test_pruned_and_crashed_trials(sweep, client) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2700)
 def test_the_parent_run_holds_the_study(sweep, client) -> None:
     run, study_dir = sweep
     parent = study_runs(client, EXPERIMENT)[0][0]
@@ -98,6 +102,7 @@ def test_the_parent_run_holds_the_study(sweep, client) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2700)
 def test_optuna_storage_is_consistent(sweep) -> None:
     _, study_dir = sweep
     states = optuna_states(study_dir)

@@ -80,6 +80,15 @@ def test_concurrency_is_capped_by_the_cluster(smoke, cpus, gpus, conc, available
     assert concurrency(spec, available) == expected
 
 
+def test_trial_processes_on_the_head_cap_concurrency(smoke) -> None:
+    from detlab.sweep.cluster import concurrency
+
+    spec = load_spec(SMOKE, ["resources.cpus_per_worker=0.1", "trials.max_concurrent=50"])
+    assert concurrency(spec, {"CPU": 64.0}, head_cpu=1.0) == 10
+    with pytest.raises(UserError, match="the head node has 0 CPU"):
+        concurrency(spec, {"CPU": 64.0}, head_cpu=0.0)
+
+
 def test_a_trial_that_does_not_fit_is_refused(smoke) -> None:
     from detlab.sweep.cluster import concurrency
 
@@ -120,16 +129,19 @@ def test_leaderboard_ranks_and_renders(smoke) -> None:
     def result(tid, values, error=None):
         config = {k: 0.5 for k in keys} | {"model.train_cfg.assigner.num_neighbors": 2, "seed": 0}
         df = pd.DataFrame({metric: values, "training_iteration": range(1, len(values) + 1)}) if values else None
-        metrics = {"trial_id": tid, "training_iteration": len(values)} | ({metric: values[-1]} if values else {})
+        metrics = {"trial_id": tid, "training_iteration": len(values), "done": error is None}
+        metrics |= {metric: values[-1]} if values else {}
         return SimpleNamespace(metrics=metrics, metrics_dataframe=df, error=error, config=config,
                                path=f"/x/t00{tid[-1]}_{tid}")
 
     results = [result("a1", [0.1, 0.3, 0.2]), result("b2", [0.05]), result("c3", [], RuntimeError("boom")),
-               result("d4", [0.2, 0.25, 0.28])]
+               result("d4", [0.2, 0.25, 0.28]), result("e5", [0.9])]
+    results[-1].metrics["done"] = False                                       # interrupted while running
     runs = ChildRuns("/nonexistent", "sqlite:////tmp/x.db", "e", None)
     rows = leaderboard.build(smoke, results, runs, None, 3)
-    assert [r["trial_id"] for r in rows] == ["a1", "d4", "b2", "c3"]
-    assert [r["status"] for r in rows] == ["finished", "finished", "pruned", "failed"]
+    assert [r["trial_id"] for r in rows] == ["e5", "a1", "d4", "b2", "c3"]
+    assert [r["status"] for r in rows] == ["unfinished", "finished", "finished", "pruned", "failed"]
+    rows = [r for r in rows if r["status"] != "unfinished"]
     assert rows[0][metric] == 0.3 and rows[0][f"{metric} (last)"] == 0.2   # best over evaluations
     assert rows[3]["error"] == "RuntimeError: boom"
     assert leaderboard.best_row(rows, metric)["trial_id"] == "a1"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 DESCRIPTION = (
     "Run the study's trials with Ray Tune (OptunaSearch + ASHA; one Ray Train fit per trial) and record "
@@ -53,5 +54,9 @@ def run(args: argparse.Namespace) -> int:
                         synth_images=args.synth_images, max_failures=args.max_failures,
                         trial_retries=args.trial_retries, progress_interval=args.progress_interval,
                         verbose=args.verbose)
-    outcome = run_sweep(opts)
+    try:
+        outcome = run_sweep(opts)
+    except KeyboardInterrupt:
+        print("sweep: interrupted; run the same command again to resume it", file=sys.stderr)
+        return 130
     return 0 if outcome.complete else 3

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from detlab.errors import UserError
 from detlab.specs import StudySpec, check_resources, trial_resources
-from detlab.sweep.trial import TRIAL_CPU
+from detlab.sweep.trial import HEAD, TRIAL_CPU
 
 
 def connect(address: str | None = None, *, num_cpus: int | None = None, verbose: bool = False) -> str:
@@ -64,12 +64,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def concurrency(spec: StudySpec, available: Mapping[str, float]) -> int:
+def head_cpus() -> float:
+    """CPUs of the head node, where the trials' own processes run (see trial.TRIAL_RESOURCES)."""
+    import ray
+
+    return max((float(n["Resources"].get("CPU", 0.0)) for n in ray.nodes()
+                if n.get("Alive") and HEAD in n.get("Resources", {})), default=0.0)
+
+
+def concurrency(spec: StudySpec, available: Mapping[str, float], head_cpu: float | None = None) -> int:
     """Trials to run at once: the spec's max_concurrent, capped by what fits on the cluster.
 
-    Inside Tune a trial reserves only its own process (TRIAL_CPU); its Train workers
+    Inside Tune a trial reserves only its own process (TRIAL_CPU, on the head); its Train workers
     reserve theirs when the trial starts them. More concurrent trials than fit would wait
     inside Ray Train (retrying for ever) instead of in Tune's queue, so they are capped here.
+    The trials' own processes run on the head node (`head_cpu` CPUs, when given), 0.1 CPU each.
     Raises UserError when not even one trial fits (`check_resources`).
     """
     check_resources(spec, available)
@@ -79,6 +88,11 @@ def concurrency(spec: StudySpec, available: Mapping[str, float]) -> int:
         raise UserError(f"{spec.source}: resources.cpus_per_worker: a trial takes {need['CPU']:g} CPU for its "
                         f"workers plus {TRIAL_CPU:g} for its own process, but the cluster has {have:g}")
     fits = math.floor((float(available.get("CPU", 0.0)) + 1e-9) / (need["CPU"] + TRIAL_CPU))
+    if head_cpu is not None:
+        if head_cpu + 1e-9 < TRIAL_CPU:
+            raise UserError(f"{spec.source}: the head node has {head_cpu:g} CPU; the trials' own processes need "
+                            f"{TRIAL_CPU:g} CPU each there (start the head with --num-cpus >= 1)")
+        fits = min(fits, math.floor((head_cpu + 1e-9) / TRIAL_CPU))
     if need["GPU"] > 0:
         fits = min(fits, math.floor((float(available.get("GPU", 0.0)) + 1e-9) / need["GPU"]))
     return max(1, min(spec.trials.max_concurrent, fits))

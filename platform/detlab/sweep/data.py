@@ -55,7 +55,7 @@ def ensure_synthetic(dataset: str, root: str | Path, images: int, seed: int = 0)
     writes all or nothing, so an interrupted generation leaves no half set behind. Called on
     the driver and again in each trial, so every node of a cluster has its own copy.
     """
-    from detlab.data.atomic import is_complete
+    from detlab.atomic import is_complete
 
     root = Path(root)
     if is_complete(root):

@@ -15,18 +15,21 @@ from detlab.sweep.progress import fmt, render_table, short_names
 from detlab.sweep.runs import ChildRuns
 from detlab.sweep.search import TIME_ATTR
 
-STATUS_ORDER = {"finished": 0, "pruned": 1, "failed": 2}
+ENDED = ("finished", "pruned", "failed")
 
 
 def build(spec: StudySpec, results: Any, runs: ChildRuns, scheduler: Any, max_t: int | None) -> list[dict]:
     """Rows for every trial of a `ResultGrid`, ranked: best objective first, failed trials last."""
     metric, mode = spec.objective.metric, spec.objective.mode
     rows = []
+    statuses = tune_statuses(results)
     for result in results:
         last = dict(result.metrics or {})
         trial_id = last.get("trial_id") or Path(result.path).name.split("_")[-1]
         name = Path(result.path).name
         outcome = outcome_of(trial_id, name, last, result.error, scheduler, max_t)
+        if result.error is None and _unfinished(statuses.get(trial_id), last):
+            outcome.status = "unfinished"  # the sweep was interrupted while it ran or waited
         best = _best(result, metric, mode)
         try:
             sampled = {k: v for k, v in decode_trial(spec, result.config)[0].items() if k in spec.search_space}
@@ -45,8 +48,23 @@ def build(spec: StudySpec, results: Any, runs: ChildRuns, scheduler: Any, max_t:
     return rows
 
 
+def tune_statuses(results: Any) -> dict[str, str]:
+    """Trial id -> Tune's status (TERMINATED, ERROR, RUNNING, PENDING, PAUSED), where the grid has them."""
+    analysis = getattr(results, "_experiment_analysis", None)
+    return {t.trial_id: t.status for t in (getattr(analysis, "trials", None) or [])}
+
+
+def _unfinished(status: str | None, last: dict) -> bool:
+    """Whether a trial without an error had not ended when the sweep stopped. Tune's status decides;
+    a restored trial that had ended keeps a last result without `done`, so that flag is only the
+    fallback for grids without statuses."""
+    if status is not None:
+        return status not in ("TERMINATED", "ERROR")
+    return not last.get("done", False)
+
+
 def best_row(rows: Sequence[dict], metric: str) -> dict | None:
-    return next((r for r in rows if r["status"] != "failed" and r.get(metric) is not None), None)
+    return next((r for r in rows if r["status"] in ("finished", "pruned") and r.get(metric) is not None), None)
 
 
 def to_csv(rows: Sequence[dict], spec: StudySpec) -> str:

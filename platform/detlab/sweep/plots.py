@@ -4,6 +4,7 @@ where ASHA stopped trials."""
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 log = logging.getLogger("detlab.sweep")
@@ -22,7 +23,9 @@ def optuna_figures(study: Any) -> dict[str, Any]:
     for name, draw in (("optimization_history", ovm.plot_optimization_history),
                        ("param_importances", ovm.plot_param_importances)):
         try:
-            ax = draw(study)
+            with warnings.catch_warnings():  # "experimental" since Optuna 2.2: noise for the user
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                ax = draw(study)
             fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
             fig.set_size_inches(8, 5)
             figures[f"plots/{name}.png"] = fig

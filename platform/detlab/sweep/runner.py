@@ -87,12 +87,12 @@ def run_sweep(opts: SweepOptions, out: Any = None) -> SweepOutcome:
     timings["checks_s"] = time.monotonic() - t0
 
     # 2. Ray, and whether one trial fits on it
-    from detlab.sweep.cluster import concurrency, connect
+    from detlab.sweep.cluster import concurrency, connect, head_cpus
 
     where = connect(opts.address, num_cpus=opts.num_cpus, verbose=opts.verbose)
     import ray
 
-    max_concurrent = concurrency(spec, ray.cluster_resources())
+    max_concurrent = concurrency(spec, ray.cluster_resources(), head_cpus())
     timings["ray_s"] = time.monotonic() - t0
 
     # 3. the parent run and the sweep state (from here on, the sweep exists)
@@ -159,53 +159,29 @@ def _finish(spec: Any, paths: Any, state: Any, tuner: Any, results: Any, rec: An
     """Settle every trial's child run, clean Optuna, write the leaderboard, close the parent run."""
     from detlab.specs import num_trials
     from detlab.sweep import leaderboard, optuna_store
-    from detlab.sweep.callbacks import SettleTrials
-    from detlab.sweep.plots import curves_figure, optuna_figures
-    from detlab.sweep.runs import ChildRuns, Settler
+    from detlab.sweep.parent import log_summary
+    from detlab.sweep.runs import ChildRuns
     from detlab.sweep.tuner import tuner_parts
     from detlab.tracking.uri import ui_hint
 
-    scheduler, callbacks = tuner_parts(tuner)
-    for cb in callbacks:
-        if isinstance(cb, SettleTrials):
-            cb.join()
+    scheduler, _ = tuner_parts(tuner)
     runs = ChildRuns(str(paths.train_storage), state.tracking_uri, spec.mlflow.experiment, state.parent_run_id)
     max_t = spec.scheduler.max_t if spec.scheduler.type == "asha" else None
     rows = leaderboard.build(spec, results, runs, scheduler, max_t)
-    settler = Settler(runs)
-    from detlab.sweep.runs import TrialOutcome
-
-    for row in rows:
-        settler.submit(TrialOutcome(row["trial_id"], row["trial"], row["status"], row["evaluations"],
-                                    row["error"] or None))
-    settler.join()
-    for row in rows:  # a trial settled just now got its run id now
-        row["mlflow_run_id"] = row["mlflow_run_id"] or runs.run_id(row["trial_id"])
-    ended = getattr(results, "num_terminated", 0) + getattr(results, "num_errors", 0)
-    complete = len(rows) >= num_trials(spec) and ended >= len(rows)
+    _settle_all(tuner, runs, rows)
+    complete = len(rows) >= num_trials(spec) and all(r["status"] in leaderboard.ENDED for r in rows)
     zombies: list[int] = []
     if state.optuna_storage and complete:
         zombies = optuna_store.fail_running_trials(state.optuna_storage, state.optuna_study,
                                                    "left RUNNING by a driver that was killed; the sweep was resumed")
     csv_text = leaderboard.to_csv(rows, spec)
     paths.leaderboard.write_text(csv_text)
-    figures: dict[str, Any] = {}
-    if state.optuna_storage:
-        study = optuna_store.load_study(state.optuna_storage, state.optuna_study)
-        if study is not None:
-            figures.update(optuna_figures(study))
-    curves = curves_figure(results, spec.objective.metric, {r["trial_id"]: r["trial"] for r in rows})
-    if curves is not None:
-        figures["plots/learning_curves.png"] = curves
-    from detlab.sweep.parent import log_summary
-
-    log_summary(rec, spec, rows, csv_text, figures)
+    log_summary(rec, spec, rows, csv_text, _figures(spec, state, results, rows))
     if zombies:
         rec.set_tags({"optuna.zombie_trials_failed": ",".join(map(str, zombies))})
     rec.finish("FINISHED" if complete else "KILLED",
                error=None if complete else "sweep interrupted; run the same command again to resume it")
     best = leaderboard.best_row(rows, spec.objective.metric)
-    timings["total_s"] = timings.get("fit_s", 0.0)
     print(f"\nleaderboard of {spec.name} ({len(rows)} trials; {paths.leaderboard}):\n"
           f"{leaderboard.to_text(rows, spec)}\n", file=out)
     if best is not None:
@@ -215,10 +191,48 @@ def _finish(spec: Any, paths: Any, state: Any, tuner: Any, results: Any, rec: An
     if not complete:
         print("the sweep did not finish: run the same command again to resume it", file=out)
     out.flush()
+    timings["total_s"] = timings.get("fit_s", 0.0)
     return SweepOutcome(name=spec.name, experiment_dir=paths.experiment_dir, parent_run_id=state.parent_run_id,
                         tracking_uri=state.tracking_uri, rows=rows, best=best, resumed=resumed,
                         complete=complete, optuna_storage=state.optuna_storage,
                         optuna_study=state.optuna_study, leaderboard_csv=paths.leaderboard, timings=timings)
+
+
+def _settle_all(tuner: Any, runs: Any, rows: list[dict]) -> None:
+    """Wait for the settling the callback started, then settle every ended trial again (idempotent:
+    it fixes what a stopped trial's dying process wrote after the first pass). An interrupted
+    trial stays RUNNING: a resumed sweep continues it."""
+    from detlab.sweep.callbacks import SettleTrials
+    from detlab.sweep.leaderboard import ENDED
+    from detlab.sweep.runs import Settler, TrialOutcome
+    from detlab.sweep.tuner import tuner_parts
+
+    for cb in tuner_parts(tuner)[1]:
+        if isinstance(cb, SettleTrials):
+            cb.join()
+    settler = Settler(runs)
+    for row in rows:
+        if row["status"] in ENDED:
+            settler.submit(TrialOutcome(row["trial_id"], row["trial"], row["status"], row["evaluations"],
+                                        row["error"] or None))
+    settler.join()
+    for row in rows:  # a run created just now by settling
+        row["mlflow_run_id"] = row["mlflow_run_id"] or runs.run_id(row["trial_id"])
+
+
+def _figures(spec: Any, state: Any, results: Any, rows: list[dict]) -> dict[str, Any]:
+    from detlab.sweep import optuna_store
+    from detlab.sweep.plots import curves_figure, optuna_figures
+
+    figures: dict[str, Any] = {}
+    if state.optuna_storage:
+        study = optuna_store.load_study(state.optuna_storage, state.optuna_study)
+        if study is not None:
+            figures.update(optuna_figures(study))
+    curves = curves_figure(results, spec.objective.metric, {r["trial_id"]: r["trial"] for r in rows})
+    if curves is not None:
+        figures["plots/learning_curves.png"] = curves
+    return figures
 
 
 def _check_same(state: Any, spec_data: dict, opts: SweepOptions, paths: Any) -> None:

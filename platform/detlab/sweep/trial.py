@@ -16,6 +16,13 @@ from typing import Any, Callable
 from detlab.errors import UserError
 
 TRIAL_CPU = 0.1  # the trial's own process (Train's driver); the controller takes 0, the workers their share
+HEAD = "node:__internal_head__"
+# Trials run on the head node: Ray Train pins a run's controller to the node of its driver, and a
+# controller lost with a worker node left its placement group reserved on the surviving nodes
+# (Ray 2.60, measured: 0.6 CPU held on the head for good, the retried trial waiting for ever).
+# With drivers on the head, losing a worker node only kills workers, which the live controller
+# restarts from the last checkpoint.
+TRIAL_RESOURCES = {"CPU": TRIAL_CPU, HEAD: 0.001}
 FAILED_MARKER = Path("detlab") / "failed-for-good.txt"
 
 
@@ -44,7 +51,7 @@ class TrialFailed(UserError):
 
 
 def make_trainable(job: TrialJob) -> Callable[[dict[str, Any]], None]:
-    """The function Tune runs for each trial (with `tune.with_resources(..., {"cpu": TRIAL_CPU})`)."""
+    """The function Tune runs for each trial (with `TRIAL_RESOURCES`, see tuner.trainable_of)."""
 
     def trial(config: dict[str, Any]) -> None:
         from ray import tune

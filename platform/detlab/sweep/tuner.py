@@ -1,6 +1,6 @@
 """The Ray Tune `Tuner` of a study, new or restored.
 
-One function trainable per trial (trial.py) reserving only its own process;
+One function trainable per trial (trial.py) reserving only its own process, on the head node;
 `reuse_actors=False`, because a reused trial process would keep the Train run of the
 trial ASHA stopped alive and holding its workers. The sampler, the scheduler and the
 callbacks are pickled by Tune with the experiment, so a restored Tuner keeps them.
@@ -18,11 +18,11 @@ from detlab.sweep.optuna_store import make_storage
 from detlab.sweep.progress import ProgressTable
 from detlab.sweep.runs import ChildRuns
 from detlab.sweep.search import make_scheduler, make_searcher
-from detlab.sweep.trial import TRIAL_CPU, TrialJob, make_trainable, trial_name
+from detlab.sweep.trial import TRIAL_RESOURCES, TrialJob, make_trainable, trial_name
 
 
 def trainable_of(job: TrialJob) -> Any:
-    return tune.with_resources(make_trainable(job), {"cpu": TRIAL_CPU})
+    return tune.with_resources(make_trainable(job), tune.PlacementGroupFactory([TRIAL_RESOURCES]))
 
 
 def build_tuner(paths: StudyPaths, spec: StudySpec, job: TrialJob, state: SweepState, *,
