@@ -1,4 +1,4 @@
-# The two commands of the README. Both create .venv and install the pinned stack
+# The README's commands (make test, make sweep; make train). All create .venv and install the pinned stack
 # (scripts/install_stack.sh, idempotent) before doing their job.
 SHELL := /bin/bash
 VENV  ?= .venv
@@ -11,6 +11,10 @@ install:
 ## make test: the whole test suite (CI runs exactly this).
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+## make sweep: the smoke sweep (embedded Ray, Optuna TPE + ASHA, MLflow in ./mlflow.db), ~10 min on 2 CPUs.
+sweep: install
+	$(PY) experiments/sweep.py --study experiments/studies/cla_hrsc_smoke.yaml --synth-images 20 $(ARGS)
 
 ## make train: a short CPU training of the mini Refined-Det config on generated images.
 train: install

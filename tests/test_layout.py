@@ -73,3 +73,20 @@ def test_importing_refined_det_registers_every_plugin():
             "missing = [n for n, reg in names if reg.get(n) is None]\n"
             "assert not missing, missing\n")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+
+
+def test_readme_main_command_is_the_smoke_sweep():
+    """`make sweep` (the README's second command) runs experiments/sweep.py on a smoke study that exists."""
+    import re
+    import shlex
+
+    readme = open(osp.join(REPO, "README.md")).read()
+    assert "make test" in readme and "make sweep" in readme
+    makefile = open(osp.join(REPO, "Makefile")).read()
+    recipe = re.search(r"^sweep:.*\n\t(.+)$", makefile, re.M)
+    assert recipe, "Makefile has no sweep target"
+    words = shlex.split(recipe.group(1))
+    assert words[1] == "experiments/sweep.py"
+    study = words[words.index("--study") + 1]
+    assert study.endswith("_smoke.yaml") and osp.isfile(osp.join(REPO, study))
+    assert f"python experiments/sweep.py --study {study}" in readme

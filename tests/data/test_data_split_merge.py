@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from detlab.data import split as split_mod
-from detlab.data.atomic import is_complete, partial_path
+from detlab.atomic import is_complete, partial_path
 from detlab.data.merge import merge_detections, merge_to_submission, parse_patch_id
 from detlab.data.split import SplitConfig, sliding_windows, split_dataset, window_iof
 from detlab.errors import UserError

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from detlab.data import synth
-from detlab.data.atomic import is_complete, partial_path, read_marker
+from detlab.atomic import is_complete, partial_path, read_marker
 from detlab.errors import UserError
 from refined_det.datasets.formats import (DOTA_CLASSES, check_image, read_dota_dir,
                                           read_hrsc_split)

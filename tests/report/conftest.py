@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from report_helpers import DETLAB, REPO, cell_runs, kill_tree, running_runs, wait_for
+from mlflow_testing import serve_mlflow
+from report_helpers import DETLAB, REPO, cell_runs, kill_tree, wait_for
 
 ABLATION = "experiments/ablations/components_smoke.yaml"
 EXPERIMENT = "test-ablation-components"
@@ -29,12 +30,7 @@ def _isolated_env(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
-    from detlab.tracking.server import MlflowServer
-
-    with MlflowServer(tmp_path_factory.mktemp("mlflow-server")) as server:
-        yield server
-        left = running_runs(server.uri)
-        assert not left, f"runs left RUNNING: {left}"
+    yield from serve_mlflow(tmp_path_factory)
 
 
 @dataclass

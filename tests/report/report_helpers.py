@@ -13,18 +13,6 @@ DETLAB = [sys.executable, "-m", "detlab.cli"]
 ARTIFACTS = Path(os.environ.get("DETLAB_TEST_ARTIFACTS", REPO / "work_dirs" / "test-artifacts")) / "report"
 
 
-def running_runs(uri: str) -> list[str]:
-    from mlflow.entities import ViewType
-    from mlflow.tracking import MlflowClient
-
-    c = MlflowClient(tracking_uri=uri)
-    exps = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ALL)]
-    if not exps:
-        return []
-    runs = c.search_runs(exps, filter_string="attributes.status = 'RUNNING'", run_view_type=ViewType.ALL)
-    return [f"{r.info.run_name} ({r.info.run_id})" for r in runs]
-
-
 def cell_runs(uri: str, experiment: str, ablation: str) -> list:
     """Every run tagged with the ablation (all statuses), straight from MLflow."""
     from mlflow.tracking import MlflowClient

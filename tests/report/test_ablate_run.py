@@ -11,7 +11,8 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from report_helpers import cell_runs, running_runs
+from mlflow_testing import running_runs
+from report_helpers import cell_runs
 
 pytestmark = pytest.mark.slow
 

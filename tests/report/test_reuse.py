@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from report_helpers import DETLAB, REPO, cell_runs, running_runs
+from mlflow_testing import running_runs
+from report_helpers import DETLAB, REPO, cell_runs
 
 pytestmark = pytest.mark.slow
 

@@ -4,17 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def running_runs(uri: str) -> list[str]:
-    from mlflow.entities import ViewType
-    from mlflow.tracking import MlflowClient
-    c = MlflowClient(tracking_uri=uri)
-    exps = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ALL)]
-    if not exps:
-        return []
-    runs = c.search_runs(exps, filter_string="attributes.status = 'RUNNING'", run_view_type=ViewType.ALL)
-    return [f"{r.info.run_name} ({r.info.run_id})" for r in runs]
-
-
 def spool_files(spool) -> list[str]:
     """What a recorder left in its spool (journals, acks, blobs); [] when all was delivered."""
     spool = Path(spool)

@@ -1,12 +1,10 @@
-"""Fixtures for the Ray Train tests: a real `mlflow server`, one synthetic HRSC2016 set and one
+"""Fixtures for the Ray Train tests (the `mlflow_server` is tests/conftest.py's): one synthetic HRSC2016 set and one
 local Ray instance per module; helpers to build a tiny, deterministic mini-config run."""
 from __future__ import annotations
 
 import os
 
 import pytest
-
-from train_helpers import running_runs
 
 
 @pytest.fixture(scope="module")
@@ -15,18 +13,6 @@ def synth_hrsc(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("synth") / "hrsc2016"
     synth_dataset("hrsc2016", root, 8, seed=3, progress=False)  # 6 trainval, 2 test
     return str(root) + "/"
-
-
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
-    from detlab.tracking.server import MlflowServer
-
-    with MlflowServer(tmp_path_factory.mktemp("mlflow-server")) as server:
-        yield server
-        if not server.running:  # a test stopped it and failed before restarting it
-            server.start()
-        left = running_runs(server.uri)
-        assert not left, f"runs left RUNNING: {left}"
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +32,6 @@ def ray_local():
             os.environ.pop("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", None)
         else:
             os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = saved
-
-
-@pytest.fixture
-def client(mlflow_server):
-    from mlflow.tracking import MlflowClient
-    return MlflowClient(tracking_uri=mlflow_server.uri)
 
 
 @pytest.fixture(autouse=True)

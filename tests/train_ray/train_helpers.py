@@ -24,13 +24,3 @@ def tiny_sets(root: str, epochs: int = 3, interval: int = 1) -> list[str]:
         "log_config.interval=1"]
 
 
-def running_runs(uri: str) -> list[str]:
-    """Runs left RUNNING anywhere on the server (none may be, after any test)."""
-    from mlflow.entities import ViewType
-    from mlflow.tracking import MlflowClient
-    c = MlflowClient(tracking_uri=uri)
-    exps = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ALL)]
-    if not exps:
-        return []
-    runs = c.search_runs(exps, filter_string="attributes.status = 'RUNNING'", run_view_type=ViewType.ALL)
-    return [f"{r.info.run_name} ({r.info.run_id})" for r in runs]

@@ -172,33 +172,13 @@ END = "<!-- END ABLATION FIELDS -->"
 
 
 def markdown_reference() -> str:
-    """The field tables of docs/ablations.md, from these models (as the study spec's reference is made)."""
-    from pydantic import BaseModel
-    from pydantic_core import PydanticUndefined
+    """The field tables of docs/ablations.md, rendered as the study spec's reference is."""
+    from detlab.specs.study import markdown_reference as render
 
-    from detlab.specs.study import _cell, _constraints, _type_name, _yaml
-
-    out: list[str] = []
-    for section, model in SECTIONS:
-        out += [f"### `{section}`", "", (model.__doc__ or "").strip().splitlines()[0], "",
-                "| field | type | default | description |", "|---|---|---|---|"]
-        for name, info in model.model_fields.items():
-            kind = _type_name(info.annotation) + _constraints(info.metadata)
-            if info.default is PydanticUndefined and info.default_factory is None:
-                default = "required"
-            else:
-                value = info.default_factory() if info.default_factory else info.default  # type: ignore[call-arg]
-                default = "see below" if isinstance(value, BaseModel) else f"`{_yaml(value)}`"
-            if model is AblationSpec and name == "name":
-                default = "file name"
-            out.append(f"| `{name}` | {kind} | {default} | {_cell(info.description or '')} |")
-        out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    return render(SECTIONS)
 
 
 def update_reference(doc: str) -> str:
-    head, found, rest = doc.partition(BEGIN)
-    _, found_end, tail = rest.partition(END)
-    if not (found and found_end):
-        raise ValueError("the document lacks the BEGIN/END ABLATION FIELDS markers")
-    return f"{head}{BEGIN}\n{markdown_reference()}{END}{tail}"
+    from detlab.specs.study import update_reference as update
+
+    return update(doc, SECTIONS, BEGIN, END)

@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from detlab.evaluation import DOTA_V1_CLASSES, HRSC_CLASSES, evaluate_dota, evaluate_hrsc
-    from detlab.evaluation.atomic import atomic_write_text
+    from detlab.atomic import atomic_write_text
     from detlab.evaluation.gt_sources import load_dota_gts, load_hrsc_gts, read_image_set
     from detlab.evaluation.task1 import check_image_ids, read_task1_dir
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from detlab.data.atomic import atomic_output_dir
+from detlab.atomic import atomic_output_dir
 from detlab.errors import UserError
 from detlab.evaluation.task1 import read_task1_dir, write_task1_dir
 from refined_det.datasets.formats import DOTA_CLASSES, rbox_to_poly

@@ -22,7 +22,7 @@ import shapely
 from tqdm import tqdm
 
 from detlab.data import process_pool
-from detlab.data.atomic import atomic_output_dir
+from detlab.atomic import atomic_output_dir
 from detlab.errors import UserError
 from refined_det.datasets.formats import (AnnotationWarning, DotaAnnotation, check_image,
                                           read_dota_label, write_dota_label)

@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from detlab.data import process_pool
-from detlab.data.atomic import atomic_output_dir
+from detlab.atomic import atomic_output_dir
 from detlab.errors import UserError
 from refined_det.datasets.formats import (DOTA_CLASSES, DotaAnnotation, HrscAnnotation,
                                           rbox_to_poly, write_dota_label, write_hrsc_xml)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write
+from detlab.atomic import atomic_write
 from .result import ClassResult, EvalResult
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from detlab.errors import UserError
 
-from .atomic import atomic_write_text
+from detlab.atomic import atomic_write_text
 
 PREFIX = 'Task1_'
 FIELDS = 'image_id score x1 y1 x2 y2 x3 y3 x4 y4'

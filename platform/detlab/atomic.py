@@ -1,4 +1,8 @@
-"""All-or-nothing output folders: build beside the target, mark `.complete`, then rename.
+"""All-or-nothing outputs, so that a killed run never leaves a result that looks usable.
+
+Files (`atomic_write`): written to a temp file beside the target, renamed over it; readers
+see the old or the new content. Folders (`atomic_output_dir`): build beside the target,
+mark `.complete`, then rename.
 
 A killed `synth` or `split` must never leave a folder that looks usable. Work
 goes into `.<name>.partial` next to the target; only a finished run writes the
@@ -10,13 +14,40 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from detlab.errors import UserError
 
 MARKER = '.complete'
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+    """Call `write(tmp_path)` for a temp file beside `path`, then rename it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    def write(tmp: str) -> None:
+        with open(tmp, 'w', encoding='utf-8') as f:
+            f.write(text)
+    return atomic_write(path, write)
 
 
 def is_complete(path: str | os.PathLike) -> bool:
