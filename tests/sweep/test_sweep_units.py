@@ -173,3 +173,15 @@ def test_toy_objective_is_a_function_of_the_config() -> None:
     assert plateau(good) > plateau(bad)
     assert objective(good, 3, 3, seed=1) == objective(good, 3, 3, seed=1)   # reproducible
     assert objective(good, 1, 3) < objective(good, 3, 3)                     # it learns
+
+
+def test_an_existing_synthetic_set_of_another_size_is_used_and_said(tmp_path, capsys) -> None:
+    from detlab.atomic import read_marker
+    from detlab.sweep.data import ensure_synthetic
+
+    root = tmp_path / "hrsc"
+    ensure_synthetic("hrsc2016", root, 2, seed=0)
+    assert read_marker(root)["images"] == 2 and capsys.readouterr().err == ""
+    ensure_synthetic("hrsc2016", root, 3, seed=0)                      # not regenerated
+    assert read_marker(root)["images"] == 2
+    assert "already holds a synthetic hrsc2016 set of 2 images (seed 0); using it, not 3" in capsys.readouterr().err

@@ -59,6 +59,7 @@ def ensure_synthetic(dataset: str, root: str | Path, images: int, seed: int = 0)
 
     root = Path(root)
     if is_complete(root):
+        _warn_if_other_set(root, dataset, images, seed)
         return root
     from detlab.data.synth import synth_dataset
 
@@ -68,6 +69,22 @@ def ensure_synthetic(dataset: str, root: str | Path, images: int, seed: int = 0)
         if not is_complete(root):
             synth_dataset(dataset, root, images, seed=seed, progress=False)
     return root
+
+
+def _warn_if_other_set(root: Path, dataset: str, images: int, seed: int) -> None:
+    """A complete set made with other settings (e.g. `make train`'s 16 images) is used, and said so."""
+    import sys
+
+    from detlab.atomic import read_marker
+
+    try:
+        meta = read_marker(root)
+    except (OSError, ValueError):
+        return
+    made = (meta.get("dataset"), meta.get("images"), meta.get("seed"))
+    if made != (dataset, images, seed):
+        print(f"note: {root} already holds a synthetic {made[0]} set of {made[1]} images (seed {made[2]}); "
+              f"using it, not {images} images (seed {seed}): remove it to regenerate", file=sys.stderr)
 
 
 def check_data_exists(spec: StudySpec) -> None:
