@@ -14,7 +14,7 @@ test: install
 
 ## make sweep: the smoke sweep (embedded Ray, Optuna TPE + ASHA, MLflow in ./mlflow.db), ~10 min on 2 CPUs.
 sweep: install
-	$(PY) experiments/sweep.py --study experiments/studies/cla_hrsc_smoke.yaml --synth-images 20 $(ARGS)
+	$(PY) experiments/sweep.py --study experiments/studies/cla_hrsc_smoke.yaml --synth-images 96 $(ARGS)
 
 ## make train: a short CPU training of the mini Refined-Det config on generated images.
 train: install

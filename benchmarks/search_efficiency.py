@@ -116,19 +116,23 @@ def cold_start(runs: int) -> list[float]:
             env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS",)}
             env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/mlflow.db"
             cmd = [sys.executable, str(REPO / "experiments" / "sweep.py"), "--study", str(SMOKE),
-                   "--storage", f"{tmp}/sweeps", "--synth-images", "20", "--set", "trials.num_samples=1",
-                   "--set", "overrides.runner.max_epochs=2"]
+                   "--storage", f"{tmp}/sweeps", "--synth-images", "96", "--set", "trials.num_samples=1",
+                   "--set", "overrides.runner.max_epochs=2",
+                   "--set", "overrides.evaluation.interval=1"]
             start = time.monotonic()
-            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     text=True)
-            seconds = float("nan")
+            seconds, tail = float("nan"), []
             for line in proc.stdout:
+                tail = (tail + [line])[-5:]
                 if " started: " in line:
                     seconds = time.monotonic() - start
                     break
+            else:  # the sweep ended without starting a trial: say why instead of timing nothing
+                raise SystemExit("cold start: the sweep started no trial:\n" + "".join(tail))
             proc.send_signal(2)  # Ctrl-C: the sweep stops its trial and closes its runs
             try:
-                proc.wait(timeout=120)
+                proc.communicate(timeout=120)  # drain its output while it closes its runs
             except subprocess.TimeoutExpired:
                 proc.kill()
             times.append(seconds)

@@ -8,7 +8,7 @@ use: `ray start --address` refuses to add nodes when Ray is kept on the loopback
     python clusters/local_cluster.py --nodes 3 --cpus-per-node 1
     # then, in another shell, as printed:
     RAY_AUTH_MODE=token ray job submit --address http://127.0.0.1:8265 --working-dir . -- \\
-        python experiments/sweep.py --study experiments/studies/cla_hrsc_smoke.yaml --synth-images 20
+        python experiments/sweep.py --study experiments/studies/cla_hrsc_smoke.yaml --synth-images 96
 """
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ def test_dataset_root_rebases_every_data_path(smoke, tmp_path: Path) -> None:
     assert out["data.test.img_prefix"] == f"{tmp_path}/hrsc/FullDataSet/AllImages/"
     assert {k.split(".")[1] for k in out} == {"train", "val", "test"}
     rel = dataset_overrides(smoke, check_against_config(smoke))
-    assert rel["data.train.ann_subdir"] == f"{REPO}/data/synth_hrsc2016/FullDataSet/Annotations/"
+    assert rel["data.train.ann_subdir"] == f"{REPO}/{smoke.dataset.root}/FullDataSet/Annotations/"  # relative: the repo's
 
 
 def test_missing_data_root_is_a_user_error(tmp_path: Path) -> None:
