@@ -116,8 +116,8 @@ cells:
 
 def test_set_edits_a_cell(tmp_path):
     spec = load_ablation(ABLATIONS / "components_smoke.yaml",
-                         ["cells.1.overrides.optimizer.lr=0.001", "seeds=[0,1]"])
-    assert spec.seeds == [0, 1] and spec.cells[1].overrides["optimizer.lr"] == 0.001
+                         ["cells.1.overrides.optimizer.lr=0.002", "seeds=[0,1]"])  # the mini default is 0.001
+    assert spec.seeds == [0, 1] and spec.cells[1].overrides["optimizer.lr"] == 0.002
     before = {c.name: c.fingerprint for c in resolve_cells(load_ablation(ABLATIONS / "components_smoke.yaml"))}
     after = {c.name: c.fingerprint for c in resolve_cells(spec)}
     assert [n for n in before if before[n] != after[n]] == ["cla"]
