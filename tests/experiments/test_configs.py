@@ -102,6 +102,32 @@ def test_frhead_switches_are_config_values(switch):
         assert not hasattr(model.bbox_head, "sigmoid_conv" if switch == "with_attention" else "conv_1_3")
 
 
+@pytest.mark.parametrize("switches", [(True, True, False), (False, True, True), (True, False, True), (False, False, False)],
+                         ids=lambda s: "asym={}-attention={}-refine={}".format(*s))
+def test_every_parameter_is_in_the_loss(switches):
+    """What DistributedDataParallel needs (2-worker trials of frhead_hrsc_smoke once failed with
+    refine off): each built parameter gets a gradient, whatever the FRHead switches."""
+    asym, attention, refine = switches
+    path = osp.join(REPO, "experiments/configs/refined_det/refined_det_obb_r50_fpn_6x_hrsc_rr_le90_mini.py")
+    cfg = prepare_config(path, [f"model.bbox_head.with_asym_convs={asym}", f"model.bbox_head.with_attention={attention}",
+                                f"model.bbox_head.with_refine={refine}"], device="cpu")
+    torch.manual_seed(0)
+    model = build_detector(cfg.model)
+    model.init_weights()
+    model.train()
+    metas = [dict(img_shape=(128, 160, 3), pad_shape=(128, 160, 3), ori_shape=(128, 160, 3),
+                  scale_factor=1.0, flip=False)] * 2
+    gts = [torch.tensor([[60.0, 50.0, 70.0, 20.0, 0.4]]), torch.tensor([[90.0, 70.0, 40.0, 30.0, -1.0]])]
+    losses = model(torch.randn(2, 3, 128, 160), metas, gt_bboxes=gts,
+                   gt_labels=[torch.tensor([0]), torch.tensor([0])], return_loss=True)
+    model._parse_losses(losses)[0].backward()
+    unused = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not unused, unused
+    head = model.bbox_head
+    assert (head.with_asym_convs, head.with_attention) == (asym and refine, attention and refine)
+    assert hasattr(head, "conv_1_3") == (asym and refine) and hasattr(head, "sigmoid_conv") == (attention and refine)
+
+
 def test_unknown_config_key_is_a_one_line_error():
     path = osp.join(REPO, "experiments/configs/refined_det/refined_det_obb_r50_fpn_6x_hrsc_rr_le90_mini.py")
     with pytest.raises(UserError) as err:

@@ -1,6 +1,8 @@
 """``FRHead``: the feature-refinement head of Refined-Det."""
 from __future__ import annotations
 
+import warnings
+
 import torch.nn as nn
 from mmrotate.models.builder import ROTATED_HEADS
 
@@ -25,14 +27,21 @@ class FRHead(CLARetinaHead):
         with_asym_convs: build and use the 1x3/3x1 branch.
         with_attention: build and use the classification-guided attention.
         with_refine: run the refine stage (align conv + second pass) in ``RefinedDet``;
-            with it off the detector is a Rotated RetinaNet with this head.
+            with it off the detector is a Rotated RetinaNet with this head, and the two
+            switches above are off too (their branches feed only the refine stage).
     """
 
     def __init__(self, *args, with_asym_convs: bool = True, with_attention: bool = True,
                  with_refine: bool = True, **kwargs):
-        self.with_asym_convs = bool(with_asym_convs)
-        self.with_attention = bool(with_attention)
         self.with_refine = bool(with_refine)
+        # The 1x3/3x1 branch and the attention feed only the refine stage: without it they
+        # would be weights outside the loss, which DistributedDataParallel refuses ("parameters
+        # that were not used in producing loss"). So they are built only with the refine stage.
+        if not self.with_refine and (with_asym_convs or with_attention):
+            warnings.warn("FRHead: with_refine=False, so with_asym_convs and with_attention have no "
+                          "effect (they feed only the refine stage) and are not built")
+        self.with_asym_convs = bool(with_asym_convs) and self.with_refine
+        self.with_attention = bool(with_attention) and self.with_refine
         super().__init__(*args, **kwargs)
 
     def _init_layers(self):
