@@ -11,11 +11,9 @@ from typing import Any
 
 from detlab.specs import StudySpec, decode_trial
 from detlab.sweep.callbacks import outcome_of
-from detlab.sweep.progress import fmt, render_table, short_names
+from detlab.sweep.progress import ENDED, fmt, render_table, short_names
 from detlab.sweep.runs import ChildRuns
 from detlab.sweep.search import TIME_ATTR
-
-ENDED = ("finished", "pruned", "failed")
 
 
 def build(spec: StudySpec, results: Any, runs: ChildRuns, scheduler: Any, max_t: int | None) -> list[dict]:

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from detlab.specs import StudySpec, num_trials
+from detlab.sweep.progress import ENDED
 from detlab.tracking import RunRecorder
 from detlab.tracking.context import flatten, run_context_tags
 
@@ -51,7 +52,7 @@ def log_summary(rec: RunRecorder, spec: StudySpec, rows: Sequence[dict], csv_tex
     from detlab.sweep.leaderboard import best_row
 
     metric = spec.objective.metric
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("finished", "pruned", "failed")}
+    counts = {s: sum(r["status"] == s for r in rows) for s in ENDED}
     rec.log_metrics({f"trials/{s}": n for s, n in counts.items()} | {"trials/total": len(rows)})
     best = best_row(rows, metric)
     if best is not None:

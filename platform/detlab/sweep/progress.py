@@ -13,6 +13,8 @@ from ray.tune import Callback
 from detlab.sweep.search import TIME_ATTR, is_pruned
 from detlab.sweep.trial import trial_name
 
+ENDED = ("finished", "pruned", "failed")  # the statuses of a trial that will not run again
+
 
 def short_names(keys: Sequence[str]) -> dict[str, str]:
     """Dotted keys -> their shortest unique tails (`model.train_cfg.assigner.radius` -> `radius`)."""
@@ -119,7 +121,7 @@ class ProgressTable(Callback):
     def print_table(self, final: bool = False) -> None:
         self._last_print, self._dirty = time.time(), False
         rows = sorted(self.rows.values(), key=lambda r: r["trial"])
-        done = sum(r["status"] in ("finished", "pruned", "failed") for r in rows)
+        done = sum(r["status"] in ENDED for r in rows)
         best = self._best(rows)
         head = (f"[{_clock(time.time() - self.started)}] {self.study}: {done}/{self.total} trials ended, "
                 f"{sum(r['status'] == 'running' for r in rows)} running")

@@ -160,6 +160,7 @@ def _finish(spec: Any, paths: Any, state: Any, tuner: Any, results: Any, rec: An
     from detlab.specs import num_trials
     from detlab.sweep import leaderboard, optuna_store
     from detlab.sweep.parent import log_summary
+    from detlab.sweep.progress import ENDED
     from detlab.sweep.runs import ChildRuns
     from detlab.sweep.tuner import tuner_parts
     from detlab.tracking.uri import ui_hint
@@ -169,7 +170,7 @@ def _finish(spec: Any, paths: Any, state: Any, tuner: Any, results: Any, rec: An
     max_t = spec.scheduler.max_t if spec.scheduler.type == "asha" else None
     rows = leaderboard.build(spec, results, runs, scheduler, max_t)
     _settle_all(tuner, runs, rows)
-    complete = len(rows) >= num_trials(spec) and all(r["status"] in leaderboard.ENDED for r in rows)
+    complete = len(rows) >= num_trials(spec) and all(r["status"] in ENDED for r in rows)
     zombies: list[int] = []
     if state.optuna_storage and complete:
         zombies = optuna_store.fail_running_trials(state.optuna_storage, state.optuna_study,
@@ -203,7 +204,7 @@ def _settle_all(tuner: Any, runs: Any, rows: list[dict]) -> None:
     it fixes what a stopped trial's dying process wrote after the first pass). An interrupted
     trial stays RUNNING: a resumed sweep continues it."""
     from detlab.sweep.callbacks import SettleTrials
-    from detlab.sweep.leaderboard import ENDED
+    from detlab.sweep.progress import ENDED
     from detlab.sweep.runs import Settler, TrialOutcome
     from detlab.sweep.tuner import tuner_parts
 
