@@ -8,7 +8,7 @@
 # were compiled against.
 #
 # mmcv-full 1.7.2 has no wheel for torch 2.14; we compile it from its sdist
-# (see ../shared/DESIGN.md "Build recipe") and keep the wheel in a wheelhouse
+# (docs/design.md, "Building mmcv-full") and keep the wheel in a wheelhouse
 # keyed by the torch version and the CUDA flag, so the next install of the same
 # stack takes seconds:  ${DETLAB_WHEELHOUSE:-~/.cache/detlab/wheelhouse}/torch-<ver>-<cpu|cuda>/
 #

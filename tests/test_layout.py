@@ -1,4 +1,4 @@
-"""The repository root keeps DESIGN.md's layout, and `import platform` stays the standard library."""
+"""The repository root keeps the layout of docs/design.md, and `import platform` stays the standard library."""
 from __future__ import annotations
 
 import os
@@ -90,3 +90,19 @@ def test_readme_main_command_is_the_smoke_sweep():
     study = words[words.index("--study") + 1]
     assert study.endswith("_smoke.yaml") and osp.isfile(osp.join(REPO, study))
     assert f"python experiments/sweep.py --study {study}" in readme
+
+
+OUTSIDE_REFERENCES = ("../shared", "DESIGN.md", "CLA-SPEC.md", "NOTES-ray-mlflow.md", "seed-README.md")
+
+
+def test_nothing_points_outside_the_repository():
+    """The repository stands alone: code and docs name no document that lives outside it."""
+    out = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True)
+    offenders = []
+    for path in out.stdout.splitlines():
+        if path == "tests/test_layout.py" or not path.endswith(
+                (".py", ".md", ".sh", ".yaml", ".toml", ".txt", "Makefile", "Dockerfile")):
+            continue
+        text = open(osp.join(REPO, path), encoding="utf-8", errors="replace").read()
+        offenders += [f"{path}: {ref}" for ref in OUTSIDE_REFERENCES if ref in text]
+    assert not offenders, offenders

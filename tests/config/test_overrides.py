@@ -1,4 +1,4 @@
-"""The override language: parse, apply, flatten, load (DESIGN.md "One override language")."""
+"""The override language: parse, apply, flatten, load (docs/design.md, "One override language")."""
 from __future__ import annotations
 
 import gc

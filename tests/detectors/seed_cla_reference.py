@@ -7,7 +7,7 @@ Kept as the seed wrote it: the Python loop over GTs, the per-level loop, the
 seed cannot run here: ``points_in_polygons`` (CUDA-only) is replaced by a
 plain ray-casting test written independently of ``refined_det``, ``.cuda()``
 is dropped, and GT centres outside the padded image are left out of the
-cross-grid step (the seed indexes out of range there; CLA-SPEC.md).
+cross-grid step (the seed indexes out of range there; docs/cla.md).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Cross-grid label assignment (CLA) as one pure, vectorised function.
 
 The rule is the paper code's (``shenhaibb/Refined-Det``, ``CLA`` with its k=3
-branch active), restated in ``shared/CLA-SPEC.md``. Every quirk of that code is
+branch active), restated in ``docs/cla.md``. Every quirk of that code is
 kept as the default so that labels match it on every input; each one is listed
 in ``QUIRKS`` below and in ``docs/cla.md``. Options that fix a quirk are
 opt-in.

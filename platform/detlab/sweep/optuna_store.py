@@ -2,7 +2,7 @@
 
 A driver killed mid-sweep leaves the trial Optuna had just been asked for, but that
 the last searcher snapshot does not know, RUNNING forever (measured here, see
-NOTES-ray-mlflow.md). Trials still running when the restored sweep ends are such
+docs/design.md). Trials still running when the restored sweep ends are such
 zombies: `fail_running_trials` marks them FAIL, so optuna-dashboard and TPE agree
 with what ran.
 """
