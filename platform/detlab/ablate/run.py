@@ -33,6 +33,8 @@ class AblateOptions:
     reuse: bool = True                  # finished cells already in MLflow are not rerun
     report: bool = True                 # publish the report to the parent run at the end
     report_dir: str | None = None
+    until_significant: bool = False     # add seeds to undecided comparisons (extend.py) ...
+    max_seeds: int | None = None        # ... up to this many
 
 
 def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
@@ -46,6 +48,8 @@ def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
     out = out or sys.stdout
     if opts.trainer not in TRAINERS:
         raise UserError(f"--trainer {opts.trainer!r}: choose {', '.join(TRAINERS)}")
+    if opts.until_significant and (opts.max_seeds is None or opts.max_seeds < 2):
+        raise UserError(f"--until-significant needs --max-seeds N with N >= 2 (got {opts.max_seeds})")
     spec = load_ablation(opts.ablation, opts.sets)
     cells = resolve_cells(spec)
     plan = plan_of(spec, cells, trainer=opts.trainer, reuse=opts.reuse)
@@ -63,6 +67,10 @@ def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
         if closed:
             print(f"marked {len(closed)} run(s) KILLED that a killed driver had left RUNNING: "
                   f"{', '.join(closed)}", file=out)
+    if opts.until_significant and outcome.complete:
+        from detlab.ablate.extend import until_significant
+
+        outcome.complete = until_significant(opts, spec, cells, storage, outcome.tracking_uri, out)
     _log_definition(outcome, opts.ablation)
     if opts.report:
         from detlab.report import ReportOptions, make_report

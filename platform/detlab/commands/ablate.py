@@ -39,6 +39,12 @@ def add_parser(subparsers) -> None:
                      help="do not build and log the report at the end")
     run.add_argument("--report-dir", default=None, help="where the report files go "
                                                         "(default: work_dirs/reports/<name>)")
+    run.add_argument("--until-significant", action="store_true",
+                     help="after the table, add seeds to the cells of comparisons not yet significant "
+                          "(jumping to the seeds the power analysis asks for) until each is decided or has "
+                          "--max-seeds seeds")
+    run.add_argument("--max-seeds", type=int, default=None, metavar="N",
+                     help="with --until-significant: the most seeds a compared cell gets")
     run.add_argument("--verbose", action="store_true", help="show the trials' own logs")
     run.set_defaults(func=run_cmd)
 
@@ -51,5 +57,5 @@ def run_cmd(args: argparse.Namespace) -> int:
         address=args.address, num_cpus=args.num_cpus, fresh=args.fresh, synth_images=args.synth_images,
         max_failures=args.max_failures, trial_retries=args.trial_retries,
         progress_interval=args.progress_interval, verbose=args.verbose, reuse=args.reuse, report=args.report,
-        report_dir=args.report_dir))
+        report_dir=args.report_dir, until_significant=args.until_significant, max_seeds=args.max_seeds))
     return 0 if outcome.complete else 3

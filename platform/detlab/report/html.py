@@ -57,7 +57,7 @@ def to_html(table: Table, figures: Mapping[str, bytes], *, diagnostics: Sequence
 
 
 def _table(table: Table) -> str:
-    head = ["Method", f"Ours ({escape(table.metric)})", "Δ", "p", *(["Paper"] if table.has_paper else []), "seeds"]
+    head = ["Method", f"Ours ({escape(table.metric)})", "Δ", "95 % CI of Δ", "p", "n80", *(["Paper"] if table.has_paper else []), "seeds"]
     out = ["<table id='ablation-table'><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
     for row in table.rows:
         t = cells_text(row)
@@ -66,7 +66,9 @@ def _table(table: Table) -> str:
                  f"<td class='{'' if row.cell.complete else 'bad'}' data-status='{row.cell.status}'>"
                  f"{escape(t['ours'])}</td>",
                  f"<td class='{'sig' if t['significant'] else ''}'>{escape(t['delta'])}</td>",
-                 f"<td>{escape(t['p'])}</td>"]
+                 f"<td data-col='ci'>{escape(t['ci'])}</td>",
+                 f"<td>{escape(t['p'])}</td>",
+                 f"<td data-col='n80'>{escape(t['needed'])}</td>"]
         if table.has_paper:
             cells.append(f"<td>{escape(t['paper'])}{f'<sup>{note}</sup>' if note else ''}</td>")
         cells.append(f"<td>{t['seeds']}</td>")
@@ -81,7 +83,7 @@ def _table(table: Table) -> str:
 def _runs(table: Table) -> str:
     rows = ["<table><thead><tr><th>cell</th><th>seed</th><th>status</th><th>value</th><th>run</th></tr></thead><tbody>"]
     for row in table.rows:
-        for seed in table.seeds:
+        for seed in row.cell.seeds:
             run = row.cell.runs.get(seed)
             value = row.cell.values.get(seed)
             status = run.status if run else "missing"

@@ -13,7 +13,7 @@ __all__ = ["to_latex", "standalone", "escape"]
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-_SYMBOLS = {"±": r"$\pm$", "Δ": r"$\Delta$", "–": "--", "≥": r"$\geq$", "≤": r"$\leq$", "×": r"$\times$"}
+_SYMBOLS = {"±": r"$\pm$", "Δ": r"$\Delta$", "–": "--", "≥": r"$\geq$", "≤": r"$\leq$", "×": r"$\times$", "α": r"$\alpha$"}
 
 
 def escape(text: str) -> str:
@@ -26,8 +26,8 @@ def escape(text: str) -> str:
 
 def to_latex(table: Table) -> str:
     paper = table.has_paper
-    cols = "l" + "r" * (4 if paper else 3)
-    head = ["Method", "Ours", r"$\Delta$", r"$p$", *(["Paper"] if paper else [])]
+    cols = "l" + "r" * (6 if paper else 5)
+    head = ["Method", "Ours", r"$\Delta$", r"95\,\% CI of $\Delta$", r"$p$", r"$n_{80}$", *(["Paper"] if paper else [])]
     label = re.sub(r"[^A-Za-z0-9:-]+", "-", table.name)
     lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{escape(table.caption())}}}",
              rf"\label{{tab:{label}}}", rf"\begin{{tabular}}{{{cols}}}", r"\toprule",
@@ -38,7 +38,7 @@ def to_latex(table: Table) -> str:
         delta = _signed(t["delta"].rstrip("*")) + (r"$^{*}$" if t["significant"] else "")
         note = table.note_number(row)
         paper_cell = escape(t["paper"]) + (rf"$^{{{note}}}$" if note else "")
-        cells = [escape(t["method"]), ours, delta, escape(t["p"]), *([paper_cell] if paper else [])]
+        cells = [escape(t["method"]), ours, delta, _interval(t["ci"]), escape(t["p"]), escape(t["needed"]), *([paper_cell] if paper else [])]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     notes = [rf"$^{{{i}}}$ {escape(n)}" for i, n in enumerate(table.notes(), 1)]
@@ -53,6 +53,14 @@ def _signed(text: str) -> str:
     if text[:1] in "+-" and text[1:2].isdigit():
         return f"${text[0]}${text[1:]}"
     return escape(text)
+
+
+def _interval(text: str) -> str:
+    """"[+0.12, +1.40]" with real signs."""
+    if not text.startswith("["):
+        return escape(text)
+    low, high = text[1:-1].split(", ")
+    return f"[{_signed(low)}, {_signed(high)}]"
 
 
 def standalone(body: str) -> str:

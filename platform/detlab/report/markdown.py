@@ -7,7 +7,7 @@ __all__ = ["to_markdown"]
 
 
 def to_markdown(table: Table) -> str:
-    head = ["Method", f"Ours ({table.metric})", "Δ", "p", *(["Paper"] if table.has_paper else []), "seeds"]
+    head = ["Method", f"Ours ({table.metric})", "Δ", "95 % CI of Δ", "p", "n80", *(["Paper"] if table.has_paper else []), "seeds"]
     lines = [f"### {table.name}", "", "| " + " | ".join(head) + " |",
              "|" + "|".join([":---"] + ["---:"] * (len(head) - 1)) + "|"]
     for row in table.rows:
@@ -15,7 +15,7 @@ def to_markdown(table: Table) -> str:
         ours = t["ours"] if row.cell.complete else f"**{t['ours']}**"
         delta = f"**{t['delta'].rstrip('*')}**\\*" if t["significant"] else t["delta"]
         paper = t["paper"] + (f"<sup>{table.note_number(row)}</sup>" if table.note_number(row) else "")
-        cells = [_md(t["method"]), ours, delta, t["p"], *([paper] if table.has_paper else []), t["seeds"]]
+        cells = [_md(t["method"]), ours, delta, t["ci"], t["p"], t["needed"], *([paper] if table.has_paper else []), t["seeds"]]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", table.caption()]
     for i, note in enumerate(table.notes(), 1):

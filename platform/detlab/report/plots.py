@@ -43,7 +43,7 @@ def seeds_figure(table: Table) -> Any:
     fig = new_figure(max(5.0, 1.4 * len(table.rows) + 2), 4.2)
     ax = fig.add_subplot(1, 1, 1)
     for i, row in enumerate(table.rows):
-        values = [row.cell.values[s] for s in table.seeds if s in row.cell.values]
+        values = [row.cell.values[s] for s in row.cell.seeds if s in row.cell.values]
         if values:
             mean, std = row.cell.mean_std
             ax.errorbar([i], [mean], yerr=[std or 0.0], fmt="s", color="C0", capsize=6, ms=7,

@@ -179,6 +179,12 @@ def _log(client: Any, run_id: str, table: Any, files: dict[str, Path], figs: dic
                 metrics.append(Metric(f"table/{row.cell.name}/mean", mean, now, 0))
                 if std is not None:
                     metrics.append(Metric(f"table/{row.cell.name}/std", std, now, 0))
+            test = row.test
+            if test is not None:
+                numbers = {"delta": test.delta, "delta_ci_low": test.ci_low, "delta_ci_high": test.ci_high,
+                           "p_value": test.p_value, "seeds_needed": test.seeds_needed}
+                metrics += [Metric(f"table/{row.cell.name}/{k}", float(v), now, 0)
+                            for k, v in numbers.items() if v is not None]
         for r in (diagnostics.table if diagnostics else ()):
             for k, v in r.items():
                 if k == "all" or (k.startswith("s") and k[1:].isdigit()):

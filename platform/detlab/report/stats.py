@@ -8,6 +8,9 @@ initialisation), so they look at the per-seed differences:
 * bootstrap: resample the n differences with replacement; two-sided p is twice the
   smaller share of resampled means on either side of 0 (percentile bootstrap). With
   3 seeds there are only 10 distinct resamples: a coarse test, documented as such.
+
+Each test also carries the t-based 95 % interval of the delta and the seeds needed to
+detect the observed delta at alpha with 80 % power (power.py), whichever test gave p.
 """
 from __future__ import annotations
 
@@ -35,6 +38,14 @@ class PairedTest:
     delta: float           # mean of the per-seed differences (this row minus its reference)
     p_value: float | None  # None when it cannot be computed (n < 2)
     significant: bool
+    ci_low: float | None = None       # 95 % interval of delta (paired t), None with n < 2
+    ci_high: float | None = None
+    seeds_needed: int | None = None   # seeds to detect `delta` at alpha with 80 % power; None: > 1000 or delta 0
+
+    @property
+    def decided(self) -> bool:
+        """Whether more seeds are pointless: the difference is significant."""
+        return self.significant
 
 
 def paired_test(a: dict[int, float], b: dict[int, float], *, test: str = "paired_t", alpha: float = 0.05,
@@ -47,8 +58,12 @@ def paired_test(a: dict[int, float], b: dict[int, float], *, test: str = "paired
     delta = float(d.mean())
     if d.size < 2:
         return PairedTest(test, int(d.size), delta, None, False)
+    from detlab.report.power import delta_interval, seeds_needed
+
     p = _t_p(d) if test == "paired_t" else _bootstrap_p(d, resamples, seed)
-    return PairedTest(test, int(d.size), delta, p, p is not None and p < alpha)
+    low, high = delta_interval(d) or (None, None)
+    return PairedTest(test, int(d.size), delta, p, p is not None and p < alpha, low, high,
+                      seeds_needed(d, alpha=alpha))
 
 
 def _t_p(d: np.ndarray) -> float:

@@ -14,14 +14,14 @@ from detlab.ablate.spec import AblationSpec
 from detlab.report.query import RunInfo
 from detlab.report.stats import PairedTest, mean_std, paired_test
 
-__all__ = ["CellResult", "Row", "Table", "build_table"]
+__all__ = ["CellResult", "Row", "Table", "build_table", "cell_seeds"]
 
 
 @dataclass
 class CellResult:
     name: str
     title: str
-    seeds: list[int]                          # seeds the ablation asks for
+    seeds: list[int]                          # seeds the ablation asks for, then extra finished ones
     values: dict[int, float]                  # seed -> scaled metric, finished runs only
     runs: dict[int, RunInfo]                  # seed -> the run that stands for it
     paper: float | None = None
@@ -112,7 +112,9 @@ class Table:
         test = "paired t-test" if self.test == "paired_t" else "paired bootstrap"
         head = f"{self.description.rstrip('.')}. " if self.description else ""
         return (f"{head}{self.metric} ({unit}), mean ± sample std over seeds {', '.join(map(str, self.seeds))}; "
-                f"Δ against {ref}; * marks p < {self.alpha:g} ({test} over seeds).")
+                f"Δ against {ref}, with its 95 % CI (paired t); * marks p < {self.alpha:g} ({test} over seeds); "
+                f"n80: seeds needed to detect the observed Δ at α = {self.alpha:g} with 80 % power "
+                f"(from the observed spread).")
 
 
 def build_table(spec: AblationSpec, cells: list[ResolvedCell], picked: dict[tuple[str, int], RunInfo],
@@ -124,14 +126,14 @@ def build_table(spec: AblationSpec, cells: list[ResolvedCell], picked: dict[tupl
                   baseline_title=spec.cell(spec.baseline_cell).title)
     results = []
     for cell in cells:
-        runs = {s: picked[(cell.name, s)] for s in spec.seeds if (cell.name, s) in picked}
+        seeds = cell_seeds(spec.seeds, cell.name, picked)
+        runs = {s: picked[(cell.name, s)] for s in seeds if (cell.name, s) in picked}
         values = {}
         for s, run in runs.items():
             v = run.value(spec.metric)
             if run.status == "finished" and v is not None:
                 values[s] = v * spec.scale
-        results.append(CellResult(cell.name, cell.title, list(spec.seeds), values, runs, cell.paper,
-                                  cell.paper_note))
+        results.append(CellResult(cell.name, cell.title, seeds, values, runs, cell.paper, cell.paper_note))
     for i, result in enumerate(results):
         j = spec.reference_of(i)
         row = Row(result, reference=results[j].name if j is not None else None)
@@ -140,6 +142,20 @@ def build_table(spec: AblationSpec, cells: list[ResolvedCell], picked: dict[tupl
                                    resamples=sig.resamples, seed=sig.seed)
         table.rows.append(row)
     return table
+
+
+def cell_seeds(asked: list[int], cell: str, picked: dict[tuple[str, int], RunInfo]) -> list[int]:
+    """The seeds the ablation asks for, then any further seed this cell finished (added by
+    `detlab ablate run --until-significant`): extra seeds count once they are done."""
+    extra = sorted(s for (c, s), run in picked.items() if c == cell and s not in asked and run.status == "finished")
+    return list(asked) + extra
+
+
+def needed_text(test: PairedTest) -> str:
+    """Seeds to detect the observed delta (80 % power): a number, "> 1000", or "–" (delta 0, n < 2)."""
+    if test.seeds_needed is not None:
+        return str(test.seeds_needed)
+    return "> 1000" if test.n >= 2 and test.delta != 0.0 else "–"
 
 
 def fmt(value: float | None, digits: int = 2, signed: bool = False) -> str:
@@ -156,8 +172,11 @@ def cells_text(row: Row) -> dict[str, Any]:
     if row.test is not None:
         delta = fmt(row.test.delta, signed=True) + ("*" if row.test.significant else "")
         p = "–" if row.test.p_value is None else f"{row.test.p_value:.3f}"
+        ci = (f"[{fmt(row.test.ci_low, signed=True)}, {fmt(row.test.ci_high, signed=True)}]"
+              if row.test.ci_low is not None else "–")
+        needed = needed_text(row.test)
     else:
-        delta, p = ("–", "–")
+        delta, p, ci, needed = ("–", "–", "–", "–")
     paper = fmt(c.paper) if c.paper is not None else "–"
-    return {"method": c.title, "ours": ours, "delta": delta, "p": p, "paper": paper,
+    return {"method": c.title, "ours": ours, "delta": delta, "p": p, "ci": ci, "needed": needed, "paper": paper,
             "significant": bool(row.test and row.test.significant), "seeds": f"{c.n_finished}/{len(c.seeds)}"}
