@@ -25,7 +25,8 @@ def quick_sets(data_root: str | Path, samples: int, *, epochs: int = 2, interval
     return [f"dataset.root={data_root}", f"trials.num_samples={samples}",
             f"trials.max_concurrent={concurrent}", f"overrides.runner.max_epochs={epochs}",
             f"overrides.evaluation.interval={interval}", "scheduler.grace_period=1",
-            "overrides.data.samples_per_gpu=1", "sampler.n_startup_trials=2"]
+            "overrides.data.samples_per_gpu=1", "sampler.n_startup_trials=2",
+            "confirm=null"]   # the confirmation stage has its own test (test_confirm.py)
 
 
 def sweep_cmd(*args: str) -> list[str]:

@@ -8,6 +8,10 @@ run carries `detlab.ablation`, `detlab.ablate.cell`, `detlab.ablate.seed`,
 training dies at once) and records it in the trial's run folder, where the real `fit`
 (`detlab.training.ray_trainer.fit`, or the toy) finds it and records into it.
 
+A plan may name the trainer to wrap itself (`inner`, a `detlab.sweep.trainers` name or
+module:function): a sweep's confirmation stage (`detlab.sweep.confirm`) wraps the trainer
+the sweep used.
+
 Cells already in MLflow are not rerun: when a FINISHED run with the same ablation,
 cell, seed, fingerprint and trainer exists (from an earlier, e.g. `--fresh`, run of the
 ablation), the trial makes a child run that copies its metrics and names it in
@@ -76,7 +80,7 @@ def make_fit(inner: str) -> Callable[..., Any]:
                              run_dir=run_dir, tags=tags, plan=plan, seed=seed)
             _create_run(entry, tags, uri=uri, experiment=exp, parent_run_id=parent_run_id,
                         run_name=title, run_dir=run_dir, seed=seed, workers=workers)
-        return resolve_trainer(INNER[inner])(
+        return resolve_trainer(plan.get("inner") or INNER[inner])(
             entry["config"], entry["overrides"], seed=seed, mlflow_uri=uri, experiment=exp,
             parent_run_id=parent_run_id, run_name=run_name, storage_path=storage, name=name,
             workers=workers, **kwargs)

@@ -83,8 +83,21 @@ def check_against_config(spec: StudySpec) -> Config:
                 apply_overrides(cfg, {key: value}, source="")
             except OverrideError as err:
                 raise UserError(f"{src}: search_space.{key}: {base}: {err.problem}") from None
+    if spec.confirm is not None:
+        _check_confirm(spec, cfg)
     _fill_max_t(spec, cfg)
     return cfg
+
+
+def _check_confirm(spec: StudySpec, cfg: Config) -> None:
+    """The confirmation's overrides and baseline must name keys of the base config, like the search's."""
+    confirm, src, base = spec.confirm, spec.source, spec.base_config
+    for field, values in (("overrides", confirm.overrides), ("baseline", confirm.baseline_for(spec.search_space))):
+        for key, value in values.items():
+            try:
+                apply_overrides(cfg, {key: value}, source="")
+            except OverrideError as err:
+                raise UserError(f"{src}: confirm.{field}.{key}: {base}: {err.problem}") from None
 
 
 def find_root(spec_path: Path) -> Path:

@@ -22,7 +22,8 @@ from pydantic_core import PydanticUndefined
 
 __all__ = [
     "StudySpec", "DatasetSpec", "Dimension", "ObjectiveSpec", "SamplerSpec", "SchedulerSpec",
-    "TrialsSpec", "ResourcesSpec", "MlflowSpec", "StorageSpec", "SEED_KEY", "markdown_reference",
+    "TrialsSpec", "ResourcesSpec", "MlflowSpec", "StorageSpec", "ConfirmSpec", "CLA_BASELINE", "SEED_KEY",
+    "markdown_reference",
     "update_reference", "choice_label", "same_label",
 ]
 
@@ -222,6 +223,47 @@ class StorageSpec(_Spec):
                           "default beside the Ray Tune results.")
 
 
+CLA_BASELINE: dict[str, Any] = {
+    "model.train_cfg.assigner.radius": 0.5, "model.train_cfg.assigner.num_neighbors": 3,
+    "model.train_cfg.assigner.pos_iou_thr": 0.5, "model.train_cfg.assigner.neg_iou_thr": 0.4}
+"""The paper's CLA setting: the default confirmation baseline of studies that search the assigner."""
+
+
+class ConfirmSpec(_Spec):
+    """After the search: the best settings and a baseline trained again over seeds, and tested."""
+
+    top_k: int = Field(3, ge=1, description="How many of the best finished trials' settings (distinct, by the "
+                                            "objective) are trained again.")
+    seeds: list[int] = Field(
+        default_factory=lambda: [0, 1, 2], min_length=2,
+        description="Seeds each setting and the baseline train with (paired by seed in the test).")
+    baseline: dict[str, Any] | None = Field(
+        None, description="Dotted config key -> value: the setting to beat, over the base config and overrides; "
+                          "null: the paper's CLA setting (radius 0.5, num_neighbors 3, pos_iou_thr 0.5, "
+                          "neg_iou_thr 0.4) when the search space has model.train_cfg.assigner keys, else the "
+                          "base config as it is.")
+    alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of the paired t-test against the "
+                                                       "baseline; a winner must beat it at this level.")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Dotted config key -> value for the confirmation trials only, after "
+                                          "the study's overrides (e.g. a shorter schedule for a smoke study).")
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"lists a seed twice: {seeds}")
+        return seeds
+
+    def baseline_for(self, search_space: dict[str, Any]) -> dict[str, Any]:
+        """The baseline override set, the default filled in."""
+        if self.baseline is not None:
+            return dict(self.baseline)
+        if any(k.lstrip("+").startswith("model.train_cfg.assigner.") for k in search_space):
+            return dict(CLA_BASELINE)
+        return {}
+
+
 class StudySpec(_Spec):
     """A study: one base config, a search space over its keys, and how to run the search."""
 
@@ -249,6 +291,9 @@ class StudySpec(_Spec):
                     "dimension (so each cell gives mean and std).")
     mlflow: MlflowSpec = Field(default_factory=MlflowSpec, description="Section below.")
     storage: StorageSpec = Field(default_factory=StorageSpec, description="Section below.")
+    confirm: ConfirmSpec | None = Field(
+        None, description="A confirmation stage after the search (section below); null: none, the leaderboard's "
+                          "best single run is all there is.")
 
     _source: str = PrivateAttr("<spec>")
     _root: Path = PrivateAttr(default_factory=Path.cwd)
@@ -307,6 +352,7 @@ SECTIONS: list[tuple[str, type[_Spec]]] = [
     ("(top level)", StudySpec), ("dataset", DatasetSpec), ("search_space.KEY", Dimension),
     ("objective", ObjectiveSpec), ("sampler", SamplerSpec), ("scheduler", SchedulerSpec),
     ("trials", TrialsSpec), ("resources", ResourcesSpec), ("mlflow", MlflowSpec), ("storage", StorageSpec),
+    ("confirm", ConfirmSpec),
 ]
 """Section path -> model, in the order docs/studies.md lists them."""
 

@@ -50,6 +50,7 @@ class SweepOutcome:
     optuna_study: str | None
     leaderboard_csv: Path
     timings: dict[str, float] = field(default_factory=dict)
+    confirmation: Any = None            # confirm.Confirmation, when the study has a confirm stage
 
 
 def run_sweep(opts: SweepOptions, out: Any = None) -> SweepOutcome:
@@ -151,7 +152,14 @@ def run_sweep(opts: SweepOptions, out: Any = None) -> SweepOutcome:
         rec.finish("KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED", error=err)
         raise
     timings["fit_s"] = time.monotonic() - t0
-    return _finish(spec, paths, state, tuner, results, rec, resumed, out, timings)
+    outcome = _finish(spec, paths, state, tuner, results, rec, resumed, out, timings)
+    if spec.confirm is not None and outcome.complete:   # the search's top settings vs the baseline, over seeds
+        from detlab.sweep.confirm import run_confirmation
+
+        outcome.confirmation = run_confirmation(opts, spec, paths, state, outcome, out)
+        outcome.complete = outcome.confirmation.complete
+        timings["confirm_s"] = time.monotonic() - t0
+    return outcome
 
 
 def _finish(spec: Any, paths: Any, state: Any, tuner: Any, results: Any, rec: Any, resumed: bool,
