@@ -6,6 +6,14 @@
    full trials sets the target (its best result); TPE + ASHA then runs until a report reaches
    that target. Compute is counted in trial-evaluations (one evaluation = `evaluation.interval`
    epochs, the same for both). Goal: TPE + ASHA needs <= 40 % of the random search's compute.
+   Both arms are judged by the same rule, a trial's final result (a pruned trial has none);
+   the old rule (TPE+ASHA's first report of any rung reaching the target, where the random
+   arm's target is a final result) is printed beside it. Then the compute each arm needs to
+   reach a setting *confirmed* better than the baseline (the paper's CLA setting on the base
+   config): each new incumbent is retrained with --confirm-seeds fresh seeds, as is the
+   baseline once, and must win a paired t-test at --alpha; confirmations count as compute.
+   Both searches run to their end (32 random trials, --tpe-budget TPE+ASHA trials); the costs
+   are read off the order in which Tune saw the reports.
 2. Cold start: seconds from `python experiments/sweep.py ...` to the first trial running
    (its `started` line), with the detector trainer and the smoke study. Goal: <= 30 s.
 
@@ -33,9 +41,24 @@ FRHEAD = [  # the FRHead dimensions too: 8 dimensions, as the two HRSC studies t
 ]
 
 
-def run_search(sampler: str, samples: int, seed: int, scheduler: bool, target: float | None,
-               storage_dir: Path) -> dict[str, Any]:
-    """One search through Ray Tune; returns every report in the order Tune saw them."""
+def base_values() -> dict[str, Any]:
+    """The toy's view of the study's base config (its SHAPE keys): what a trial's sampled values
+    are merged into, and (with the paper's CLA setting, the confirmation's default) the baseline."""
+    from detlab.config import load_config
+    from detlab.specs import load_spec
+    from detlab.specs.study import CLA_BASELINE
+    from detlab.sweep.toy import config_values
+
+    spec = load_spec(STUDY)
+    values = config_values(load_config(spec.resolve(spec.base_config), {**spec.overrides, **CLA_BASELINE},
+                                       import_custom_modules=False))
+    values.pop("evaluations")
+    return values
+
+
+def run_search(sampler: str, samples: int, seed: int, scheduler: bool, storage_dir: Path) -> dict[str, Any]:
+    """One search through Ray Tune, run to its end; returns every report in the order Tune saw
+    them, and each trial's values (the arms' costs are read off this sequence afterwards)."""
     from ray import tune
 
     from detlab.specs import decode_trial, load_spec, param_space
@@ -47,27 +70,24 @@ def run_search(sampler: str, samples: int, seed: int, scheduler: bool, target: f
     # repeat the random search's first draws); the objective's noise is `seed` for both.
     sets = FRHEAD + ([f"sampler.seed={seed}"] if sampler == "tpe" else [f"sampler={{type: random, seed: {1000 + seed}}}"])
     spec = load_spec(STUDY, sets + ([] if scheduler else ["scheduler={type: none}"]))
+    base = base_values()
+
+    def values_of(config: dict) -> dict[str, Any]:
+        sampled, _ = decode_trial(spec, config)
+        return {**base, **{k: v for k, v in sampled.items() if k in base}}
 
     def trainable(config: dict) -> None:
-        values, _ = decode_trial(spec, config)
+        values = values_of(config)
         for evaluation in range(1, max_t + 1):
             tune.report({METRIC: objective(values, evaluation, max_t, seed=seed)})
 
     reports: list[tuple[str, int, float]] = []
-    reached = {"at": None}
+    trial_values: dict[str, dict[str, Any]] = {}
 
     class Record(tune.Callback):
         def on_trial_result(self, iteration, trials, trial, result, **info):
             reports.append((trial.trial_id, result["training_iteration"], result[METRIC]))
-            if target is not None and reached["at"] is None and result[METRIC] >= target:
-                reached["at"] = len(reports)
-
-    class StopAtTarget(tune.Stopper):
-        def __call__(self, trial_id, result):
-            return False
-
-        def stop_all(self):
-            return reached["at"] is not None
+            trial_values.setdefault(trial.trial_id, values_of(trial.config))
 
     searcher = make_searcher(spec, storage=None, study_name=None)
     tuner = tune.Tuner(
@@ -75,37 +95,91 @@ def run_search(sampler: str, samples: int, seed: int, scheduler: bool, target: f
         tune_config=tune.TuneConfig(search_alg=searcher, scheduler=make_scheduler(spec), num_samples=samples,
                                     max_concurrent_trials=4, reuse_actors=True),
         run_config=tune.RunConfig(name=f"{sampler}-{seed}-{time.time_ns()}", storage_path=str(storage_dir),
-                                  callbacks=[Record()], stop=StopAtTarget(), verbose=0))
+                                  callbacks=[Record()], verbose=0))
     tuner.fit()
-    finals: dict[str, float] = {}
-    for trial_id, it, value in reports:
-        if it == max_t:
-            finals[trial_id] = value
-    return {"reports": reports, "reached": reached["at"], "max_t": max_t, "finals": finals,
-            "best": max(v for _, _, v in reports)}
+    return {"reports": reports, "values": trial_values, "max_t": max_t, "seed": seed}
 
 
-def search_efficiency(repeats: int, random_trials: int, tpe_budget: int) -> list[dict[str, float]]:
+def first_report_cost(search: dict[str, Any], target: float) -> int | None:
+    """Evaluations spent when any report (an intermediate one too) first reached `target`: the
+    rule the benchmark used before, kept for comparison."""
+    return next((i for i, (_, _, v) in enumerate(search["reports"], 1) if v >= target), None)
+
+
+def finals(search: dict[str, Any]) -> list[tuple[int, str, float]]:
+    """(evaluations spent so far, trial, final result) for each trial that ran its whole schedule,
+    in the order the final results arrived. A pruned trial has no final result."""
+    return [(i, t, v) for i, (t, it, v) in enumerate(search["reports"], 1) if it == search["max_t"]]
+
+
+def final_result_cost(search: dict[str, Any], target: float) -> int | None:
+    """Evaluations spent when a trial's final result first reached `target` (the fair rule: both
+    arms are judged on what a finished trial gives, not on one noisy intermediate report)."""
+    return next((i for i, _, v in finals(search) if v >= target), None)
+
+
+def confirmed_cost(search: dict[str, Any], baseline: dict[str, Any], seeds: list[int],
+                   alpha: float) -> tuple[int | None, int]:
+    """Evaluations the arm needs to reach a setting confirmed better than the baseline, and how many
+    confirmations it ran: each new best final result (the incumbent) is retrained with `seeds`, as
+    is the baseline (once), and a one-sided win needs Δ > 0 with paired-t p < alpha. The clock
+    counts the search up to that final result plus every confirmation run so far."""
+    from detlab.report.stats import paired_test
+    from detlab.sweep.toy import objective
+
+    max_t = search["max_t"]
+    base = {s: objective(baseline, max_t, max_t, seed=s) for s in seeds}
+    spent, checks, best = len(seeds) * max_t, 0, float("-inf")
+    for cost, trial, value in finals(search):
+        if value <= best:
+            continue
+        best = value
+        values = search["values"][trial]
+        runs = {s: objective(values, max_t, max_t, seed=s) for s in seeds}
+        spent += len(seeds) * max_t
+        checks += 1
+        test = paired_test(runs, base, alpha=alpha)
+        if test.significant and test.delta > 0:
+            return cost + spent, checks
+    return None, checks
+
+
+def search_efficiency(repeats: int, random_trials: int, tpe_budget: int, confirm_seeds: int,
+                      alpha: float) -> list[dict[str, float]]:
     import logging
 
     import ray
 
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    baseline = base_values()
+    seeds = [100 + i for i in range(confirm_seeds)]     # not the search's seeds: fresh runs
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(repeats):
-            rnd = run_search("random", random_trials, seed, scheduler=False, target=None, storage_dir=Path(tmp))
-            target = max(rnd["finals"].values())
+            rnd = run_search("random", random_trials, seed, scheduler=False, storage_dir=Path(tmp))
+            tpe = run_search("tpe", tpe_budget, seed, scheduler=True, storage_dir=Path(tmp))
+            target = max(v for _, _, v in finals(rnd))
             random_cost = random_trials * rnd["max_t"]
-            tpe = run_search("tpe", tpe_budget, seed, scheduler=True, target=target, storage_dir=Path(tmp))
-            cost = tpe["reached"] if tpe["reached"] is not None else float("nan")
-            rows.append({"seed": seed, "target": target, "random_cost": random_cost, "tpe_asha_cost": cost,
-                         "fraction": cost / random_cost, "tpe_trials": len({t for t, _, _ in tpe["reports"]}),
-                         "tpe_best": tpe["best"]})
-            print(f"seed {seed}: random best {target:.4f} in {random_cost} trial-evaluations; TPE+ASHA reached it "
-                  f"after {cost} ({cost / random_cost:.1%}) over {rows[-1]['tpe_trials']} trials", flush=True)
+            old = first_report_cost(tpe, target)
+            fair_tpe, fair_rnd = final_result_cost(tpe, target), final_result_cost(rnd, target)
+            conf_rnd, checks_rnd = confirmed_cost(rnd, baseline, seeds, alpha)
+            conf_tpe, checks_tpe = confirmed_cost(tpe, baseline, seeds, alpha)
+            row = {"seed": seed, "target": target, "random_cost": random_cost, "old_tpe_cost": old,
+                   "old_fraction": _frac(old, random_cost), "fair_random_cost": fair_rnd, "fair_tpe_cost": fair_tpe,
+                   "fair_fraction": _frac(fair_tpe, random_cost), "confirmed_random": conf_rnd,
+                   "confirmed_tpe": conf_tpe, "checks_random": checks_rnd, "checks_tpe": checks_tpe,
+                   "confirmed_fraction": _frac(conf_tpe, conf_rnd)}
+            rows.append(row)
+            print(f"seed {seed}: random best final {target:.4f} ({random_cost} evaluations in all; its best trial "
+                  f"finished after {fair_rnd}); TPE+ASHA: first report >= it after {old}, first final result "
+                  f">= it after {fair_tpe}; confirmed better than the baseline: random {conf_rnd} "
+                  f"({checks_rnd} confirmations), TPE+ASHA {conf_tpe} ({checks_tpe})", flush=True)
     ray.shutdown()
     return rows
+
+
+def _frac(a: float | None, b: float | None) -> float:
+    return float("nan") if a is None or not b else a / b
 
 
 def cold_start(runs: int) -> list[float]:
@@ -146,20 +220,34 @@ def main() -> None:
     parser.add_argument("--random-trials", type=int, default=32)
     parser.add_argument("--tpe-budget", type=int, default=64, help="most TPE+ASHA trials before giving up")
     parser.add_argument("--cold-starts", type=int, default=3)
+    parser.add_argument("--confirm-seeds", type=int, default=3, help="seeds of each confirmation (and the baseline)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="level of the confirmation's paired t-test")
     parser.add_argument("--skip-cold-start", action="store_true")
     parser.add_argument("--skip-search", action="store_true")
     args = parser.parse_args()
 
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     if not args.skip_search:
-        rows = search_efficiency(args.repeats, args.random_trials, args.tpe_budget)
-        fractions = [r["fraction"] for r in rows]
-        print("\n| seed | random-search best (32 trials) | random compute | TPE+ASHA compute to reach it | fraction |")
-        print("|---|---|---|---|---|")
+        rows = search_efficiency(args.repeats, args.random_trials, args.tpe_budget, args.confirm_seeds, args.alpha)
+        print(f"\n| seed | random best final | random compute | TPE+ASHA, first report >= (old rule) | "
+              f"TPE+ASHA, first final result >= (fair) | confirmed > baseline: random | confirmed > baseline: "
+              f"TPE+ASHA |")
+        print("|---|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['seed']} | {r['target']:.4f} | {r['random_cost']} | {r['tpe_asha_cost']} | {r['fraction']:.1%} |")
-        print(f"\nTPE+ASHA compute / random-search compute: median {statistics.median(fractions):.1%}, "
-              f"worst {max(fractions):.1%} (goal <= 40%)")
+            print(f"| {r['seed']} | {r['target']:.4f} | {r['random_cost']} | {r['old_tpe_cost']} "
+                  f"({r['old_fraction']:.1%}) | {r['fair_tpe_cost']} ({r['fair_fraction']:.1%}) | "
+                  f"{r['confirmed_random']} ({r['checks_random']} conf.) | {r['confirmed_tpe']} "
+                  f"({r['checks_tpe']} conf.) |")
+        for key, what in (("old_fraction", "first report >= target (old rule)"),
+                          ("fair_fraction", "first final result >= target (same rule as the random arm)"),
+                          ("confirmed_fraction", "compute to a setting confirmed better than the baseline, "
+                                                 "TPE+ASHA / random")):
+            vals = [r[key] for r in rows if r[key] == r[key]]
+            if vals:
+                print(f"{what}: median {statistics.median(vals):.1%}, worst {max(vals):.1%} "
+                      f"({len(vals)}/{len(rows)} seeds reached it)")
+            else:
+                print(f"{what}: not reached in any seed")
     if not args.skip_cold_start:
         times = cold_start(args.cold_starts)
         print(f"\ncold start to first trial running: median {statistics.median(times):.1f} s, "
