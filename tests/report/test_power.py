@@ -15,7 +15,6 @@ from detlab.report.csvfile import to_csv
 from detlab.report.markdown import to_markdown
 from detlab.report.power import delta_interval, paired_power, seeds_needed
 from detlab.report.query import RunInfo, pick_runs
-from detlab.report.stats import paired_test
 from detlab.report.table import build_table
 from report_helpers import REPO
 
@@ -95,12 +94,15 @@ def test_a_round_adds_seeds_to_the_undecided_comparison_only():
 
 
 def test_extra_seeds_count_once_finished_and_decide():
-    extra = {"k1": {3: 0.60, 4: 0.61, 5: 0.60}, "k2": {3: 0.65, 4: 0.66, 5: 0.67}}
-    table = _table({"k1": [0.60, 0.62, 0.61], "k2": [0.61, 0.60, 0.64], "k3": [0.70, 0.73, 0.71]}, extra)
+    k1_more = {s: 0.60 for s in range(3, 8)}
+    k2_more = {3: 0.66, 4: 0.67, 5: 0.66, 6: 0.67, 7: 0.66}
+    table = _table({"k1": [0.60, 0.62, 0.61], "k2": [0.61, 0.60, 0.64], "k3": [0.70, 0.73, 0.71]},
+                   {"k1": k1_more, "k2": k2_more})
     rows = {r.cell.name: r for r in table.rows}
-    assert rows["k1"].cell.seeds == [0, 1, 2, 3, 4, 5] and rows["k3"].cell.seeds == [0, 1, 2]
-    assert rows["k2"].test.n == 6 and rows["k3"].test.n == 3      # k3 vs k2 pairs on the seeds both have
+    assert rows["k1"].cell.seeds == list(range(8)) and rows["k3"].cell.seeds == [0, 1, 2]
+    assert rows["k2"].test.n == 8 and rows["k3"].test.n == 3      # k3 vs k2 pairs on the seeds both have
+    k1 = {s: v * 100 for s, v in {**dict(enumerate([0.60, 0.62, 0.61])), **k1_more}.items()}
+    k2 = {s: v * 100 for s, v in {**dict(enumerate([0.61, 0.60, 0.64])), **k2_more}.items()}
+    ref = stats.ttest_rel([k2[s] for s in range(8)], [k1[s] for s in range(8)]).pvalue
+    assert rows["k2"].test.p_value == pytest.approx(ref) and ref < 0.05
     assert rows["k2"].test.significant and plan_round(table, max_seeds=8) is None
-    ref = paired_test({s: v * 100 for s, v in enumerate([0.61, 0.60, 0.64, 0.65, 0.66, 0.67])},
-                      {s: v * 100 for s, v in enumerate([0.60, 0.62, 0.61, 0.60, 0.61, 0.60])})
-    assert rows["k2"].test.p_value == pytest.approx(ref.p_value)
