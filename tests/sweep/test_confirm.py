@@ -170,3 +170,19 @@ def test_a_truly_worse_baseline_is_beaten(mlflow_server, synth_hrsc, tmp_path_fa
     assert f"winner: {winner[0]}" in run.stdout
     parents, _ = study_runs(client, f"{EXPERIMENT}-worse")
     assert parents[0].data.tags["detlab.confirm.winner"] == winner[0]
+
+
+def test_the_confirm_section_is_checked(tmp_path):
+    from detlab.errors import UserError
+    from detlab.specs import check_against_config, load_spec
+
+    smoke = REPO / "experiments" / "studies" / "cla_hrsc_smoke.yaml"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(smoke.read_text().replace("  top_k: 1 ", "  top_k: 1\n  topk: 2 "))
+    with pytest.raises(UserError, match=r"bad.yaml: confirm.topk: unknown field \(did you mean 'top_k'\?\)"):
+        load_spec(bad)
+    with pytest.raises(UserError, match="confirm: seeds: lists seed 0 twice"):
+        load_spec(smoke, ["confirm.seeds=[0, 0]"])
+    with pytest.raises(UserError, match="confirm.baseline.model.train_cfg.assigner.radus: .*did you mean 'radius'"):
+        check_against_config(load_spec(smoke, ["confirm.baseline={model.train_cfg.assigner.radus: 0.5}"]))
+    assert load_spec(smoke, ["confirm=null"]).confirm is None

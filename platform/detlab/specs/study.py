@@ -248,12 +248,12 @@ class ConfirmSpec(_Spec):
         default_factory=dict, description="Dotted config key -> value for the confirmation trials only, after "
                                           "the study's overrides (e.g. a shorter schedule for a smoke study).")
 
-    @field_validator("seeds")
-    @classmethod
-    def _unique(cls, seeds: list[int]) -> list[int]:
-        if len(set(seeds)) != len(seeds):
-            raise ValueError(f"lists a seed twice: {seeds}")
-        return seeds
+    @model_validator(mode="after")
+    def _distinct_seeds(self) -> ConfirmSpec:
+        twice = sorted({s for s in self.seeds if self.seeds.count(s) > 1})
+        if twice:
+            raise ValueError(f"seeds: lists seed {twice[0]} twice")
+        return self
 
     def baseline_for(self, search_space: dict[str, Any]) -> dict[str, Any]:
         """The baseline override set, the default filled in."""
