@@ -238,10 +238,15 @@ def main() -> None:
                   f"({r['old_fraction']:.1%}) | {r['fair_tpe_cost']} ({r['fair_fraction']:.1%}) | "
                   f"{r['confirmed_random']} ({r['checks_random']} conf.) | {r['confirmed_tpe']} "
                   f"({r['checks_tpe']} conf.) |")
+        for key, arm in (("confirmed_random", "random search"), ("confirmed_tpe", "TPE+ASHA")):
+            got = [r[key] for r in rows if r[key] is not None]
+            print(f"compute to a setting confirmed better than the baseline, {arm}: reached in {len(got)}/{len(rows)} "
+                  f"seeds" + (f", median {statistics.median(got):g} trial-evaluations (confirmations included)"
+                              if got else ""))
         for key, what in (("old_fraction", "first report >= target (old rule)"),
                           ("fair_fraction", "first final result >= target (same rule as the random arm)"),
                           ("confirmed_fraction", "compute to a setting confirmed better than the baseline, "
-                                                 "TPE+ASHA / random")):
+                                                 "TPE+ASHA / random (seeds where both reached one)")):
             vals = [r[key] for r in rows if r[key] == r[key]]
             if vals:
                 print(f"{what}: median {statistics.median(vals):.1%}, worst {max(vals):.1%} "
