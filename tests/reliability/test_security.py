@@ -94,12 +94,14 @@ def test_training_with_credentials_is_recorded_and_leaks_no_secret(auth_server, 
              "data.samples_per_gpu=1", "data.workers_per_gpu=0", "runner.max_epochs=1", "evaluation.interval=1",
              "lr_config.warmup_iters=1", "lr_config.step=[100]", f"+detlab_note=key {SECRETS['MY_API_TOKEN']}"]
     env = dict(os.environ, MLFLOW_TRACKING_USERNAME=ADMIN, **SECRETS, DETLAB_MLFLOW_SPOOL=str(tmp_path / "spool"),
-               RAY_TRAIN_HEALTH_CHECK_INTERVAL_S="0.5")
+               RAY_TRAIN_HEALTH_CHECK_INTERVAL_S="0.5", RAY_ADDRESS="local")  # its own Ray, never one found here
     cmd = [str(Path(sys.executable).parent / "detlab"), "train", "--config", str(MINI), "--mlflow-uri",
            auth_server.uri, "--storage", str(tmp_path / "storage"), "--experiment", "auth-secrets",
            *[a for s in sets for a in ("--set", s)]]
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    with open(tmp_path / "train.log", "w") as log:   # kept for a look when it fails
+        proc = subprocess.run(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+                              timeout=600)
+    assert proc.returncode == 0, (tmp_path / "train.log").read_text()[-4000:]
     lines = proc.stdout.splitlines()
     summary = json.loads("\n".join(lines[lines.index("{"):]))   # the JSON summary ends the output
 
