@@ -109,6 +109,8 @@ def read_dota_label(path: str | os.PathLike, classes: Iterable[str] = DOTA_CLASS
     `degenerate` says what to do with a zero-area polygon: 'skip' (with an
     AnnotationWarning; the devkit's splitter and mmrotate's loader drop it too),
     'error', or 'keep' (the devkit evaluator keeps it as an unmatchable object).
+    A self-intersecting polygon is an error, except with 'keep' (kept as given, as the
+    devkit's evaluator keeps it).
     """
     path = os.fspath(path)
     allowed = frozenset(classes)
@@ -134,7 +136,9 @@ def read_dota_label(path: str | os.PathLike, classes: Iterable[str] = DOTA_CLASS
                 raise AnnotationError(f'{where}: gsd is {value!r}, not a positive number or null')
             continue
         coords, name, difficulty = _parse_row(line.split(), allowed, where)
-        if self_intersecting(np.array(coords)):  # a corner-order error, whatever its signed area
+        # a corner-order error, whatever its signed area; 'keep' (the evaluator) takes the polygon as
+        # given, as the devkit's evaluator does, so its scores stay the devkit's
+        if degenerate != 'keep' and self_intersecting(np.array(coords)):
             raise AnnotationError(f'{where}: self-intersecting polygon (its corners are not in order '
                                   f'around the object)')
         if polygon_area(np.array(coords))[0] <= MIN_POLY_AREA and degenerate != 'keep':
