@@ -103,3 +103,20 @@ def atomic_output_dir(target: str | os.PathLike, overwrite: bool = False,
         shutil.rmtree(old, ignore_errors=True)
     else:
         work.rename(target)
+
+
+@contextmanager
+def staged_files(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty folder beside `target`; on normal exit its files move into `target` (made
+    if absent, other files kept), each by rename; on an exception (a full disk half-way through
+    the plots) nothing reaches `target`."""
+    target = Path(target).absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f'.{target.name}.', suffix='.partial', dir=target.parent))
+    try:
+        yield stage
+        target.mkdir(exist_ok=True)
+        for f in sorted(stage.iterdir()):
+            os.replace(f, target / f.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 
-from detlab.errors import UserError
+from detlab.errors import UserError, os_error_line
 
 # Each module in detlab.commands defines `add_parser(subparsers)`, which registers
 # its sub-command and sets `func` (called with the parsed args, returns an exit code).
@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except UserError as err:
         print(f"detlab: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a full disk, a read-only output folder: the user's to fix
+        line = os_error_line(err)
+        if line is None:
+            raise
+        print(f"detlab: error: {line}", file=sys.stderr)
         return 2
 
 

@@ -164,7 +164,7 @@ def test_interrupted_split_leaves_nothing_complete(tmp_path, monkeypatch):
             raise OSError('disk full')
         cv2.imwrite(str(path), patch)
 
-    monkeypatch.setattr(split_mod, '_write_patch', failing)
+    monkeypatch.setattr(split_mod, 'imwrite', failing)
     out = tmp_path / 'out'
     with pytest.raises(OSError, match='disk full'):
         split_dataset(src, out, CFG, workers=1, progress=False)

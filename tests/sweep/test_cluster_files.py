@@ -80,6 +80,21 @@ def test_mlflow_server_definitions() -> None:
     args = " ".join(next(d for d in k8s if d["kind"] == "Deployment")["spec"]["template"]["spec"]
                     ["containers"][0]["args"])
     assert "--backend-store-uri postgresql://" in args and "--artifacts-destination s3://" in args
+    # MLflow's authentication, its secrets from Kubernetes secrets / the Compose .env, never inline
+    assert "--app-name basic-auth" in args and "mlflow-auth-config" in args
+    assert "--app-name basic-auth" in services["mlflow"]["command"]
+    env = {e["name"]: e for e in next(d for d in k8s if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+           ["containers"][0]["env"]}
+    for name in ("MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"):
+        assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "mlflow-auth"
+        assert services["mlflow"]["environment"][name].startswith("${")
+    assert "Flask-WTF==" in (CLUSTERS / "mlflow" / "Dockerfile").read_text()
+    rayjob = next(d for d in yaml.safe_load_all((CLUSTERS / "kuberay-rayjob.yaml").read_text())
+                  if d["kind"] == "RayJob")
+    spec = rayjob["spec"]["rayClusterSpec"]
+    pods = [spec["headGroupSpec"]["template"]] + [g["template"] for g in spec["workerGroupSpecs"]]
+    for pod in pods:   # every Ray node sends the MLflow login
+        assert {"secretRef": {"name": "refined-det-mlflow-login"}} in pod["spec"]["containers"][0]["envFrom"]
 
 
 @pytest.mark.parametrize("pattern", ["/data/", "*.pth", "/sweeps/", "mlruns/", "mlflow.db", ".venv/", ".git/"])

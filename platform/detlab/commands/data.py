@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from detlab.errors import UserError
+from detlab.errors import UserError, disk_errors_as_user_errors
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -38,11 +38,13 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _run(func):
-    """Bad files found by the format readers are user errors too: one line, exit code 2."""
+    """Bad files found by the format readers are user errors too, and so is a full or read-only
+    output disk: one line (naming --out when the system names no file), exit code 2."""
     def run(args: argparse.Namespace) -> int:
         from refined_det.datasets.formats import AnnotationError
         try:
-            return func(args)
+            with disk_errors_as_user_errors(where=args.out):
+                return func(args)
         except AnnotationError as err:
             raise UserError(str(err)) from None
     return run

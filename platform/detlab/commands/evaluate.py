@@ -25,13 +25,14 @@ def add_parser(subparsers) -> None:
                    help='evaluate only the image ids listed in this file (default: every '
                         'annotation file in --ann-dir)')
     p.add_argument('--out', type=Path, default=None,
-                   help='also write OUT/eval.json and OUT/pr_<class>.png (each written atomically)')
+                   help='also write OUT/eval.json and OUT/pr_<class>.png (all or none)')
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from detlab.evaluation import DOTA_V1_CLASSES, HRSC_CLASSES, evaluate_dota, evaluate_hrsc
     from detlab.atomic import atomic_write_text
+    from detlab.errors import disk_errors_as_user_errors
     from detlab.evaluation.gt_sources import load_dota_gts, load_hrsc_gts, read_image_set
     from detlab.evaluation.task1 import check_image_ids, read_task1_dir
 
@@ -56,9 +57,11 @@ def run(args: argparse.Namespace) -> int:
     summary['num_images'] = len(gts)
     text = json.dumps(summary, indent=2)
     if args.out is not None:
+        from detlab.atomic import staged_files
         from detlab.evaluation.plots import save_pr_curves
 
-        save_pr_curves(result, args.out)
-        atomic_write_text(args.out / 'eval.json', text + '\n')
+        with disk_errors_as_user_errors(where=args.out), staged_files(args.out) as stage:  # all or none
+            save_pr_curves(result, stage)
+            atomic_write_text(stage / 'eval.json', text + '\n')
     print(text)
     return 0

@@ -78,6 +78,11 @@ def sync(args: argparse.Namespace) -> int:
     if down:
         raise UserError(f"MLflow at {down[0].tracking_uri} unreachable; {len(down)} session(s) kept in "
                         f"{spool}; nothing is lost, run `detlab mlflow sync` again when it is back")
+    unsafe = [(r, why) for r in reports for why in r.unsafe]
+    if unsafe:
+        r, why = unsafe[0]
+        raise UserError(f"{spool}/{r.run_id}/{r.session}.jsonl: {why} ({len(unsafe)} unsafe entr"
+                        f"{'y' if len(unsafe) == 1 else 'ies'} refused; nothing outside the spool was read or written)")
     return 1 if any(r.outcome in ("error", "busy") for r in reports) else 0
 
 

@@ -124,14 +124,38 @@ def load_config(path: str | os.PathLike[str], overrides: Mapping[str, Any] | Ite
     """
     if not os.path.isfile(path):
         raise UserError(f"{os.fspath(path)}: config file not found")
+    check_syntax(path)
     try:
         cfg = Config.fromfile(os.fspath(path), import_custom_modules=import_custom_modules)
     except Exception as err:
         _release_temp_files(err)
         if isinstance(err, FileNotFoundError):  # a `_base_` file named by the config
             raise UserError(f"{os.fspath(path)}: {err}") from None
+        if isinstance(err, (SyntaxError, NameError, TypeError, ValueError, KeyError, AttributeError,
+                            ImportError, UnicodeDecodeError, IndexError, ArithmeticError)):
+            first = (str(err).strip().splitlines() or [""])[0]
+            raise UserError(f"{os.fspath(path)}: does not load: {type(err).__name__}: {first}") from None
         raise
     return apply_overrides(cfg, overrides, source=source)
+
+
+def check_syntax(path: str | os.PathLike[str]) -> None:
+    """A Python config that does not parse is `<file>:<line>: <what>` (mmcv's own message has no line)."""
+    if not os.fspath(path).endswith(".py"):
+        return
+    with open(path, "rb") as f:
+        source = f.read()
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = source[:err.start].count(b"\n") + 1
+        raise UserError(f"{os.fspath(path)}:{line}: not UTF-8 text ({err.reason})") from None
+    try:
+        compile(text, os.fspath(path), "exec", dont_inherit=True)
+    except SyntaxError as err:
+        raise UserError(f"{os.fspath(path)}:{err.lineno}: Python syntax error: {err.msg}") from None
+    except ValueError as err:  # e.g. a NUL byte
+        raise UserError(f"{os.fspath(path)}: not a Python file ({err})") from None
 
 
 def _release_temp_files(err: BaseException) -> None:

@@ -4,7 +4,9 @@ Each job has its own module (synth, split, merge, atomic), imported where used.
 """
 from __future__ import annotations
 
+import errno
 import multiprocessing as mp
+import os
 
 
 def _init_worker() -> None:
@@ -25,3 +27,22 @@ def process_pool(workers: int, preload: str):
     else:
         ctx = mp.get_context('spawn')
     return ctx.Pool(workers, initializer=_init_worker)
+
+
+def imwrite(path, img) -> None:
+    """Encode with cv2, write with Python: a full disk is an OSError naming the file (cv2.imwrite
+    only returns False, and libpng prints its own "Write Error" line)."""
+    import cv2
+
+    ext = os.path.splitext(str(path))[1] or '.png'
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1] if ext == '.png' else []
+    ok, buf = cv2.imencode(ext, img, params)
+    if not ok:
+        raise OSError(errno.EIO, f'cv2 could not encode the image as {ext}', str(path))
+    try:
+        with open(path, 'wb') as f:
+            f.write(buf.tobytes())
+    except OSError as err:
+        if err.filename is None:
+            err.filename = str(path)
+        raise

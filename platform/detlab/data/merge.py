@@ -98,10 +98,21 @@ def load_results_pickle(path: str | os.PathLike, split_dir: str | os.PathLike,
 
     The patches are those of `split_dir` in sorted order, the order StrictDOTADataset uses.
     """
-    with open(path, 'rb') as f:
-        results = pickle.load(f)
+    try:
+        with open(path, 'rb') as f:
+            results = pickle.load(f)
+    except FileNotFoundError:
+        raise UserError(f'{path}: no such file') from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError,
+            IndexError, KeyError) as err:
+        raise UserError(f'{path}: not a results pickle ({type(err).__name__}: {err})') from None
+    if not isinstance(results, (list, tuple)):
+        raise UserError(f'{path}: not a results pickle (holds a {type(results).__name__}, '
+                        f'expected a list with one entry per patch)')
     split_dir = Path(split_dir)
     folder = split_dir / 'annfiles' if (split_dir / 'annfiles').is_dir() else split_dir / 'images'
+    if not folder.is_dir():
+        raise UserError(f'--split-dir {split_dir}: no annfiles/ or images/ folder (not a split output)')
     patch_ids = sorted(p.stem for p in folder.iterdir() if not p.name.startswith('.'))
     if len(results) != len(patch_ids):
         raise UserError(f'{path}: {len(results)} results but {folder} has {len(patch_ids)} patches')
@@ -111,7 +122,11 @@ def load_results_pickle(path: str | os.PathLike, split_dir: str | os.PathLike,
             raise UserError(f'{path}: result {k} ({pid}) has {len(per_class)} classes, '
                             f'expected {len(classes)}')
         for name, arr in zip(classes, per_class):
-            arr = np.asarray(arr, np.float64).reshape(-1, 6)
+            try:
+                arr = np.asarray(arr, np.float64).reshape(-1, 6)
+            except (ValueError, TypeError):
+                raise UserError(f'{path}: result {k} ({pid}), class {name}: not an (n, 6) array of '
+                                f'rotated boxes and scores') from None
             dets[name][0].extend([pid] * len(arr))
             dets[name][1].append(arr[:, 5])
             dets[name][2].append(rbox_to_poly(arr[:, :5]))

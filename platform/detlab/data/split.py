@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 from tqdm import tqdm
 
-from detlab.data import process_pool
+from detlab.data import imwrite, process_pool
 from detlab.atomic import atomic_output_dir
 from detlab.errors import UserError
 from refined_det.datasets.formats import (AnnotationWarning, DotaAnnotation, check_image,
@@ -129,11 +129,6 @@ def _read_image(path: Path) -> np.ndarray:
     return img
 
 
-def _write_patch(path: Path, patch: np.ndarray) -> None:
-    if not cv2.imwrite(str(path), patch, [cv2.IMWRITE_PNG_COMPRESSION, 1] if path.suffix == '.png' else []):
-        raise OSError(f'{path}: cv2 could not write the patch')
-
-
 def split_image(img_path: Path, ann: DotaAnnotation | None, cfg: SplitConfig, out: Path
                 ) -> tuple[int, int]:
     """Write the patches (and their label files when `ann` is given); (patches, objects written)."""
@@ -151,7 +146,7 @@ def split_image(img_path: Path, ann: DotaAnnotation | None, cfg: SplitConfig, ou
             full[...] = pad
             full[:patch.shape[0], :patch.shape[1]] = patch
             patch = full
-        _write_patch(out / 'images' / f'{patch_id}{cfg.ext}', patch)
+        imwrite(out / 'images' / f'{patch_id}{cfg.ext}', patch)
         if patch_ann is not None:
             write_dota_label(out / 'annfiles' / f'{patch_id}.txt', patch_ann, header=False)
             objects += len(patch_ann)

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from detlab.data import process_pool
+from detlab.data import imwrite, process_pool
 from detlab.atomic import atomic_output_dir
 from detlab.errors import UserError
 from refined_det.datasets.formats import (DOTA_CLASSES, DotaAnnotation, HrscAnnotation,
@@ -501,20 +501,14 @@ def _write_one(job: tuple[str, int, int, str, tuple[int, int]]) -> int:
     if dataset == 'hrsc2016':
         img, ann = render_hrsc(seed, index)
         name = hrsc_image_id(index)
-        _imwrite(root / 'FullDataSet' / 'AllImages' / f'{name}.bmp', img)
+        imwrite(root / 'FullDataSet' / 'AllImages' / f'{name}.bmp', img)
         write_hrsc_xml(root / 'FullDataSet' / 'Annotations' / f'{name}.xml', ann)
     else:
         img, ann = render_dota(seed, index, size_range)
         name = dota_image_id(index)
-        _imwrite(root / 'images' / f'{name}.png', img)
+        imwrite(root / 'images' / f'{name}.png', img)
         write_dota_label(root / 'labelTxt' / f'{name}.txt', ann)
     return len(ann)
-
-
-def _imwrite(path: Path, img: np.ndarray) -> None:
-    params = [cv2.IMWRITE_PNG_COMPRESSION, 1] if path.suffix == '.png' else []
-    if not cv2.imwrite(str(path), img, params):
-        raise OSError(f'{path}: cv2 could not write the image')
 
 
 def synth_dataset(dataset: str, out: str | os.PathLike, images: int, seed: int = 0,

@@ -108,9 +108,11 @@ def find_root(spec_path: Path) -> Path:
 
 def _read(path: Path, source: str) -> dict[str, Any]:
     if not path.is_file():
-        raise UserError(f"{source}: study spec not found")
+        raise UserError(f"{source}: no such file")
     try:
-        data = yaml_load(path.read_text())
+        data = yaml_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise UserError(f"{source}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

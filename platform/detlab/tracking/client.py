@@ -53,6 +53,33 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (OSError, TimeoutError))
 
 
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status of a refused MLflow request, when there was one."""
+    import requests
+
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return exc.response.status_code
+    get = getattr(exc, "get_http_status_code", None)
+    return get() if callable(get) else None
+
+
+def auth_refusal(exc: BaseException, tracking_uri: str) -> str | None:
+    """One line for a server with authentication (`mlflow server --app-name basic-auth`) that
+    refused us, saying which environment variables to set; None for any other failure."""
+    status = http_status(exc)
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    if status == 401:
+        if user and os.environ.get("MLFLOW_TRACKING_PASSWORD"):
+            return (f"MLflow at {tracking_uri} refused the credentials of user {user!r} (HTTP 401): "
+                    f"check MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD")
+        return (f"MLflow at {tracking_uri} needs a login (HTTP 401): set MLFLOW_TRACKING_USERNAME and "
+                f"MLFLOW_TRACKING_PASSWORD")
+    if status == 403:
+        return (f"MLflow at {tracking_uri}: user {user or '(none)'!r} lacks the permission for this "
+                f"(HTTP 403): ask the server's admin for EDIT on the experiment")
+    return None
+
+
 def error_code(exc: BaseException) -> str:
     return getattr(exc, "error_code", "") or ""
 
@@ -123,6 +150,9 @@ def create_run(tracking_uri: str, experiment: str, run_name: str | None = None, 
         except UserError:
             raise
         except Exception as e:
+            refusal = auth_refusal(e, tracking_uri)
+            if refusal:
+                raise UserError(refusal) from None
             if not is_transient(e):
                 raise UserError(f"MLflow at {tracking_uri} refused to create a run in experiment "
                                 f"{experiment!r}: {one_line(e)}") from e

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import posixpath
 import re
 from collections.abc import Mapping
@@ -27,6 +28,27 @@ MAX_ENTITIES_PER_BATCH = 1000
 
 _BAD = re.compile(r"[^/\w.\- :]")
 TRUNCATED = "...[truncated]"
+
+# Environment variables whose values are secrets: never sent to MLflow, whatever carries them
+# (a --set value, a config string, an error message). Values under 8 characters are too likely
+# to occur by chance ("true", a port) to be searched for.
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|API_?KEY|ACCESS_KEY|PRIVATE_KEY",
+                         re.IGNORECASE)
+MIN_SECRET_LENGTH = 8
+
+
+def secret_values(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """{value: variable name} of the secrets in the environment."""
+    env = os.environ if env is None else env
+    return {v: k for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET_LENGTH}
+
+
+def redact(text: str, env: Mapping[str, str] | None = None) -> str:
+    """`text` with every secret of the environment replaced by `[redacted $NAME]`."""
+    for value, name in sorted(secret_values(env).items(), key=lambda kv: -len(kv[0])):
+        if value in text:
+            text = text.replace(value, f"[redacted ${name}]")
+    return text
 
 
 def clean_key(key: Any) -> str:
@@ -62,7 +84,7 @@ def clean_params(params: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, s
     out: dict[str, str] = {}
     full: dict[str, str] = {}
     for k, v in params.items():
-        key, text = clean_key(k), stringify(v)
+        key, text = clean_key(k), redact(stringify(v))
         if len(text) > MAX_PARAM_VAL_LENGTH:
             full[key] = text
         out[key] = _shorten(text, MAX_PARAM_VAL_LENGTH)
@@ -70,7 +92,7 @@ def clean_params(params: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, s
 
 
 def clean_tags(tags: Mapping[str, Any]) -> dict[str, str]:
-    return {clean_key(k): _shorten(stringify(v), MAX_TAG_VAL_LENGTH) for k, v in tags.items()}
+    return {clean_key(k): _shorten(redact(stringify(v)), MAX_TAG_VAL_LENGTH) for k, v in tags.items()}
 
 
 def to_float(value: Any) -> float | None:

@@ -38,7 +38,7 @@ from detlab.tracking.client import one_line
 from detlab.tracking.delivery import Delivery, next_group
 from detlab.tracking.journal import Journal, Op
 from detlab.tracking.params import (MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH, clean_key,
-                                    clean_metrics, clean_params, clean_tags)
+                                    clean_metrics, clean_params, clean_tags, redact)
 from detlab.tracking.replay import replay_session
 from detlab.tracking.uri import print_hint_once, resolve_tracking_uri
 
@@ -199,31 +199,34 @@ class RunRecorder:
         """A file or directory, under `artifact_path` in the run.
 
         `copy=True` snapshots it into the spool now (the caller may overwrite or delete it,
-        e.g. a rotating `best.pth`); `copy=False` sends the file as it is at send time.
+        e.g. a rotating `best.pth`); `copy=False` hard-links it into the spool (no copy of a
+        big checkpoint; a replay by another process reads only files inside the spool, see
+        detlab.tracking.confine). Where neither works, only this process can send it.
         """
         src = Path(path).resolve()
         if not src.exists():
             self._warn_once(f"missing:{src}", "MLflow recording: artifact %s does not exist; skipped", src)
             return
         local = src
-        if copy:
-            try:
-                local = self.journal.new_blob_path(src.name)
-                if src.is_dir():
-                    shutil.copytree(src, local)
-                else:
-                    shutil.copy2(src, local)
-            except OSError as e:
+        try:
+            local = self.journal.new_blob_path(src.name)
+            put = shutil.copy2 if copy else os.link
+            if src.is_dir():
+                shutil.copytree(src, local, copy_function=put)
+            else:
+                put(src, local)
+        except OSError as e:
+            if copy:
                 self._warn_once("blobcopy", "MLflow recording: cannot snapshot %s into the spool (%s); "
                                 "it will be sent from where it is", src, one_line(e))
-                local = src
+            local = src
         self._append({"op": "artifact", "local": str(local), "artifact_path": _artifact_dir(artifact_path)})
 
     @_never_raise
     def log_text(self, text: str, artifact_file: str) -> None:
         """`text` as the artifact `artifact_file` (e.g. "config/merged.py")."""
         blob = self.journal.new_blob_path(Path(artifact_file).name)
-        blob.write_text(text, encoding="utf-8")
+        blob.write_text(redact(text), encoding="utf-8")  # a config may quote a secret of the environment
         self._append({"op": "artifact", "local": str(blob),
                       "artifact_path": _artifact_dir(os.path.dirname(artifact_file))})
 
@@ -290,7 +293,7 @@ class RunRecorder:
             if status not in STATUSES:
                 error = error or f"unknown status {status!r} given to finish()"
                 status = "FAILED"
-            reason = one_line(error) if error is not None else None
+            reason = redact(one_line(error)) if error is not None else None
             if status == "FAILED" and not reason:
                 reason = "failed (no reason given)"
             info = dict(self._attempt_info, ended=time.time(), status=status)

@@ -58,13 +58,16 @@ class MlflowServer:
     """
 
     def __init__(self, root: str | os.PathLike, *, host: str = "127.0.0.1", port: int | None = None,
-                 workers: int = 1, startup_timeout: float = 90.0, mlflow_bin: str | None = None) -> None:
+                 workers: int = 1, startup_timeout: float = 90.0, mlflow_bin: str | None = None,
+                 app_name: str | None = None, env: dict[str, str] | None = None) -> None:
         self.root = Path(root).resolve()
         self.host = host
         self.port = port or free_port(host if host not in ("0.0.0.0", "::") else "127.0.0.1")
         self.workers = workers
         self.startup_timeout = startup_timeout
         self.mlflow_bin = mlflow_bin or mlflow_executable()
+        self.app_name = app_name   # "basic-auth": MLflow's own authentication (its settings in `env`)
+        self.env = dict(env or {})
         self.proc: subprocess.Popen | None = None
         self._log = None
 
@@ -94,7 +97,7 @@ class MlflowServer:
                 "--backend-store-uri", self.backend_store_uri,
                 "--serve-artifacts", "--artifacts-destination", str(self.artifacts_dir),
                 "--host", self.host, "--port", str(self.port),
-                "--workers", str(self.workers)]
+                "--workers", str(self.workers)] + (["--app-name", self.app_name] if self.app_name else [])
 
     # -- life cycle ---------------------------------------------------------
     def start(self) -> "MlflowServer":
@@ -103,7 +106,7 @@ class MlflowServer:
             return self
         self.root.mkdir(parents=True, exist_ok=True)
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", PYTHONUNBUFFERED="1")
+        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", PYTHONUNBUFFERED="1", **self.env)
         self._log = open(self.log_path, "ab")
         self._log.write(f"\n--- start {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(self.command())}\n".encode())
         self._log.flush()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from detlab.errors import UserError
 from detlab.tracking.client import is_transient, make_client, one_line
+from detlab.tracking.confine import plain_name, unsafe_session
 from detlab.tracking.delivery import Delivery
 from detlab.tracking.journal import Journal
 from detlab.tracking.replay import replay_session
@@ -21,19 +22,23 @@ from detlab.tracking.replay import replay_session
 class SessionReport:
     run_id: str
     session: str
-    outcome: str            # "sent", "nothing to send", "busy", "unreachable", "error"
+    outcome: str            # "sent", "nothing to send", "busy", "unreachable", "error", "refused"
     tracking_uri: str = ""
     sent_ops: int = 0
     metric_points: int = 0
     rejected: int = 0
     detail: str = ""
+    unsafe: tuple[str, ...] = ()   # entries refused for naming paths outside the spool
+
 
     def line(self) -> str:
         text = f"run {self.run_id} session {self.session}: {self.outcome}"
         if self.outcome == "sent":
             text += f" ({self.sent_ops} ops, {self.metric_points} metric points)"
-        if self.rejected:
-            text += f", {self.rejected} refused by MLflow"
+        if self.rejected - len(self.unsafe) > 0:
+            text += f", {self.rejected - len(self.unsafe)} refused by MLflow"
+        if self.unsafe:
+            text += f", {len(self.unsafe)} refused as unsafe (first: {self.unsafe[0]})"
         return text + (f" - {self.detail}" if self.detail else "")
 
 
@@ -44,10 +49,17 @@ def sync_spool(spool_dir: str | os.PathLike, *, tracking_uri: str | None = None,
     spool = Path(spool_dir)
     if not spool.is_dir():
         raise UserError(f"spool directory not found: {spool}")
+    why = plain_name(run_id, "--run") if run_id is not None else None
+    if why:
+        raise UserError(f"{why}: give a run id (a folder name in {spool})")
     deliveries: dict[tuple[str, str], Delivery] = {}
     reports: list[SessionReport] = []
     for j in Journal.sessions(spool, run_id):
         rid = j.run_dir.name
+        why = unsafe_session(j.path, spool)
+        if why:
+            reports.append(SessionReport(rid, j.session, "refused", detail=why, unsafe=(why,)))
+            continue
         if not j.claim():
             if j.path.exists():
                 reports.append(SessionReport(rid, j.session, "busy", detail="a live process owns it"))
@@ -74,7 +86,8 @@ def sync_spool(spool_dir: str | os.PathLike, *, tracking_uri: str | None = None,
                 continue
             j.remove()
             reports.append(SessionReport(rid, j.session, "sent", uri, result.sent_ops,
-                                         result.metric_points, len(result.rejected)))
+                                         result.metric_points, len(result.rejected),
+                                         unsafe=tuple(result.unsafe)))
         finally:
             j.unlock()
     return reports

@@ -48,7 +48,9 @@ def train_local(cfg: Config, *, progress: bool = True, validate: bool = False):
         from detlab.training.eval_hook import eval_hook_cfg
         cfg.custom_hooks = list(cfg.custom_hooks) + [eval_hook_cfg(cfg)]
     model, dataset = build_for_training(cfg)
-    meta = dict(seed=cfg.seed, config=cfg.pretty_text)
+    from detlab.tracking.params import redact
+
+    meta = dict(seed=cfg.seed, config=redact(cfg.pretty_text))  # checkpoints hold it: no env secrets
     train_detector(model, dataset, cfg, distributed=False, validate=False,
                    timestamp=time.strftime("%Y%m%d_%H%M%S", time.localtime()), meta=meta)
     return meta

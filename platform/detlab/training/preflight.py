@@ -78,6 +78,8 @@ def check_builds(cfg) -> DataPaths:
         except UserError as err:
             raise UserError(f"bad config: {what}: {err}") from None
         except Exception as err:
+            if type(err).__name__ == "AnnotationError":  # the data, not the config, is bad
+                raise UserError(f"bad data ({what}): {str(err).strip().splitlines()[0]}") from None
             raise UserError(f"bad config: cannot build {what}: {one_line(err)}") from None
 
     model = attempt("the model (model.*)", lambda: build_detector(

@@ -9,6 +9,7 @@ import torch
 from mmcv import Config
 
 from detlab.config import load_config
+from detlab.errors import UserError
 
 
 def pick_device(device: str | None = None) -> str:
@@ -16,6 +17,24 @@ def pick_device(device: str | None = None) -> str:
     if device:
         return device
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+# What mmdet's `train_detector` reads from a config, so a config without one fails here, naming
+# the key, instead of in every Ray worker with an AttributeError.
+TRAINING_KEYS = ("model", "data.train", "data.val", "optimizer", "runner")
+
+
+def check_training_keys(cfg: Config, config: str | os.PathLike) -> None:
+    """UserError naming the config file and the first missing key a training needs."""
+    for key in TRAINING_KEYS:
+        node = cfg
+        for part in key.split("."):
+            node = node.get(part) if hasattr(node, "get") else None
+            if node is None:
+                break
+        if node is None:
+            raise UserError(f"{os.fspath(config)}: no `{key}` (a training config needs "
+                            f"{', '.join(TRAINING_KEYS)}; inherit them with _base_)")
 
 
 def prepare_config(config: str | os.PathLike, overrides: Mapping | Iterable[str] = (), *,
@@ -27,6 +46,7 @@ def prepare_config(config: str | os.PathLike, overrides: Mapping | Iterable[str]
     (default ``work_dirs/<config name>``), ``seed``, ``device`` and ``gpu_ids``.
     """
     cfg = load_config(config, overrides)
+    check_training_keys(cfg, config)
     name = osp.splitext(osp.basename(str(config)))[0]
     cfg.work_dir = osp.abspath(str(work_dir or osp.join("work_dirs", name)))
     cfg.seed = int(seed)

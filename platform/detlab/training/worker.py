@@ -118,7 +118,10 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
         recorder.log_params(spec.get("params", {}))
         recorder.log_config(logged_cfg)
     session = TrainSession(rank=rank, world_size=world, recorder=recorder)
-    meta = dict(seed=int(spec["seed"]), config=logged_cfg.pretty_text, exp_name=spec.get("name", ""))
+    from detlab.tracking.params import redact
+
+    # checkpoints carry the config text (meta): no secret of the environment in them either
+    meta = dict(seed=int(spec["seed"]), config=redact(logged_cfg.pretty_text), exp_name=spec.get("name", ""))
     set_random_seed(int(spec["seed"]))
     try:
         with active(session), ddp_on_any_device():

@@ -32,6 +32,23 @@ def format_number(value: float) -> str:
     return np.format_float_positional(float(value), trim='-')
 
 
+# No image is this large; beyond it a coordinate is a typo or garbage (1e300 overflows areas to inf).
+MAX_COORD = 1e6
+
+
+def self_intersecting(poly: np.ndarray) -> bool:
+    """True for a quadrilateral whose opposite edges cross (a "bow tie": corners out of order)."""
+    p = np.asarray(poly, dtype=np.float64).reshape(4, 2)
+
+    def cross(o, a, b) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    def crosses(a, b, c, d) -> bool:  # proper intersection of segments ab and cd
+        return cross(a, b, c) * cross(a, b, d) < 0 and cross(c, d, a) * cross(c, d, b) < 0
+
+    return crosses(p[0], p[1], p[2], p[3]) or crosses(p[1], p[2], p[3], p[0])
+
+
 def polygon_area(polys: np.ndarray) -> np.ndarray:
     """Absolute shoelace area of (N, 8) quadrilaterals."""
     pts = np.asarray(polys, dtype=np.float64).reshape(-1, 4, 2)
@@ -91,7 +108,8 @@ from .hrsc import (HrscAnnotation, read_hrsc_dir, read_hrsc_split,  # noqa: E402
                    read_hrsc_xml, read_image_set, write_hrsc_xml)
 
 __all__ = [
-    'DOTA_CLASSES', 'AnnotationError', 'AnnotationWarning', 'format_number', 'polygon_area',
+    'DOTA_CLASSES', 'AnnotationError', 'AnnotationWarning', 'MAX_COORD', 'format_number',
+    'polygon_area', 'self_intersecting',
     'rbox_to_poly', 'check_image', 'DotaAnnotation', 'read_dota_label', 'read_dota_dir',
     'write_dota_label', 'HrscAnnotation', 'read_hrsc_xml', 'read_hrsc_dir',
     'read_hrsc_split', 'read_image_set', 'write_hrsc_xml',

@@ -16,7 +16,8 @@ from typing import Iterable, Literal
 
 import numpy as np
 
-from . import DOTA_CLASSES, AnnotationError, AnnotationWarning, format_number, polygon_area
+from . import (DOTA_CLASSES, MAX_COORD, AnnotationError, AnnotationWarning, format_number,
+               polygon_area, self_intersecting)
 
 Degenerate = Literal['skip', 'error', 'keep']
 # Below this area (px^2) a polygon has no inside: the devkit's splitter and mmrotate both drop it.
@@ -74,6 +75,10 @@ def _parse_row(tokens: list[str], classes: frozenset[str], where: str
     bad = next((i for i, v in enumerate(coords) if not math.isfinite(v)), None)
     if bad is not None:
         raise AnnotationError(f'{where}: coordinate {bad + 1} is {tokens[bad]!r}, not a finite number')
+    huge = next((i for i, v in enumerate(coords) if abs(v) > MAX_COORD), None)
+    if huge is not None:
+        raise AnnotationError(f'{where}: coordinate {huge + 1} is {tokens[huge]!r}, beyond '
+                              f'±{MAX_COORD:.0f} px (no image is that large)')
     name = tokens[8]
     if name not in classes:
         raise AnnotationError(f'{where}: unknown class {name!r}')
@@ -104,6 +109,8 @@ def read_dota_label(path: str | os.PathLike, classes: Iterable[str] = DOTA_CLASS
     `degenerate` says what to do with a zero-area polygon: 'skip' (with an
     AnnotationWarning; the devkit's splitter and mmrotate's loader drop it too),
     'error', or 'keep' (the devkit evaluator keeps it as an unmatchable object).
+    A self-intersecting polygon is an error, except with 'keep' (kept as given, as the
+    devkit's evaluator keeps it).
     """
     path = os.fspath(path)
     allowed = frozenset(classes)
@@ -129,6 +136,11 @@ def read_dota_label(path: str | os.PathLike, classes: Iterable[str] = DOTA_CLASS
                 raise AnnotationError(f'{where}: gsd is {value!r}, not a positive number or null')
             continue
         coords, name, difficulty = _parse_row(line.split(), allowed, where)
+        # a corner-order error, whatever its signed area; 'keep' (the evaluator) takes the polygon as
+        # given, as the devkit's evaluator does, so its scores stay the devkit's
+        if degenerate != 'keep' and self_intersecting(np.array(coords)):
+            raise AnnotationError(f'{where}: self-intersecting polygon (its corners are not in order '
+                                  f'around the object)')
         if polygon_area(np.array(coords))[0] <= MIN_POLY_AREA and degenerate != 'keep':
             if degenerate == 'error':
                 raise AnnotationError(f'{where}: degenerate polygon (zero area)')

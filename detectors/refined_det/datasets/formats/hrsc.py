@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import AnnotationError, check_image, format_number, rbox_to_poly
+from . import MAX_COORD, AnnotationError, check_image, format_number, rbox_to_poly
 
 BOX_FIELDS = ('mbox_cx', 'mbox_cy', 'mbox_w', 'mbox_h', 'mbox_ang')
 SHIP_CLASS_ID = '100000001'  # HRSC's level-1 "ship" class
@@ -71,6 +71,9 @@ def _number(node: ET.Element, name: str, path: str, where: str, required: bool =
         value = math.nan
     if not math.isfinite(value):
         raise AnnotationError(f'{path}: field {name}: {text!r} is not a finite number{where}')
+    if abs(value) > MAX_COORD:
+        raise AnnotationError(f'{path}: field {name}: {text!r} is beyond ±{MAX_COORD:.0f} '
+                              f'(no image is that large){where}')
     return value
 
 
