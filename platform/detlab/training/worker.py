@@ -88,6 +88,7 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     from detlab.training.ddp import ddp_on_any_device
     from detlab.training.guards import NonFiniteLossError
     from detlab.training.local import build_for_training
+    from detlab.training.placement import record_worker_group
     from detlab.training.session import TrainSession, active
 
     ctx = ray.train.get_context()
@@ -95,6 +96,7 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     os.environ.setdefault("LOCAL_RANK", str(ctx.get_local_rank()))
     torch.set_num_threads(int(spec["threads"]))
     _write_pid(spec.get("pid_dir"), rank)
+    record_worker_group(spec.get("pid_dir"))  # so the platform can release it if Ray does not
 
     cfg = Config(copy.deepcopy(spec["cfg"]))
     cfg.gpu_ids = list(range(world))  # mmcv's resume rescales the iteration when this changes
