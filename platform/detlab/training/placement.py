@@ -100,11 +100,17 @@ def idle_groups() -> dict[str, list[dict[str, float]]]:
     from ray.util.placement_group import placement_group_table
     from ray.util.state import list_actors
 
-    try:
-        table = placement_group_table()
-        alive = list_actors(filters=[("state", "=", "ALIVE")], detail=True, limit=10000,
-                            timeout=STATE_API_TIMEOUT_S, raise_on_missing_output=False)
-    except Exception:  # noqa: BLE001 - no state API (no dashboard): say nothing rather than guess
+    alive = None
+    for _ in range(2):   # the state API can time out on a loaded machine: once more, then give up
+        try:
+            table = placement_group_table()
+            alive = list_actors(filters=[("state", "=", "ALIVE")], detail=True, limit=10000,
+                                timeout=3 * STATE_API_TIMEOUT_S, raise_on_missing_output=False)
+            break
+        except Exception as err:  # noqa: BLE001 - no state API (no dashboard): say nothing rather than guess
+            log.warning("placement: could not list the cluster's actors (state API): %s", err)
+            continue
+    if alive is None:
         return {}
     used = {getattr(a, "placement_group_id", None) for a in alive}
     return {pg: list(info.get("bundles", {}).values()) for pg, info in table.items()
@@ -186,8 +192,9 @@ def remove_dead_groups(pid_dir: str, *, all_ended: bool = False) -> list[str]:
             log.debug("placement group %s: %s", pg, err)
             continue
         removed.append(pg)
-        log.warning("removed placement group %s of %s: its workers are gone and Ray had not released it",
-                    pg, osp.dirname(osp.dirname(pid_dir.rstrip("/"))))
+        log.warning("removed placement group %s of %s: %s and Ray had not released it yet", pg,
+                    osp.dirname(osp.dirname(pid_dir.rstrip("/"))),
+                    "the run has ended" if all_ended else "all its workers are dead")
     return removed
 
 
