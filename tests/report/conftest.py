@@ -72,7 +72,7 @@ def ablation_run(mlflow_server, tmp_path_factory) -> AblationRun:
                                 start_new_session=True)
         try:
             finished = wait_for(lambda: _finished(mlflow_server.uri) >= 4 or proc.poll() is not None,
-                                timeout=900, interval=1.0, what="4 finished trials")
+                                timeout=300, interval=1.0, what="4 finished trials")
             assert proc.poll() is None, f"the first run ended before it could be killed:\n{first_log.read_text()[-3000:]}"
             finished = _finished(mlflow_server.uri)
             killed = kill_tree(proc)
@@ -80,11 +80,11 @@ def ablation_run(mlflow_server, tmp_path_factory) -> AblationRun:
             if proc.poll() is None:
                 kill_tree(proc)
     time.sleep(2)
-    second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
+    second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=420)
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
     report = subprocess.run([*DETLAB, "report", ABLATION, "--trainer", "toy", "--format", "csv",
                              "--out", str(tmp / "report"), *sum((["--set", s] for s in sets), [])],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=150)
     assert report.returncode == 0, report.stdout[-3000:] + report.stderr[-3000:]
     parents = {r.data.tags.get("mlflow.parentRunId") for r in cell_runs(mlflow_server.uri, EXPERIMENT,
                                                                           "components_smoke")}

@@ -55,7 +55,7 @@ def wait_gone(session: str, timeout: float = 60.0) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(2700)
+@pytest.mark.timeout(900)
 def test_killed_driver_resumes_the_sweep(mlflow_server, client, synth_hrsc, tmp_path: Path) -> None:
     storage = tmp_path / "sweeps"
     study_dir = storage / "cla_hrsc_smoke"
@@ -67,7 +67,7 @@ def test_killed_driver_resumes_the_sweep(mlflow_server, client, synth_hrsc, tmp_
 
     # Kill when the driver has seen a trial finish (it tagged the run), and another trial has a
     # registered checkpoint but is not done; then wait for Tune's next state snapshot (every second).
-    deadline, before, mid = time.monotonic() + 1200, {}, {}
+    deadline, before, mid = time.monotonic() + 360, {}, {}
     while time.monotonic() < deadline and first.poll() is None:
         _, children = study_runs(client, EXPERIMENT)
         before = {c.info.run_id: (steps(client, c.info.run_id), c.data.tags.get("restarts"))
@@ -91,7 +91,7 @@ def test_killed_driver_resumes_the_sweep(mlflow_server, client, synth_hrsc, tmp_
     if session:
         wait_gone(session.group(1))
 
-    second = run_sweep_cli(args, env, timeout=1500)
+    second = run_sweep_cli(args, env, timeout=420)   # with the first part, within the test's 900 s
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "resuming sweep cla_hrsc_smoke" in second.stdout
 

@@ -5,6 +5,8 @@ import argparse
 import json
 import sys
 
+from detlab.training.placement import PLACEMENT_TIMEOUT_S
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -33,6 +35,9 @@ def add_parser(subparsers) -> None:
                    help="continue the stopped run --name (default: the latest run of this config)")
     p.add_argument("--max-failures", type=int, default=3,
                    help="worker-group restarts from the last checkpoint before giving up (default 3)")
+    p.add_argument("--placement-timeout", type=float, default=PLACEMENT_TIMEOUT_S, metavar="SECONDS",
+                   help="how long the workers may wait for their CPUs/GPUs on the cluster before the run ends "
+                        f"FAILED naming what it waited for (default {PLACEMENT_TIMEOUT_S:g})")
     p.add_argument("--keep-checkpoints", type=int, default=2,
                    help="checkpoints kept, best by val/mAP (the latest is always kept too)")
     p.set_defaults(func=run)
@@ -47,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
                      cpus_per_worker=args.cpus_per_worker, seed=args.seed, mlflow_uri=args.mlflow_uri,
                      experiment=args.experiment, parent_run_id=args.parent_run_id, storage_path=args.storage,
                      name=args.name, resume=True if args.resume else False, max_failures=args.max_failures,
-                     keep_checkpoints=args.keep_checkpoints, on_name=names.append)
+                     placement_timeout_s=args.placement_timeout, keep_checkpoints=args.keep_checkpoints,
+                     on_name=names.append)
     except KeyboardInterrupt:
         where = f" --storage {args.storage}" if args.storage else ""
         name = f" --name {names[0]}" if names else ""

@@ -20,6 +20,8 @@ from pydantic import (BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr,
                       model_validator)
 from pydantic_core import PydanticUndefined
 
+from detlab.training.placement import PLACEMENT_TIMEOUT_S
+
 __all__ = [
     "StudySpec", "DatasetSpec", "Dimension", "ObjectiveSpec", "SamplerSpec", "SchedulerSpec",
     "TrialsSpec", "ResourcesSpec", "MlflowSpec", "StorageSpec", "ConfirmSpec", "CLA_BASELINE", "SEED_KEY",
@@ -202,6 +204,9 @@ class ResourcesSpec(_Spec):
     workers_per_trial: int = Field(1, ge=1, description="Ray Train workers (DDP processes) per trial.")
     cpus_per_worker: float = Field(1.0, gt=0, description="CPUs each worker reserves.")
     gpus_per_worker: float = Field(0.0, ge=0, description="GPUs each worker reserves (0: train on CPU, gloo).")
+    placement_timeout_s: float = Field(
+        PLACEMENT_TIMEOUT_S, gt=0, description="Seconds a trial's workers may wait to be placed on the cluster; past it the "
+                                 "trial ends FAILED with what it waited for and what the cluster had free.")
 
 
 class MlflowSpec(_Spec):

@@ -1,6 +1,8 @@
-"""Tune callbacks of a sweep: settle each trial's MLflow child run as soon as the trial ends."""
+"""Tune callbacks of a sweep: settle each trial's MLflow child run as soon as the trial ends, and
+release the placement groups its workers still hold if Ray did not (training/placement.py)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
@@ -8,6 +10,7 @@ from ray.tune import Callback
 from detlab.sweep.runs import PRUNE_DELAY_S, ChildRuns, Settler, TrialOutcome, error_reason
 from detlab.sweep.search import TIME_ATTR, is_pruned
 from detlab.sweep.trial import trial_name
+from detlab.training.placement import remove_groups_of_run
 
 
 class SettleTrials(Callback):
@@ -27,6 +30,7 @@ class SettleTrials(Callback):
         outcome = outcome_of(trial.trial_id, trial_name(trial), trial.last_result, None, self.scheduler,
                              self.max_t)
         self.settler.submit(outcome, delay=PRUNE_DELAY_S if outcome.status == "pruned" else 0.0)
+        self.release(trial.trial_id)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         try:
@@ -36,6 +40,14 @@ class SettleTrials(Callback):
         outcome = outcome_of(trial.trial_id, trial_name(trial), trial.last_result, err or RuntimeError(
             "trial failed"), self.scheduler, self.max_t)
         self.settler.submit(outcome)
+        self.release(trial.trial_id)
+
+    def release(self, trial_id: str) -> None:
+        """The trial has ended: no placement group its workers recorded may stay reserved."""
+        try:
+            remove_groups_of_run([str(Path(self.runs.train_storage) / trial_id / "detlab" / "workers")])
+        except Exception:  # noqa: BLE001 - Ray going down with the sweep: nothing left to release
+            pass
 
     def join(self) -> None:
         if self._settler is not None:

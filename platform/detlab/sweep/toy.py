@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detlab.errors import UserError
+from detlab.training.placement import PLACEMENT_TIMEOUT_S, bounded_failure_config, fit_bounded
 
 METRIC = "val/mAP_voc07"
 CLA = "model.train_cfg.assigner.cross_grid"
@@ -146,9 +147,10 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
         mlflow_uri: str | None = None, experiment: str | None = None, parent_run_id: str | None = None,
         run_name: str | None = None, storage_path: str | os.PathLike | None = None,
         name: str | None = None, resume: bool | None = None, max_failures: int = 3,
-        callbacks: Sequence[Any] = (), **_: Any) -> ToyFitResult:
+        placement_timeout_s: float = PLACEMENT_TIMEOUT_S, callbacks: Sequence[Any] = (),
+        **_: Any) -> ToyFitResult:
     """`ray_trainer.fit`'s contract over the toy objective (see the module doc)."""
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train import CheckpointConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
     from detlab.config import load_config
@@ -168,6 +170,7 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
     cfg = load_config(config, wanted, import_custom_modules=False)
     uri = resolve_tracking_uri(mlflow_uri or (record.tracking_uri if record else None))
     spool = osp.join(run_dir, "detlab", "mlflow-spool")
+    pid_dir = osp.join(run_dir, "detlab", "workers")
     if record is None:
         run_id = RunRecorder.create_run(experiment or "toy", run_name or name, parent_run_id=parent_run_id,
                                         tags={"detlab.trainer": "toy", "detlab.ray.run_dir": run_dir},
@@ -178,22 +181,21 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
     spec = {"values": config_values(cfg), "seed": seed, "run_id": run_id, "uri": uri, "spool": spool,
             "params": {k: v for k, v in run_params(wanted, cfg).items()},
             "eval_s": float(os.environ.get("DETLAB_TOY_EVAL_S", "0.3")),
-            "crash": os.environ.get("DETLAB_TOY_CRASH", "")}
+            "crash": os.environ.get("DETLAB_TOY_CRASH", ""), "pid_dir": pid_dir}
+    resources = {"CPU": cpus_per_worker, **({"GPU": gpus_per_worker} if gpus_per_worker else {})}
     trainer = TorchTrainer(
         _loop, train_loop_config=spec,
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpus_per_worker > 0,
-                                     resources_per_worker={"CPU": cpus_per_worker,
-                                                           **({"GPU": gpus_per_worker} if gpus_per_worker else {})}),
+                                     resources_per_worker=resources),
         run_config=RunConfig(name=name, storage_path=storage, callbacks=list(callbacks),
-                             failure_config=FailureConfig(max_failures=max_failures),
+                             failure_config=bounded_failure_config(max_failures, placement_timeout_s),
                              checkpoint_config=CheckpointConfig(num_to_keep=1)))
     def close(status: str, error: str | None = None) -> None:
         RunRecorder.close_run(run_id, status, error=error, tracking_uri=uri, spool_dir=spool)
 
     try:
-        result = trainer.fit()
-        if result.error is not None:
-            raise result.error
+        result = fit_bounded(trainer, pid_dir, workers=workers, resources=resources,
+                             placement_timeout_s=placement_timeout_s)
     except BaseException as err:
         reason = failure_reason(err)
         close("FAILED", reason)
@@ -216,6 +218,7 @@ def _loop(spec: dict[str, Any]) -> None:
     import ray.train
 
     from detlab.tracking import RunRecorder
+    from detlab.training.placement import record_worker_group
 
     ctx = ray.train.get_context()
     rank = ctx.get_world_rank()
@@ -225,6 +228,7 @@ def _loop(spec: dict[str, Any]) -> None:
     if checkpoint is not None:
         with checkpoint.as_directory() as d:
             start = json.loads(open(osp.join(d, "state.json")).read())["evaluation"]
+    record_worker_group(spec.get("pid_dir"))
     rec = RunRecorder.for_rank(rank, spec["run_id"], tracking_uri=spec["uri"], spool_dir=spec["spool"])
     if rank == 0 and start == 0:
         rec.log_params(spec["params"])

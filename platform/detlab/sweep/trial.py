@@ -77,7 +77,8 @@ def make_trainable(job: TrialJob) -> Callable[[dict[str, Any]], None]:
                 gpus_per_worker=res.gpus_per_worker, cpus_per_worker=res.cpus_per_worker, seed=seed,
                 mlflow_uri=job.tracking_uri, experiment=job.experiment, parent_run_id=job.parent_run_id,
                 run_name=ctx.get_trial_name(), storage_path=job.train_storage, name=trial_id, resume=None,
-                max_failures=job.max_failures, callbacks=[TuneReportCallback()], **job.extra)
+                max_failures=job.max_failures, placement_timeout_s=res.placement_timeout_s,
+                callbacks=[TuneReportCallback()], **job.extra)
         except UserError as err:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(str(err).splitlines()[0] if str(err) else type(err).__name__)

@@ -27,6 +27,7 @@ from detlab.config import parse_override
 from detlab.errors import UserError
 from detlab.tracking import RunRecorder, print_hint_once, resolve_tracking_uri
 from detlab.tracking.client import one_line
+from detlab.training.placement import PLACEMENT_TIMEOUT_S, bounded_failure_config, fit_bounded
 from detlab.training.run_record import RunRecord, latest_run_dir
 
 DEFAULT_STORAGE = osp.join("work_dirs", "ray_train")
@@ -123,13 +124,16 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
         mlflow_uri: str | None = None, experiment: str | None = None, parent_run_id: str | None = None,
         run_name: str | None = None, storage_path: str | os.PathLike | None = None,
         name: str | None = None, resume: bool | None = None, max_failures: int = 3,
-        keep_checkpoints: int = 2, callbacks: Sequence[Any] = (), hooks: Sequence[dict] = (),
+        placement_timeout_s: float = PLACEMENT_TIMEOUT_S, keep_checkpoints: int = 2,
+        callbacks: Sequence[Any] = (), hooks: Sequence[dict] = (),
         spool_dir: str | os.PathLike | None = None, checks: bool = True,
         on_name: Callable[[str], None] | None = None) -> FitResult:
     """Train ``config`` with ``overrides`` on ``workers`` Ray Train workers; see the module doc.
 
     ``resume``: True continues the run ``name`` (default: the latest of this config), False
     refuses an existing one, None (the default, for Tune retries) continues it if it exists.
+    ``placement_timeout_s``: how long the workers may wait to be placed (all start tries together;
+    placement.py); past it the run ends FAILED with what was waited for and what the cluster had.
     ``hooks``: extra mmcv hook configs for every worker. ``on_name`` is told the run's name as
     soon as it is known (the CLI prints it on Ctrl-C). Raises ``UserError`` with a one-line
     reason on any failure, after marking the MLflow run FAILED.
@@ -184,6 +188,7 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
         result, outcome = _train(cfg, run_id=run_id, uri=uri, spool=spool, params=params, name=name,
                                  storage=storage, workers=workers, gpus=gpus_per_worker,
                                  cpus=cpus_per_worker, seed=seed, max_failures=max_failures,
+                                 placement_timeout_s=placement_timeout_s,
                                  keep=keep_checkpoints, callbacks=callbacks, hooks=hooks,
                                  checks=checks)
     except (KeyboardInterrupt, SystemExit) as err:  # Ray's SIGINT handler aborts, then sys.exit()s
@@ -215,8 +220,8 @@ class _PreTraining(Exception):
 
 
 def _train(cfg, *, run_id: str, uri: str, spool: str, params: dict, name: str, storage: str,
-           workers: int, gpus: float, cpus: float, seed: int, max_failures: int, keep: int,
-           callbacks: Sequence[Any], hooks: Sequence[dict], checks: bool) -> tuple[Any, dict]:
+           workers: int, gpus: float, cpus: float, seed: int, max_failures: int, placement_timeout_s: float,
+           keep: int, callbacks: Sequence[Any], hooks: Sequence[dict], checks: bool) -> tuple[Any, dict]:
     """Preflight, then the TorchTrainer; returns Ray's result and rank 0's return value."""
     from detlab.training.preflight import DataPaths, absolutize_data_paths, preflight
 
@@ -231,16 +236,17 @@ def _train(cfg, *, run_id: str, uri: str, spool: str, params: dict, name: str, s
     except Exception as err:
         raise _PreTraining() from err
 
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train import CheckpointConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
     from detlab.training.ray_runtime import ensure_ray
     from detlab.training.worker import train_loop_per_worker
 
     run_dir = osp.join(storage, name)
+    pid_dir = osp.join(run_dir, "detlab", "workers")
     spec = worker_spec(cfg, run_id=run_id, tracking_uri=uri, spool_dir=spool, params=params, tags=tags,
                        seed=seed, threads=max(1, int(cpus)), device="cuda" if gpus > 0 else "cpu",
-                       work_dir=cfg.work_dir, pid_dir=osp.join(run_dir, "detlab", "workers"),
+                       work_dir=cfg.work_dir, pid_dir=pid_dir,
                        hooks=list(hooks), name=name)
     resources = {"CPU": cpus, **({"GPU": gpus} if gpus > 0 else {})}
     ensure_ray()
@@ -249,12 +255,11 @@ def _train(cfg, *, run_id: str, uri: str, spool: str, params: dict, name: str, s
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpus > 0, resources_per_worker=resources),
         run_config=RunConfig(
             name=name, storage_path=storage, callbacks=list(callbacks),
-            failure_config=FailureConfig(max_failures=max_failures),
+            failure_config=bounded_failure_config(max_failures, placement_timeout_s),
             checkpoint_config=CheckpointConfig(num_to_keep=keep, checkpoint_score_attribute=SCORE,
                                                checkpoint_score_order="max")))
-    result = trainer.fit()
-    if result.error is not None:
-        raise result.error
+    result = fit_bounded(trainer, pid_dir, workers=workers, resources=resources,
+                         placement_timeout_s=placement_timeout_s)
     return result, dict(result.return_value or {})
 
 

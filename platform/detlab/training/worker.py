@@ -75,6 +75,14 @@ def _resume_file(work_dir: str, rank: int) -> str | None:
 def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Ray Train's per-worker function; ``spec`` is built by ``ray_trainer.worker_spec``."""
     import ray.train
+
+    from detlab.training.placement import record_worker_group
+
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    _write_pid(spec.get("pid_dir"), rank)      # first, before the slow imports: a fault may come early
+    record_worker_group(spec.get("pid_dir"))   # so the platform can release it if Ray does not
+
     import torch
     from mmcv import Config
     from mmcv.runner import set_random_seed
@@ -90,11 +98,8 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     from detlab.training.local import build_for_training
     from detlab.training.session import TrainSession, active
 
-    ctx = ray.train.get_context()
-    rank, world = ctx.get_world_rank(), ctx.get_world_size()
     os.environ.setdefault("LOCAL_RANK", str(ctx.get_local_rank()))
     torch.set_num_threads(int(spec["threads"]))
-    _write_pid(spec.get("pid_dir"), rank)
 
     cfg = Config(copy.deepcopy(spec["cfg"]))
     cfg.gpu_ids = list(range(world))  # mmcv's resume rescales the iteration when this changes
