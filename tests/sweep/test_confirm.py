@@ -72,10 +72,10 @@ search_space:
   model.train_cfg.assigner.pos_iou_thr: {{type: uniform, low: 0.45, high: 0.55}}
 objective: {{metric: val/mAP_voc07, mode: max}}
 sampler: {{type: random, seed: 1}}
-trials: {{num_samples: 6, max_concurrent: 2}}
+trials: {{num_samples: 4, max_concurrent: 2}}
 resources: {{workers_per_trial: 1, cpus_per_worker: 0.5}}
 mlflow: {{experiment: {EXPERIMENT}-{name}}}
-confirm: {{top_k: 2, seeds: {SEEDS}{baseline}}}
+confirm: {{top_k: 1, seeds: {SEEDS}{baseline}}}
 """)
     return str(path)
 
@@ -83,7 +83,7 @@ confirm: {{top_k: 2, seeds: {SEEDS}{baseline}}}
 def _run(tmp, study, mlflow_server):
     env = child_env(tmp, MLFLOW_TRACKING_URI=mlflow_server.uri, DETLAB_TOY_EVAL_S="0.2", DETLAB_TOY_SEED_SD="0.03")
     run = run_sweep_cli(["--study", study, "--storage", str(tmp / "sweeps"), "--trainer", "toy", "--num-cpus", "2",
-                         "--progress-interval", "30"], env, timeout=1200)
+                         "--progress-interval", "30"], env, timeout=780)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     return run
 
@@ -111,15 +111,15 @@ def _values(client, experiment, parent_id) -> dict[str, dict[int, float]]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(2400)
+@pytest.mark.timeout(900)
 def test_a_lucky_best_run_is_not_declared_the_winner(lucky, client):
     run, sweeps = lucky
     rows = _confirmation(sweeps / "lucky")
-    assert set(rows) == {"baseline", "top1", "top2"}
+    assert set(rows) == {"baseline", "top1"}
     # the best single run of the search beat the baseline's run with the same seed: it looked like a win
     assert float(rows["top1"]["search_value"]) > _baseline_seed0(client, "lucky")
     # over seeds, it does not: no winner, and the terminal and the parent run say so plainly
-    assert rows["top1"]["winner"] == rows["top2"]["winner"] == "false"
+    assert rows["top1"]["winner"] == "false"
     assert "no setting beat the baseline at α = 0.05" in run.stdout
     assert "confirmation of lucky" in run.stdout and "95 % CI" in run.stdout
     parents, _ = study_runs(client, f"{EXPERIMENT}-lucky")
@@ -129,7 +129,7 @@ def test_a_lucky_best_run_is_not_declared_the_winner(lucky, client):
     assert parent.data.tags["detlab.confirm.verdict"].startswith("no setting beat the baseline")
     # the p-values are scipy's paired t-test over the runs MLflow holds (5 seeds each)
     values = _values(client, f"{EXPERIMENT}-lucky", parent.info.run_id)
-    for name in ("top1", "top2"):
+    for name in ("top1",):
         a = [values[name][s] for s in SEEDS]
         b = [values["baseline"][s] for s in SEEDS]
         assert float(rows[name]["p_value"]) == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-6)
@@ -147,7 +147,7 @@ def _baseline_seed0(client, name) -> float:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(2400)
+@pytest.mark.timeout(900)
 def test_a_rerun_reuses_the_finished_confirmation(lucky, mlflow_server, client):
     run, sweeps = lucky
     again = _run(sweeps.parent, str(sweeps.parent / "lucky.yaml"), mlflow_server)
@@ -155,11 +155,11 @@ def test_a_rerun_reuses_the_finished_confirmation(lucky, mlflow_server, client):
     assert "no setting beat the baseline" in again.stdout
     _, children = study_runs(client, f"{EXPERIMENT}-lucky")
     confirm = [c for c in children if c.data.tags.get("detlab.ablation") == "lucky.confirm"]
-    assert len(confirm) == 3 * len(SEEDS)                         # nothing trained twice
+    assert len(confirm) == 2 * len(SEEDS)                         # nothing trained twice
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(2400)
+@pytest.mark.timeout(900)
 def test_a_truly_worse_baseline_is_beaten(mlflow_server, synth_hrsc, tmp_path_factory, client):
     tmp = tmp_path_factory.mktemp("confirm-worse")
     run = _run(tmp, _study(tmp, synth_hrsc, "worse", ", baseline: {model.train_cfg.assigner.radius: 0.95}"),
