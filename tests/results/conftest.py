@@ -122,7 +122,13 @@ def dota_tested(dota_checkpoint, synth_dota_test, mlflow_server, tmp_path_factor
                  *[a for s in dota_sets(synth_dota_test / "split") for a in ("--set", s)],
                  "--submission", str(zip_path), "--mlflow-uri", mlflow_server.uri)
     assert rc == 0
-    return json.loads(out.getvalue()[out.getvalue().index("{"):]), zip_path
+    return json_out(out.getvalue()), zip_path
+
+
+def json_out(text: str):
+    """The JSON summary a command printed (Ray's task logs may surround it)."""
+    import json
+    return json.JSONDecoder().raw_decode(text[text.index('{\n  "'):])[0]
 
 
 def cli(*args: str) -> int:

@@ -3,19 +3,18 @@
 numbers, and bad input ends in one line with exit code 2."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
-from conftest import DOTA_MINI, cli
+from conftest import DOTA_MINI, cli, json_out
 
 pytestmark = pytest.mark.slow
 TEST_KEYS = ("test/AP50_voc07", "test/AP50_voc12", "test/AP75", "test/mAP50_95", "test/mAP", "test/AP/ship")
 
 
 def test_test_run_logs_test_metrics_to_the_training_run(trained, mlflow_server, client, capsys):
-    assert cli("test", "--run", trained.run_id, "--mlflow-uri", mlflow_server.uri, "--quiet") == 0
-    summary = json.loads(capsys.readouterr().out)
+    assert cli("test", "--run", trained.run_id, "--mlflow-uri", mlflow_server.uri) == 0
+    summary = json_out(capsys.readouterr().out)
     assert summary["run_id"] == trained.run_id and summary["dataset"] == "hrsc2016"
 
     run = client.get_run(trained.run_id)
@@ -35,17 +34,17 @@ def test_test_run_logs_test_metrics_to_the_training_run(trained, mlflow_server, 
 
 
 def test_registered_model_round_trips_to_the_same_metrics(trained, mlflow_server, client, capsys):
-    assert cli("test", "--run", trained.run_id, "--mlflow-uri", mlflow_server.uri, "--quiet") == 0
+    assert cli("test", "--run", trained.run_id, "--mlflow-uri", mlflow_server.uri) == 0
     capsys.readouterr()
     assert cli("model", "register", "--run", trained.run_id, "--name", "mini-hrsc",
                "--mlflow-uri", mlflow_server.uri) == 0
-    registered = json.loads(capsys.readouterr().out)
+    registered = json_out(capsys.readouterr().out)
     assert registered["registered"]["uri"] == "models:/mini-hrsc/1"
     version = client.get_model_version("mini-hrsc", "1")
     assert version.run_id == trained.run_id
 
-    assert cli("test", "--model", "models:/mini-hrsc/1", "--mlflow-uri", mlflow_server.uri, "--quiet") == 0
-    summary = json.loads(capsys.readouterr().out)
+    assert cli("test", "--model", "models:/mini-hrsc/1", "--mlflow-uri", mlflow_server.uri) == 0
+    summary = json_out(capsys.readouterr().out)
     assert summary["run_id"] != trained.run_id  # a run of its own, naming its source
     model_run = client.get_run(summary["run_id"])
     assert model_run.info.status == "FINISHED"

@@ -9,6 +9,7 @@ the fields that differ (``protocol_differences``).
 from __future__ import annotations
 
 import os.path as osp
+import re
 from typing import Any, Mapping
 
 # how the training-time val metric (val/mAP) is defined, per dataset kind
@@ -23,6 +24,11 @@ FIELDS = ("dataset", "train_split", "test_split", "ms_train", "ms_test", "rotati
 def _kind(data: Mapping) -> str:
     t = str(data.get("type", "")).lower()
     return "hrsc2016" if "hrsc" in t else "dota" if "dota" in t else t or "unknown"
+
+
+def _multi_scale_split(data: Mapping) -> bool:
+    """A split folder cut at several rates (``detlab data split --multi-scale``), named ``*ms*``."""
+    return re.search(r"(^|[/_])ms([/_]|$)", str(data.get("ann_file", ""))) is not None
 
 
 def _split_name(data: Mapping) -> str:
@@ -57,10 +63,9 @@ def protocol_of(cfg: Any) -> dict[str, str]:
     kind = _kind(train)
     resize_train = _steps(train.get("pipeline"), "RResize")
     ms_train = any(len(_scales(s)) > 1 for s in resize_train)
-    if kind == "dota" and "ms" in _split_name(train).lower():
-        ms_train = True
+    ms_train = ms_train or _multi_scale_split(train)
     aug = _steps(test.get("pipeline"), "MultiScaleFlipAug")
-    ms_test = any(len(_scales(s)) > 1 or s.get("flip") for s in aug)
+    ms_test = any(len(_scales(s)) > 1 or s.get("flip") for s in aug) or _multi_scale_split(test)
     rotate = _steps(train.get("pipeline"), "PolyRandomRotate")
     rotation = any(float(s.get("rotate_ratio", 0.5)) > 0 for s in rotate)
     backbone = cfg["model"].get("backbone", {})

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 PROFILE_ENV = "DETLAB_PROFILE"   # "0": training runs skip the profile
-LATENCY_RUNS = 5
+LATENCY_RUNS = 3
 
 
 def test_size(cfg) -> tuple[int, int]:
