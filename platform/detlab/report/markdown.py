@@ -20,6 +20,10 @@ def to_markdown(table: Table) -> str:
     lines += ["", table.caption()]
     for i, note in enumerate(table.notes(), 1):
         lines.append(f"<sup>{i}</sup> {_md(note)}")
+    protocol = [f"- {_md(row.cell.title)}: {row.cell.protocol_note()}" for row in table.rows
+                if row.cell.protocol_note()]
+    if protocol:
+        lines += ["", "Protocol beside the paper's numbers:", *protocol]
     errors = [f"- {row.cell.title}, {e}" for row in table.rows for e in row.cell.errors]
     if errors:
         lines += ["", "Failed runs:", *errors]
