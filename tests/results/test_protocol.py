@@ -35,3 +35,20 @@ def test_report_flags_a_paper_value_measured_under_another_protocol():
     assert note == "PROTOCOL DIFFERS: input_size: 400x256 vs paper 800x512"
     assert "not stated" in cell(PAPER_HRSC, None).protocol_note()
     assert "unknown" in cell({}, PAPER_HRSC).protocol_note()
+
+
+def test_markdown_report_shows_the_profile_on_request():
+    from detlab.report.markdown import to_markdown
+    from detlab.report.query import RunInfo
+    from detlab.report.table import CellResult, Row, Table
+
+    run = RunInfo("r", "both", 0, "f", "finished", {"val/mAP": 0.5, "profile/params_M": 0.874,
+                                                     "profile/gflops": 0.517, "profile/latency_ms_cpu": 812.0})
+    cell = CellResult("both", "Refined-Det", [0], {0: 50.0}, {0: run}, 90.5, None, PAPER_HRSC)
+    table = Table(name="t", description="", dataset="hrsc2016", metric="val/mAP", scale=100, compare="previous",
+                  test="paired_t", alpha=0.05, seeds=[0], trainer="toy", baseline_title="Refined-Det")
+    table.rows = [Row(cell)]
+    plain, with_profile = to_markdown(table), to_markdown(table, profile=True)
+    assert "GFLOPs" not in plain and "| params_M | GFLOPs | cpu_ms |" in with_profile
+    assert "| 0.874 | 0.517 | 812 |" in with_profile
+    assert "Refined-Det: our protocol unknown" in plain  # the run has no protocol.* tags

@@ -6,8 +6,12 @@ from detlab.report.table import Table, cells_text
 __all__ = ["to_markdown"]
 
 
-def to_markdown(table: Table) -> str:
-    head = ["Method", f"Ours ({table.metric})", "Δ", "p", *(["Paper"] if table.has_paper else []), "seeds"]
+def to_markdown(table: Table, profile: bool = False) -> str:
+    """The table; ``profile=True`` adds the cells' params / GFLOPs / CPU latency (profile/* metrics)."""
+    from detlab.sweep.leaderboard import PROFILE
+
+    head = ["Method", f"Ours ({table.metric})", "Δ", "p", *(["Paper"] if table.has_paper else []), "seeds",
+            *(PROFILE.values() if profile else [])]
     lines = [f"### {table.name}", "", "| " + " | ".join(head) + " |",
              "|" + "|".join([":---"] + ["---:"] * (len(head) - 1)) + "|"]
     for row in table.rows:
@@ -16,6 +20,9 @@ def to_markdown(table: Table) -> str:
         delta = f"**{t['delta'].rstrip('*')}**\\*" if t["significant"] else t["delta"]
         paper = t["paper"] + (f"<sup>{table.note_number(row)}</sup>" if table.note_number(row) else "")
         cells = [_md(t["method"]), ours, delta, t["p"], *([paper] if table.has_paper else []), t["seeds"]]
+        if profile:
+            found = row.cell.profile()
+            cells += [f"{found[k]:.4g}" if k in found else "-" for k in PROFILE]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", table.caption()]
     for i, note in enumerate(table.notes(), 1):

@@ -28,6 +28,16 @@ class CellResult:
     paper_note: str | None = None
     paper_protocol: dict[str, str] | None = None
 
+    def profile(self) -> dict[str, float]:
+        """Mean of each ``profile/*`` metric over the cell's runs that have it."""
+        from detlab.sweep.leaderboard import PROFILE
+        out = {}
+        for key in PROFILE:
+            values = [r.metrics[key] for r in self.runs.values() if key in r.metrics]
+            if values:
+                out[key] = sum(values) / len(values)
+        return out
+
     def protocol_note(self) -> str | None:
         """Beside a paper value: whether our runs followed its protocol (None: no paper value)."""
         if self.paper is None:
