@@ -17,6 +17,9 @@ COMMAND_MODULES = [
     "sweep",
     "ablate",
     "report",
+    "test",
+    "predict",
+    "model",
 ]
 
 

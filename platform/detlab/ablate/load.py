@@ -36,6 +36,7 @@ class ResolvedCell:
     fingerprint: str                     # of the merged config and the dataset: same cell, same number
     paper: float | None = None
     paper_note: str | None = None
+    paper_protocol: dict[str, str] | None = None
     assigner: dict[str, Any] = field(default_factory=dict)   # merged model.train_cfg.assigner
 
 
@@ -119,7 +120,7 @@ def _resolve(spec: AblationSpec, index: int, cell: CellSpec, table: dict[str, di
     assigner = (cfg.get("model", {}).get("train_cfg") or {}).get("assigner") or {}
     return ResolvedCell(name=cell.name, title=cell.title, config=str(path), base_config=base,
                         overrides=merged, fingerprint=fingerprint(cfg, spec), paper=cell.paper,
-                        paper_note=cell.paper_note, assigner=dict(assigner))
+                        paper_note=cell.paper_note, paper_protocol=cell.paper_protocol, assigner=dict(assigner))
 
 
 def _check_flat(where: str, path: Path, merged: dict[str, Any], cfg: Any) -> None:

@@ -44,6 +44,10 @@ class CellSpec(_Spec):
                           "the paper gives none; never invented.")
     paper_note: str | None = Field(
         None, description="Where `paper` comes from, and how its setting differs from this row's, if it does.")
+    paper_protocol: dict[str, str] | None = Field(
+        None, description="The protocol `paper` was measured under, by the fields of every run's protocol.* "
+                          "tags (dataset, train_split, test_split, ms_train, ms_test, rotation_aug, "
+                          "pretrained_backbone, input_size, metric); the report flags those that differ.")
 
     @model_validator(mode="after")
     def _check(self) -> CellSpec:
@@ -51,6 +55,11 @@ class CellSpec(_Spec):
             raise ValueError("give base_config, variant, or both")
         if self.paper_note and self.paper is None:
             raise ValueError("paper_note without a paper value")
+        if self.paper_protocol:
+            from detlab.config.protocol import FIELDS
+            unknown = sorted(set(self.paper_protocol) - set(FIELDS))
+            if unknown:
+                raise ValueError(f"paper_protocol: unknown field {unknown[0]!r} (fields: {', '.join(FIELDS)})")
         return self
 
     @property

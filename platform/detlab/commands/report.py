@@ -29,6 +29,8 @@ def add_parser(subparsers) -> None:
                    help="do not log the report to the parent run")
     p.add_argument("--no-diagnostics", dest="diagnostics", action="store_false",
                    help="skip the positives-per-GT diagnostics (they read the dataset)")
+    p.add_argument("--profile", action="store_true",
+                   help="Markdown: add each cell's model profile (params, GFLOPs, CPU latency) from MLflow")
     p.set_defaults(func=run)
 
 
@@ -37,5 +39,6 @@ def run(args: argparse.Namespace) -> int:
 
     make_report(ReportOptions(ablation=args.ablation, sets=list(args.sets), tracking_uri=args.tracking_uri,
                               trainer=args.trainer, fmt=args.fmt, out_dir=args.out_dir,
-                              log_to_mlflow=args.log_to_mlflow, diagnostics=args.diagnostics))
+                              log_to_mlflow=args.log_to_mlflow, diagnostics=args.diagnostics,
+                              profile=args.profile))
     return 0

@@ -40,6 +40,9 @@ def add_parser(subparsers) -> None:
                         f"FAILED naming what it waited for (default {PLACEMENT_TIMEOUT_S:g})")
     p.add_argument("--keep-checkpoints", type=int, default=2,
                    help="checkpoints kept, best by val/mAP (the latest is always kept too)")
+    p.add_argument("--register", default=None, metavar="NAME",
+                   help="at the end, log the best checkpoint as an MLflow model and register it as NAME "
+                        "(see `detlab model register`)")
     p.set_defaults(func=run)
 
 
@@ -63,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
     summary = {"run_id": result.run_id, "name": result.name, "run_dir": result.path,
                "tracking_uri": result.tracking_uri, "best_checkpoint": result.best_checkpoint,
                "best": result.best_metrics, "last": result.metrics}
+    if args.register:
+        from detlab.inference.registry import log_run_model
+        summary["model"] = log_run_model(result.run_id, result.tracking_uri, args.register)
     print(json.dumps(summary, indent=2, default=str))
     sys.stdout.flush()
     return 0

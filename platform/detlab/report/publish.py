@@ -30,6 +30,7 @@ class ReportOptions:
     out_dir: str | None = None          # default: <repo>/work_dirs/reports/<name>
     log_to_mlflow: bool = True
     diagnostics: bool = True
+    profile: bool = False               # Markdown: params / GFLOPs / CPU latency columns
 
 
 @dataclass
@@ -85,7 +86,7 @@ def make_report(opts: ReportOptions, out: Any = None) -> Report:
     from detlab.report.latex import to_latex
     from detlab.report.markdown import to_markdown
 
-    texts = {"md": to_markdown(table), "latex": to_latex(table), "csv": to_csv(table),
+    texts = {"md": to_markdown(table, profile=opts.profile), "latex": to_latex(table), "csv": to_csv(table),
              "html": to_html(table, pngs, diagnostics=diagnostics.table if diagnostics else (),
                              diag_images=diagnostics.images if diagnostics else 0, tracking_uri=uri,
                              parent_run_id=parent.info.run_id if parent else None)}

@@ -35,6 +35,7 @@ class RunInfo:
     start_time: int = 0
     reused_from: str | None = None
     parent_run_id: str | None = None
+    protocol: dict[str, str] = field(default_factory=dict)    # its protocol.* tags, without the prefix
 
     def value(self, metric: str) -> float | None:
         v = self.metrics.get(metric)
@@ -103,4 +104,5 @@ def _info(run: Any) -> RunInfo:
                    fingerprint=tags.get(TAG_FINGERPRINT, ""), status=status,
                    metrics={k: float(v) for k, v in run.data.metrics.items()}, error=tags.get("error", ""),
                    start_time=int(run.info.start_time or 0), reused_from=tags.get(TAG_REUSED),
-                   parent_run_id=tags.get("mlflow.parentRunId"))
+                   parent_run_id=tags.get("mlflow.parentRunId"),
+                   protocol={k[len("protocol."):]: v for k, v in tags.items() if k.startswith("protocol.")})

@@ -26,6 +26,30 @@ class CellResult:
     runs: dict[int, RunInfo]                  # seed -> the run that stands for it
     paper: float | None = None
     paper_note: str | None = None
+    paper_protocol: dict[str, str] | None = None
+
+    def profile(self) -> dict[str, float]:
+        """Mean of each ``profile/*`` metric over the cell's runs that have it."""
+        from detlab.sweep.leaderboard import PROFILE
+        out = {}
+        for key in PROFILE:
+            values = [r.metrics[key] for r in self.runs.values() if key in r.metrics]
+            if values:
+                out[key] = sum(values) / len(values)
+        return out
+
+    def protocol_note(self) -> str | None:
+        """Beside a paper value: whether our runs followed its protocol (None: no paper value)."""
+        if self.paper is None:
+            return None
+        from detlab.config.protocol import protocol_differences
+        ours = next((r.protocol for r in self.runs.values() if r.protocol), None)
+        if not ours:
+            return "our protocol unknown (runs without protocol.* tags)"
+        if not self.paper_protocol:
+            return "the paper's protocol is not stated in the ablation file: compare with care"
+        differ = protocol_differences(ours, self.paper_protocol)
+        return ("PROTOCOL DIFFERS: " + "; ".join(differ)) if differ else "same protocol as the paper"
 
     @property
     def n_finished(self) -> int:
@@ -133,7 +157,8 @@ def build_table(spec: AblationSpec, cells: list[ResolvedCell], picked: dict[tupl
             v = run.value(spec.metric)
             if run.status == "finished" and v is not None:
                 values[s] = v * spec.scale
-        results.append(CellResult(cell.name, cell.title, seeds, values, runs, cell.paper, cell.paper_note))
+        results.append(CellResult(cell.name, cell.title, seeds, values, runs, cell.paper, cell.paper_note,
+                                  getattr(cell, "paper_protocol", None)))
     for i, result in enumerate(results):
         j = spec.reference_of(i)
         row = Row(result, reference=results[j].name if j is not None else None)

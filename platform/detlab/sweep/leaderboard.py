@@ -15,6 +15,9 @@ from detlab.sweep.progress import ENDED, fmt, render_table, short_names
 from detlab.sweep.runs import ChildRuns
 from detlab.sweep.search import TIME_ATTR
 
+# the model profile every training run logs (detlab.inference.profile): column -> console header
+PROFILE = {"profile/params_M": "params_M", "profile/gflops": "GFLOPs", "profile/latency_ms_cpu": "cpu_ms"}
+
 
 def build(spec: StudySpec, results: Any, runs: ChildRuns, scheduler: Any, max_t: int | None) -> list[dict]:
     """Rows for every trial of a `ResultGrid`, ranked: best objective first, failed trials last."""
@@ -38,12 +41,29 @@ def build(spec: StudySpec, results: Any, runs: ChildRuns, scheduler: Any, max_t:
                      f"{metric} (last)": last.get(metric), **sampled,
                      "seed": (result.config or {}).get("seed"), "mlflow_run_id": runs.run_id(trial_id),
                      "error": outcome.error or ""})
+    found = profiles(runs.tracking_uri, [r["mlflow_run_id"] for r in rows])
+    for row in rows:
+        row.update(found.get(row["mlflow_run_id"], {}))
     sign = -1 if mode == "max" else 1
     rows.sort(key=lambda r: (r["status"] == "failed", r[metric] is None,
                              sign * r[metric] if r[metric] is not None else 0, r["trial"]))
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
     return rows
+
+
+def profiles(tracking_uri: str, run_ids: Sequence[str | None]) -> dict[str, dict[str, float]]:
+    """{run id: its ``profile/*`` metrics} from MLflow; empty when MLflow does not answer (the
+    leaderboard is written all the same)."""
+    ids = [r for r in run_ids if r]
+    if not ids:
+        return {}
+    from detlab.tracking.client import make_client
+    try:
+        client = make_client(tracking_uri)
+        return {rid: {k: v for k, v in client.get_run(rid).data.metrics.items() if k in PROFILE} for rid in ids}
+    except Exception:  # noqa: BLE001 - a missing column, not a failed sweep
+        return {}
 
 
 def tune_statuses(results: Any) -> dict[str, str]:
@@ -77,16 +97,16 @@ def to_csv(rows: Sequence[dict], spec: StudySpec) -> str:
 def columns_of(spec: StudySpec) -> list[str]:
     metric = spec.objective.metric
     return ["rank", "trial", "status", "evaluations", metric, f"{metric} (last)", *spec.search_space,
-            "seed", "mlflow_run_id", "error"]
+            *PROFILE, "seed", "mlflow_run_id", "error"]
 
 
 def to_text(rows: Sequence[dict], spec: StudySpec) -> str:
     """The console version: short parameter names, no run ids."""
     metric, keys = spec.objective.metric, list(spec.search_space)
     names = short_names(keys)
-    header = ["#", "trial", "status", "evals", metric] + [names[k] for k in keys]
+    header = ["#", "trial", "status", "evals", metric] + [names[k] for k in keys] + list(PROFILE.values())
     body = [[r["rank"], r["trial"], r["status"], r["evaluations"], r[metric] if r[metric] is not None else "-",
-             *[r.get(k, "") for k in keys]] for r in rows]
+             *[r.get(k, "") for k in keys], *[r.get(k, "-") for k in PROFILE]] for r in rows]
     failed = [f"  {r['trial']}: {r['error']}" for r in rows if r["status"] == "failed" and r["error"]]
     return render_table(header, body) + ("\nfailed trials:\n" + "\n".join(failed) if failed else "")
 

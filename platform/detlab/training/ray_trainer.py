@@ -98,7 +98,7 @@ def _params(overrides: dict[str, Any], cfg, workers: int, gpus: float, seed: int
 
 def _close(run_id: str, status: str, *, uri: str, spool: str, error: str | None = None,
            best_checkpoint: str | None = None, best_metrics: Mapping[str, Any] | None = None,
-           params: Mapping[str, Any] | None = None, cfg=None) -> None:
+           params: Mapping[str, Any] | None = None, cfg=None, profile: Mapping[str, Any] | None = None) -> None:
     """End the run from the driver (a session newer than every worker's, so its status stands)."""
     rec = RunRecorder.attach(run_id, tracking_uri=uri, spool_dir=spool, count_attempt=False)
     if params is not None:  # training never started: record what was asked for
@@ -111,6 +111,9 @@ def _close(run_id: str, status: str, *, uri: str, spool: str, error: str | None 
         rec.log_metrics({f"best/{k}": v for k, v in best_metrics.items()
                          if isinstance(v, (int, float)) and k not in ("epoch", "iter")}, step=epoch)
         rec.set_tags({"best.epoch": epoch})
+    if profile:
+        rec.log_metrics(profile["metrics"])
+        rec.set_tags(profile["tags"])
     rec.finish(status, error=error)
 
 
@@ -176,9 +179,11 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
         run_id = record.run_id
         print_hint_once(uri)
     else:
+        from detlab.config.protocol import protocol_tags
         from detlab.tracking.context import run_context_tags
         tags = run_context_tags(osp.dirname(config))
         tags.update({"detlab.config": config, "detlab.ray.run_dir": run_dir, "detlab.workers": workers})
+        tags.update(protocol_tags(cfg))
         run_id = RunRecorder.create_run(experiment or stem, run_name or name, parent_run_id=parent_run_id,
                                         tags=tags, tracking_uri=uri)
         RunRecord(run_id, uri, experiment or stem, config, wanted, seed).save(run_dir)
@@ -208,11 +213,26 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
         raise TrainingFailed(reason)
 
     best_ckpt, best_metrics = _best(result)
-    _close(run_id, "FINISHED", uri=uri, spool=spool, best_checkpoint=best_ckpt, best_metrics=best_metrics)
+    _close(run_id, "FINISHED", uri=uri, spool=spool, best_checkpoint=best_ckpt, best_metrics=best_metrics,
+           profile=_profile(cfg))
     return FitResult(run_id=run_id, name=name, path=result.path, tracking_uri=uri,
                      metrics=dict(result.metrics or {}), best_metrics=best_metrics, best_checkpoint=best_ckpt,
                      report_times_s=list(outcome.get("report_times_s", [])),
                      fit_time_s=time.perf_counter() - started)
+
+
+def _profile(cfg) -> dict[str, Any] | None:
+    """Params, FLOPs and latency of the trained detector (``detlab.inference.profile``); a failure
+    is a warning, never a failed run ($DETLAB_PROFILE=0 skips it)."""
+    from detlab.inference.profile import enabled, profile_model
+    if not enabled():
+        return None
+    try:
+        return profile_model(cfg)
+    except Exception as err:  # noqa: BLE001 - the training itself succeeded
+        import logging
+        logging.getLogger("detlab.training").warning("model profile skipped: %s", one_line(err))
+        return None
 
 
 class _PreTraining(Exception):
