@@ -35,6 +35,10 @@ def add_parser(subparsers) -> None:
                    help="worker-group restarts from the last checkpoint before giving up (default 3)")
     p.add_argument("--keep-checkpoints", type=int, default=2,
                    help="checkpoints kept, best by val/mAP (the latest is always kept too)")
+    p.add_argument("--verbose", dest="show_library_noise", action="store_true",
+                   help="also show third-party warnings (torch, mmcv) that are filtered by default")
+    p.add_argument("--no-system-metrics", dest="system_metrics", action="store_false",
+                   help="do not record MLflow system metrics (CPU, memory, GPU) of the training nodes")
     p.set_defaults(func=run)
 
 
@@ -47,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
                      cpus_per_worker=args.cpus_per_worker, seed=args.seed, mlflow_uri=args.mlflow_uri,
                      experiment=args.experiment, parent_run_id=args.parent_run_id, storage_path=args.storage,
                      name=args.name, resume=True if args.resume else False, max_failures=args.max_failures,
-                     keep_checkpoints=args.keep_checkpoints, on_name=names.append)
+                     keep_checkpoints=args.keep_checkpoints, on_name=names.append,
+                     on_run=_print_links, system_metrics=None if args.system_metrics else False)
     except KeyboardInterrupt:
         where = f" --storage {args.storage}" if args.storage else ""
         name = f" --name {names[0]}" if names else ""
@@ -59,4 +64,12 @@ def run(args: argparse.Namespace) -> int:
                "best": result.best_metrics, "last": result.metrics}
     print(json.dumps(summary, indent=2, default=str))
     sys.stdout.flush()
+    _print_links(result.run_id, result.tracking_uri)
     return 0
+
+
+def _print_links(run_id: str, uri: str) -> None:
+    """The runs table and the run in MLflow's UI (stderr: stdout is the JSON summary)."""
+    from detlab.tracking.links import print_run_links
+
+    print_run_links(uri, run_id)
