@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from browser_testing import chromium_page, close_assistant
 from sweep_helpers import REPO, SMOKE, child_env, quick_sets, run_sweep_cli, study_runs
 
 pytestmark = pytest.mark.slow
@@ -22,8 +23,6 @@ pytestmark = pytest.mark.slow
 EXPERIMENT = "refined-det/cla-hrsc-smoke"
 METRIC = "val/mAP_voc07"
 SAMPLES = 3
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-TIMEOUT_MS = 120_000  # a large single-page app on 2 shared cores
 ARTIFACTS = Path(os.environ.get("DETLAB_TEST_ARTIFACTS", REPO / "work_dirs" / "test-artifacts")) / "sweep"
 
 
@@ -42,17 +41,7 @@ def toy_sweep(mlflow_server, synth_hrsc, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see constraints.txt)")
-    if not shutil.which("chromium"):
-        pytest.skip("Debian's chromium is not installed (scripts/install_stack.sh installs it)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1600, "height": 950})
-        pg = context.new_page()
-        pg.set_default_timeout(TIMEOUT_MS)
-        yield pg
-        browser.close()
+    yield from chromium_page(ARTIFACTS, width=1600)
 
 
 def _printed(pattern: str, text: str) -> str:
@@ -87,21 +76,25 @@ def test_printed_link_shows_the_trials_and_their_map_without_a_click(toy_sweep, 
     assert finished
 
     page.goto(table, wait_until="load")
-    for child in children:  # the trials are listed under the parent, already expanded
+    for child in children:  # every trial is a row, no click needed
         page.locator(f"a[href$='/runs/{child.info.run_id}']").first.wait_for()
     page.get_by_text(METRIC).first.wait_for()  # the metric column
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "01_runs_table_from_printed_link.png"))
-    body = page.inner_text("body")
-    for child in finished:  # each trial's value, as the UI rounds it
+    close_assistant(page)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "02_runs_table_assistant_closed.png"))
+    grid = page.inner_text("body")
+    for child in finished:  # each trial's value (the UI shows it shortened with an ellipsis)
         value = child.data.metrics[METRIC]
-        assert any(f"{value:.{n}f}".rstrip("0").rstrip(".") in body for n in (2, 3, 4)), (value, body[:2000])
-    assert "Traces" not in page.locator("[role=grid]").first.inner_text()  # the runs, not GenAI's overview
+        assert f"{value:.6f}"[:6] in grid, (value, grid[:2000])
+    assert parents[0].info.run_name in grid          # the parent row, with the best value
+    assert "Training runs" in page.inner_text("body")  # the runs, not GenAI's overview
 
 
 def test_dashboard_link_shows_the_study(toy_sweep, page, tmp_path):
     run, storage, env = toy_sweep
-    cmd = [str(Path(os.sys.executable)), "-m", "detlab.cli", "sweep", "dashboard", "--study", str(SMOKE),
+    cmd = [sys.executable, "-m", "detlab.cli", "sweep", "dashboard", "--study", str(SMOKE),
            "--storage", str(storage), "--port", "0"]
     log = tmp_path / "dashboard.out"
     with open(log, "w") as out:
@@ -119,7 +112,7 @@ def test_dashboard_link_shows_the_study(toy_sweep, page, tmp_path):
         page.goto(link, wait_until="load")
         page.get_by_text("History").first.wait_for()
         page.wait_for_timeout(3000)
-        page.screenshot(path=str(ARTIFACTS / "02_optuna_dashboard.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "03_optuna_dashboard.png"), full_page=True)
         body = page.inner_text("body")
         assert "cla_hrsc_smoke" in body
     finally:

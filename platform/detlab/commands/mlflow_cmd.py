@@ -3,12 +3,12 @@ send spooled records and list the runs that have some."""
 from __future__ import annotations
 
 import argparse
-import signal
 import socket
 import sys
 from pathlib import Path
 
 from detlab.errors import UserError
+from detlab.foreground import serve_until_stopped, stop_on_sigterm
 
 
 def add_parser(subparsers) -> None:
@@ -48,7 +48,7 @@ def add_parser(subparsers) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from detlab.tracking.server import MlflowServer, ServerError, is_loopback
+    from detlab.tracking.server import MlflowServer, is_loopback
 
     if not is_loopback(args.host):
         print(f"detlab: warning: binding to {args.host}: the MLflow server has no authentication and "
@@ -56,22 +56,13 @@ def serve(args: argparse.Namespace) -> int:
     if args.port:
         _check_port_free(args.host, args.port)
     server = MlflowServer(Path(args.dir), host=args.host, port=args.port or None)
-    # SIGTERM (e.g. from a supervisor) stops the server group like Ctrl-C does
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        server.start()
-    except ServerError as e:
-        raise UserError(str(e).splitlines()[0] + f" (log: {server.log_path})") from e
-    print(f"MLflow server at {server.uri}  (store {server.backend_store_uri}, artifacts {server.artifacts_dir})")
-    print(f"  use it with: export MLFLOW_TRACKING_URI={server.uri}")
-    print("  Ctrl-C stops it", flush=True)
-    try:
-        code = server.wait()
-        raise UserError(f"mlflow server exited with code {code}; see {server.log_path}")
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        server.stop()
+    _start(server)
+
+    def announce() -> None:
+        print(f"MLflow server at {server.uri}  (store {server.backend_store_uri}, artifacts {server.artifacts_dir})")
+        print(f"  use it with: export MLFLOW_TRACKING_URI={server.uri}")
+        print("  Ctrl-C stops it", flush=True)
+    return serve_until_stopped(server, announce, f"mlflow server exited; see {server.log_path}")
 
 
 def _spools(args: argparse.Namespace) -> list[Path]:
@@ -132,7 +123,7 @@ def status(args: argparse.Namespace) -> int:
 def ui(args: argparse.Namespace) -> int:
     """`mlflow server` over the local store on 127.0.0.1, then the link to the latest runs."""
     from detlab.tracking.links import ui_base
-    from detlab.tracking.server import MlflowServer, ServerError, is_loopback
+    from detlab.tracking.server import MlflowServer, is_loopback
     from detlab.tracking.uri import is_local_store, resolve_tracking_uri
 
     store = resolve_tracking_uri(args.store)
@@ -147,20 +138,12 @@ def ui(args: argparse.Namespace) -> int:
     root = Path(store[len("sqlite:///"):]).parent / "mlflow-ui" if store.startswith("sqlite:///") \
         else Path.cwd() / "mlflow-ui"
     server = MlflowServer(root, host=args.host, port=args.port or None, backend_store_uri=store)
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        server.start()
-    except ServerError as e:
-        raise UserError(str(e).splitlines()[0] + f" (log: {server.log_path})") from e
-    try:
+    _start(server)
+
+    def announce() -> None:
         print(f"MLflow UI at {server.uri}  (store {store}; Ctrl-C stops it)")
         print(_latest_links(store, ui_base(server.uri), args.experiment), flush=True)
-        code = server.wait()
-        raise UserError(f"mlflow ui exited with code {code}; see {server.log_path}")
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        server.stop()
+    return serve_until_stopped(server, announce, f"mlflow ui exited; see {server.log_path}")
 
 
 def _latest_links(store: str, base: str, experiment: str | None) -> str:
@@ -185,8 +168,15 @@ def _latest_links(store: str, base: str, experiment: str | None) -> str:
     return f"  runs table: {table}\n  latest run: {run} ({top.info.run_name})"
 
 
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+def _start(server) -> None:
+    """Start ``server`` (Ctrl-C and SIGTERM stop it); a failure is one line naming its log."""
+    from detlab.tracking.server import ServerError
+
+    stop_on_sigterm()
+    try:
+        server.start()
+    except ServerError as e:
+        raise UserError(str(e).splitlines()[0] + f" (log: {server.log_path})") from e
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -130,6 +130,7 @@ class OptunaDashboard:
 
 def serve(study: str, sets: list[str], storage: str | None, *, host: str, port: int, out=None) -> int:
     """Start the dashboard, print the study's link, keep it up until Ctrl-C (or SIGTERM)."""
+    from detlab.foreground import serve_until_stopped, stop_on_sigterm
     from detlab.tracking.server import is_loopback
 
     out = out or sys.stdout
@@ -137,19 +138,11 @@ def serve(study: str, sets: list[str], storage: str | None, *, host: str, port: 
     if not is_loopback(host):
         print(f"warning: binding to {host}: optuna-dashboard has no authentication", file=sys.stderr)
     dash = OptunaDashboard(target.storage_url, host=host, port=port)
-    signal.signal(signal.SIGTERM, _interrupt)  # a supervisor's stop ends it like Ctrl-C
+    stop_on_sigterm()
     dash.start()
-    try:
+
+    def announce() -> None:
         print(f"Optuna dashboard of {target.study_name}: {dash.study_url(target.study_id)}\n"
               f"  (history, parallel coordinates, parameter importances; storage {target.storage_url}; "
               f"Ctrl-C stops it)", file=out, flush=True)
-        code = dash.wait()
-        raise UserError(f"optuna-dashboard exited with code {code}")
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        dash.stop()
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+    return serve_until_stopped(dash, announce, "optuna-dashboard exited")

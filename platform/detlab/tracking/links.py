@@ -34,8 +34,10 @@ def ui_base(tracking_uri: str, local_ui: str = LOCAL_UI) -> str:
 
 
 def runs_table_url(base: str, experiment_id: str, view_key: str | None = None) -> str:
-    url = f"{base}/#/experiments/{experiment_id}/runs"
-    return url + (f"?viewStateShareKey={quote(view_key)}" if view_key else "")
+    """``workflowType=machine_learning`` switches the UI's side bar from GenAI to Model training
+    (it otherwise keeps the last choice of that browser, GenAI at first)."""
+    url = f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+    return url + (f"&viewStateShareKey={quote(view_key)}" if view_key else "")
 
 
 def run_url(base: str, experiment_id: str, run_id: str) -> str:
