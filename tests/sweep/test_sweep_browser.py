@@ -89,7 +89,7 @@ def test_printed_link_shows_the_trials_and_their_map_without_a_click(toy_sweep, 
         value = child.data.metrics[METRIC]
         assert f"{value:.6f}"[:6] in grid, (value, grid[:2000])
     assert parents[0].info.run_name in grid          # the parent row, with the best value
-    assert "Training runs" in page.inner_text("body")  # the runs, not GenAI's overview
+    assert "Model training" in grid and "Observability" not in grid  # the runs, not GenAI's overview side bar
 
 
 def test_dashboard_link_shows_the_study(toy_sweep, page, tmp_path):
