@@ -110,7 +110,7 @@ def test_dashboard_link_shows_the_study(toy_sweep, page, tmp_path):
         assert link, f"no dashboard link printed (exit {proc.poll()}):\n{log.read_text()[-2000:]}"
         assert link.startswith("http://127.0.0.1:")
         page.goto(link, wait_until="load")
-        page.get_by_text("History").first.wait_for()
+        page.get_by_text("History").first.wait_for(state="attached")  # a side-bar item (collapsed)
         page.wait_for_timeout(3000)
         page.screenshot(path=str(ARTIFACTS / "03_optuna_dashboard.png"), full_page=True)
         body = page.inner_text("body")
