@@ -13,6 +13,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    from detlab.quiet import silence
+
+    silence(sys.argv[1:] if argv is None else argv)
     from detlab.commands.sweep import DESCRIPTION, add_arguments, run
     from detlab.errors import UserError
 

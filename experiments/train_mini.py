@@ -17,6 +17,9 @@ CONFIG = osp.join(REPO, "experiments/configs/refined_det/refined_det_obb_r50_fpn
 
 
 def main(argv: list[str] | None = None) -> int:
+    from detlab.quiet import silence
+
+    silence(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=CONFIG)
     parser.add_argument("--data", default=osp.join(REPO, "data/synth_hrsc2016"),

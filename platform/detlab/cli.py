@@ -6,6 +6,7 @@ import importlib
 import sys
 
 from detlab.errors import UserError, os_error_line
+from detlab.quiet import silence
 
 # Each module in detlab.commands defines `add_parser(subparsers)`, which registers
 # its sub-command and sets `func` (called with the parsed args, returns an exit code).
@@ -27,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="detlab",
         description="Refined-Det experimentation platform: data, evaluation, training, sweeps, reports.")
+    parser.add_argument("--verbose", dest="show_library_noise", action="store_true",
+                        help="also show third-party warnings (torch's CUDA_HOME note, mmcv's v2.0 notice) "
+                             "that are filtered by default (same as DETLAB_VERBOSE=1)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"detlab.commands.{name}").add_parser(sub)
@@ -34,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    silence(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

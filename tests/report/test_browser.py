@@ -3,31 +3,17 @@ finds the study's parent run, its child runs and the report artifact, and saves 
 work_dirs/test-artifacts/report/ ($DETLAB_TEST_ARTIFACTS overrides the root)."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
+from browser_testing import chromium_page, close_assistant
 from report_helpers import ARTIFACTS, cell_runs
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-TIMEOUT_MS = 120_000       # the UI is a large single-page app; the machine's 2 cores are shared
-
 
 @pytest.fixture(scope="module")
 def page():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see constraints.txt)")
-    if not shutil.which("chromium"):
-        pytest.skip("Debian's chromium is not installed (scripts/install_stack.sh installs it)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1500, "height": 950})
-        pg = context.new_page()
-        pg.set_default_timeout(TIMEOUT_MS)
-        yield pg
-        browser.close()
+    yield from chromium_page(ARTIFACTS)
 
 
 def _ids(run):
@@ -40,16 +26,6 @@ def _ids(run):
     return parent.info.experiment_id, parent, children
 
 
-def _close_assistant(pg) -> None:
-    """MLflow 3's assistant panel takes a third of the screen; close it when it is there."""
-    button = pg.locator("button[aria-label='Close']")
-    if button.count():
-        try:
-            button.first.click(timeout=3000)
-        except Exception:  # noqa: BLE001 - not clickable: the screenshots are only narrower
-            pass
-
-
 def test_mlflow_ui_shows_parent_children_and_report(ablation_run, page):
     exp_id, parent, children = _ids(ablation_run)
     child = next(r for r in children if r.data.tags["detlab.ablate.cell"] == "both")
@@ -59,7 +35,7 @@ def test_mlflow_ui_shows_parent_children_and_report(ablation_run, page):
     page.goto(f"{base}/#/experiments/{exp_id}/runs?workflowType=model_training", wait_until="load")
     cell = page.locator(f"[role=gridcell]:has(a[href$='/runs/{parent.info.run_id}'])").first
     cell.wait_for()
-    _close_assistant(page)
+    close_assistant(page)
     cell.locator("button").first.click()
     page.locator(f"a[href$='/runs/{child.info.run_id}']").first.wait_for()
     page.wait_for_timeout(1000)

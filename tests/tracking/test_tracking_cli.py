@@ -56,3 +56,38 @@ def test_sync_spool_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert detlab(["mlflow", "sync", "--spool", str(tmp_path / "empty")]) == 0
     assert "nothing to sync" in capsys.readouterr().out
+
+
+def test_ui_serves_a_local_store_and_prints_the_runs_link(tmp_path):
+    """`detlab mlflow ui` over a SQLite store: 127.0.0.1 only, the link to the latest run's table
+    (a shared view of the model-training experiment), stopped by SIGTERM with its process group."""
+    from mlflow.tracking import MlflowClient
+
+    from detlab.tracking import RunRecorder
+    from detlab.tracking.links import KIND_TAG, TRAINING_KIND, VIEW_TAG_PREFIX
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run_id = RunRecorder.create_run("ui-cli", "latest", tracking_uri=store, print_hint=False)
+    RunRecorder.close_run(run_id, "FINISHED", tracking_uri=store, spool_dir=tmp_path / "spool")
+    proc = subprocess.Popen([sys.executable, "-m", "detlab.cli", "mlflow", "ui", "--store", store, "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, out = time.monotonic() + 120, ""
+        while time.monotonic() < deadline and "runs table:" not in out:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, proc.stderr.read()
+            out += line
+        table = re.search(r"runs table: (http://127\.0\.0\.1:(\d+)/#/experiments/(\d+)/runs\?workflowType=machine_learning&viewStateShareKey=(\S+))",
+                          out)
+        assert table, out
+        port, exp_id, key = int(table.group(2)), table.group(3), table.group(4)
+        assert set(listening_addresses(port)) == {"127.0.0.1"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+            assert r.status == 200
+        tags = MlflowClient(tracking_uri=store).get_experiment(exp_id).tags
+        assert tags[KIND_TAG] == TRAINING_KIND and VIEW_TAG_PREFIX + key in tags
+        assert key == f"detlab-{run_id}"  # the view made for the latest run
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    assert not listening_addresses(port)

@@ -138,8 +138,7 @@ def reuse(source: Any, *, uri: str, experiment: str, parent_run_id: str | None, 
     entry = plan["cells"][tags[TAG_CELL]]
     RunRecord(run_id, uri, experiment, entry["config"], dict(entry["overrides"]), seed).save(run_dir)
     metrics = {k: float(v) for k, v in source.data.metrics.items()}
-    rec = RunRecorder.attach(run_id, tracking_uri=uri, spool_dir=osp.join(run_dir, "detlab", "mlflow-spool"),
-                             count_attempt=False)
+    rec = RunRecorder.attach(run_id, tracking_uri=uri, count_attempt=False)
     rec.log_params(dict(source.data.params))
     rec.log_metrics(metrics)
     rec.finish("FINISHED")

@@ -12,6 +12,9 @@ DESCRIPTION = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", nargs="?", choices=["run", "dashboard"], default="run",
+                   help="run (default): run or resume the sweep; dashboard: open optuna-dashboard over the "
+                        "study's Optuna storage on 127.0.0.1 and print its link")
     p.add_argument("--study", required=True, help="study spec, e.g. experiments/studies/cla_hrsc_smoke.yaml")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE",
                    help="change a spec field by dotted path (repeatable), e.g. trials.num_samples=4")
@@ -36,7 +39,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="Tune restarts of a trial whose process died, e.g. with its node (default 2)")
     p.add_argument("--progress-interval", type=float, default=20.0,
                    help="seconds between progress tables (default 20)")
-    p.add_argument("--verbose", action="store_true", help="show the trials' own logs (mmdet, Ray Train)")
+    p.add_argument("--verbose", action="store_true",
+                   help="show the trials' own logs (mmdet, Ray Train) and third-party warnings")
+    p.add_argument("--port", type=int, default=8080,
+                   help="dashboard: port of optuna-dashboard (default 8080; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1", help="dashboard: address to bind (default 127.0.0.1)")
+    p.add_argument("--no-system-metrics", dest="system_metrics", action="store_false",
+                   help="do not record MLflow system metrics (CPU, memory, GPU) of the trials")
 
 
 def add_parser(subparsers) -> None:
@@ -47,7 +56,17 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "dashboard":
+        from detlab.sweep.dashboard import serve
+
+        return serve(args.study, list(args.sets), args.storage, host=args.host, port=args.port)
+    import os
+
     from detlab.sweep import SweepOptions, run_sweep
+    from detlab.training.ray_trainer import SYSTEM_METRICS_ENV
+
+    if not args.system_metrics:  # the trials' processes inherit it (local Ray)
+        os.environ[SYSTEM_METRICS_ENV] = "0"
 
     opts = SweepOptions(study=args.study, sets=list(args.sets), storage=args.storage, trainer=args.trainer,
                         address=args.address, num_cpus=args.num_cpus, fresh=args.fresh,

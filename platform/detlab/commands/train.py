@@ -43,6 +43,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--register", default=None, metavar="NAME",
                    help="at the end, log the best checkpoint as an MLflow model and register it as NAME "
                         "(see `detlab model register`)")
+    p.add_argument("--verbose", dest="show_library_noise", action="store_true",
+                   help="also show third-party warnings (torch, mmcv) that are filtered by default")
+    p.add_argument("--no-system-metrics", dest="system_metrics", action="store_false",
+                   help="do not record MLflow system metrics (CPU, memory, GPU) of the training nodes")
     p.set_defaults(func=run)
 
 
@@ -56,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
                      experiment=args.experiment, parent_run_id=args.parent_run_id, storage_path=args.storage,
                      name=args.name, resume=True if args.resume else False, max_failures=args.max_failures,
                      placement_timeout_s=args.placement_timeout, keep_checkpoints=args.keep_checkpoints,
-                     on_name=names.append)
+                     on_name=names.append, on_run=_print_links,
+                     system_metrics=None if args.system_metrics else False)
     except KeyboardInterrupt:
         where = f" --storage {args.storage}" if args.storage else ""
         name = f" --name {names[0]}" if names else ""
@@ -71,4 +76,12 @@ def run(args: argparse.Namespace) -> int:
         summary["model"] = log_run_model(result.run_id, result.tracking_uri, args.register)
     print(json.dumps(summary, indent=2, default=str))
     sys.stdout.flush()
+    _print_links(result.run_id, result.tracking_uri)
     return 0
+
+
+def _print_links(run_id: str, uri: str) -> None:
+    """The runs table and the run in MLflow's UI (stderr: stdout is the JSON summary)."""
+    from detlab.tracking.links import print_run_links
+
+    print_run_links(uri, run_id)

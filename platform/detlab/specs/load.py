@@ -15,6 +15,7 @@ from mmcv import Config
 from pydantic import ValidationError
 
 from detlab.config import OverrideError, apply_overrides, load_config, parse_override, yaml_load
+from detlab.config.schedule import check_schedule
 from detlab.errors import UserError
 from detlab.specs.fields import SpecPathError, close_matches, model_at, set_field
 from detlab.specs.study import StudySpec
@@ -77,6 +78,10 @@ def check_against_config(spec: StudySpec) -> Config:
         cfg = apply_overrides(cfg, spec.overrides, source="")
     except OverrideError as err:
         raise UserError(f"{src}: overrides.{err.key}: {base}: {err.problem}") from None
+    try:
+        check_schedule(cfg, source="")
+    except UserError as err:
+        raise UserError(f"{src}: overrides.{err}") from None
     for key, dim in spec.search_space.items():
         for value in dim.candidates():
             try:

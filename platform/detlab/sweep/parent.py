@@ -48,7 +48,12 @@ def log_study(rec: RunRecorder, spec: StudySpec, source_text: str | None) -> Non
 
 def log_summary(rec: RunRecorder, spec: StudySpec, rows: Sequence[dict], csv_text: str,
                 figures: Mapping[str, Any]) -> None:
-    """Best trial (metric, params, run), counts, leaderboard CSV and the plots."""
+    """Best trial (metric, params, run), counts, leaderboard CSV and the plots.
+
+    The best trial's params and key metrics are also logged under the trials' own names
+    (as SIATune's MLflow callback does), so the parent's collapsed row in MLflow's runs
+    table shows the answer in the same columns as its trials and sorts with them.
+    """
     from detlab.sweep.leaderboard import best_row
 
     metric = spec.objective.metric
@@ -61,6 +66,40 @@ def log_summary(rec: RunRecorder, spec: StudySpec, rows: Sequence[dict], csv_tex
         rec.set_tags({"best.trial": best["trial"], "best.run_id": best.get("mlflow_run_id") or "",
                       f"best.{metric}": f"{best[metric]:.6g}"})
         rec.log_dict(best, "best_trial.json")
+        _log_best_as_own(rec, spec, best)
     rec.log_text(csv_text, "leaderboard.csv")
     for path, fig in figures.items():
         rec.log_figure(fig, path)
+
+
+def best_trial_metrics(tracking_uri: str, run_id: str) -> dict[str, float]:
+    """The key metrics of a trial's run: its best checkpoint's evaluation (``best/val/...``, logged
+    when the training ended) under the plain names, else its last ``val/...`` values."""
+    from detlab.tracking.client import make_client
+
+    metrics = make_client(tracking_uri).get_run(run_id).data.metrics
+    best = {k[len("best/"):]: v for k, v in metrics.items() if k.startswith("best/val/")}
+    return best or {k: v for k, v in metrics.items() if k.startswith("val/")}
+
+
+def _log_best_as_own(rec: RunRecorder, spec: StudySpec, best: Mapping[str, Any]) -> None:
+    """Params and metrics of the best trial under the trials' names, a link to its run."""
+    from detlab.tracking.client import make_client, one_line
+    from detlab.tracking.links import run_url, ui_base
+
+    metric, run_id = spec.objective.metric, best.get("mlflow_run_id") or ""
+    rec.log_params({k: best.get(k) for k in spec.search_space if best.get(k) is not None})
+    metrics: dict[str, float] = {}
+    link = ""
+    if run_id:
+        try:
+            metrics = best_trial_metrics(rec.tracking_uri, run_id)
+            exp_id = make_client(rec.tracking_uri).get_run(run_id).info.experiment_id
+            link = run_url(ui_base(rec.tracking_uri), exp_id, run_id)
+        except Exception as err:  # noqa: BLE001 - the objective alone still lands
+            rec.set_tags({"best.metrics_error": one_line(err)})
+    rec.log_metrics({**metrics, metric: best[metric]})
+    if link:
+        rec.set_tags({"best.run_url": link, "mlflow.note.content": (
+            f"{spec.description or 'sweep of ' + spec.name}\n\n"
+            f"**Best trial**: [{best['trial']}]({link}), {metric} = {best[metric]:.4g}")})

@@ -121,13 +121,15 @@ def run_sweep(opts: SweepOptions, out: Any = None) -> SweepOutcome:
     from detlab.sweep.parent import log_study
     from detlab.tracking import RunRecorder
 
-    rec = RunRecorder.attach(state.parent_run_id, tracking_uri=state.tracking_uri, spool_dir=paths.spool)
+    rec = RunRecorder.attach(state.parent_run_id, tracking_uri=state.tracking_uri, spool_dir=None)
     log_study(rec, spec, _read_text(opts.study))
     print(f"{'resuming' if resumed else 'starting'} sweep {spec.name}: {num_trials(spec)} trials, "
-          f"{max_concurrent} at a time, on {where}\n  study folder: {paths.experiment_dir}\n"
-          f"  MLflow parent run: {state.parent_run_id} ({state.tracking_uri})", file=out)
+          f"{max_concurrent} at a time, on {where}\n  study folder: {paths.experiment_dir}", file=out)
+    _print_links(spec, state, out)
     if state.optuna_storage:
-        print(f"  Optuna study {state.optuna_study}: optuna-dashboard {state.optuna_storage}", file=out)
+        where = f" --storage {opts.storage}" if opts.storage else ""
+        print(f"  Optuna study {state.optuna_study}: open its dashboard with: detlab sweep dashboard "
+              f"--study {opts.study}{where}", file=out)
     out.flush()
 
     # 4. the Tuner; Tune snapshots its state every second (default: every 10 s or more), so a
@@ -197,6 +199,7 @@ def _finish(spec: Any, paths: Any, state: Any, tuner: Any, results: Any, rec: An
         print(f"best: {best['trial']} {spec.objective.metric}={best[spec.objective.metric]:.4g} "
               f"(MLflow run {best['mlflow_run_id']})", file=out)
     print(ui_hint(state.tracking_uri), file=out)
+    _print_links(spec, state, out)
     if not complete:
         print("the sweep did not finish: run the same command again to resume it", file=out)
     out.flush()
@@ -205,6 +208,17 @@ def _finish(spec: Any, paths: Any, state: Any, tuner: Any, results: Any, rec: An
                         tracking_uri=state.tracking_uri, rows=rows, best=best, resumed=resumed,
                         complete=complete, optuna_storage=state.optuna_storage,
                         optuna_study=state.optuna_study, leaderboard_csv=paths.leaderboard, timings=timings)
+
+
+def _print_links(spec: Any, state: Any, out: Any) -> None:
+    """The runs table (trials under the parent, objective and search params as columns, best
+    first) and the parent run, on the tracking server or the local UI."""
+    from detlab.tracking.links import HEADLINE_METRICS, print_run_links
+
+    metric = spec.objective.metric
+    print_run_links(state.tracking_uri, state.parent_run_id, file=out, what="parent run",
+                    metrics=[metric, *(m for m in HEADLINE_METRICS if m != metric)],
+                    params=list(spec.search_space), sort_metric=metric, ascending=spec.objective.mode == "min")
 
 
 def _settle_all(tuner: Any, runs: Any, rows: list[dict]) -> None:

@@ -77,8 +77,7 @@ class ChildRuns:
             return run_id
         # fit usually ended a failed run already, with a more precise reason than Tune's: keep it
         reason = have.get("error") if status == "FAILED" else None
-        rec = RunRecorder.attach(run_id, tracking_uri=self.tracking_uri, spool_dir=run_dir / "detlab" / "mlflow-spool",
-                                 count_attempt=False)
+        rec = RunRecorder.attach(run_id, tracking_uri=self.tracking_uri, count_attempt=False)
         rec.set_tags(tags)
         rec.finish(want, error=(reason or outcome.error or "trial failed") if want == "FAILED" else None)
         if stale_error:

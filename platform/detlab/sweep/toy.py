@@ -169,7 +169,7 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
         wanted, seed = record.overrides, record.seed
     cfg = load_config(config, wanted, import_custom_modules=False)
     uri = resolve_tracking_uri(mlflow_uri or (record.tracking_uri if record else None))
-    spool = osp.join(run_dir, "detlab", "mlflow-spool")
+    spool = None  # the machine's spool, as mmdet trials
     pid_dir = osp.join(run_dir, "detlab", "workers")
     if record is None:
         run_id = RunRecorder.create_run(experiment or "toy", run_name or name, parent_run_id=parent_run_id,

@@ -15,6 +15,10 @@ from typing import Any, Callable
 
 from detlab.errors import UserError
 
+from detlab.quiet import silence
+
+silence()  # a Ray worker imports this module before mmcv: filter its import-time noise there too
+
 TRIAL_CPU = 0.1  # the trial's own process (Train's driver); the controller takes 0, the workers their share
 HEAD = "node:__internal_head__"
 # Trials run on the head node: Ray Train pins a run's controller to the node of its driver, and a

@@ -96,11 +96,14 @@ def one_line(exc_or_text: BaseException | str, limit: int = 300) -> str:
 
 
 def get_or_create_experiment(client, name: str) -> str:
-    """Experiment id for `name`, created if missing (a concurrent creator is not an error)."""
+    """Experiment id for `name`, created if missing (a concurrent creator is not an error) as a
+    model-training experiment, so MLflow's UI opens it on its runs, not on GenAI traces."""
+    from detlab.tracking.links import KIND_TAG, TRAINING_KIND
+
     exp = client.get_experiment_by_name(name)
     if exp is None:
         try:
-            return client.create_experiment(name)
+            return client.create_experiment(name, tags={KIND_TAG: TRAINING_KIND})
         except Exception as e:  # someone else created it in between
             if error_code(e) != "RESOURCE_ALREADY_EXISTS":
                 raise

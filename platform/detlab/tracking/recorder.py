@@ -307,6 +307,14 @@ class RunRecorder:
             self._warn_once("finish", "MLflow recording: finish failed (%s)", one_line(e))
         return self._delivered
 
+    def close(self, timeout: float | None = None) -> bool:
+        """Stop this session without ending the run (a process that only adds metrics, e.g. the
+        system metrics of another node); what is not delivered stays in the spool. Idempotent."""
+        if not self._finished:
+            self._finished = True
+            self._delivered = self._stop(timeout)
+        return self._delivered
+
     def __enter__(self) -> "RunRecorder":
         return self
 
@@ -355,9 +363,10 @@ class RunRecorder:
             self.journal.remove()
         else:
             pending = len(self._pending)
+            where = "" if self.spool_dir == default_spool_dir() else f" --spool {self.spool_dir}"
             log.warning("MLflow at %s: %d operation(s) of run %s not delivered; kept in %s. "
-                        "Send them with: detlab mlflow sync --spool %s",
-                        self.tracking_uri, pending, self.run_id, self.journal.path, self.spool_dir)
+                        "Send them with: detlab mlflow sync%s",
+                        self.tracking_uri, pending, self.run_id, self.journal.path, where)
             if not self._thread.is_alive():
                 self.journal.unlock()
         if self.rejected:

@@ -59,8 +59,10 @@ class MlflowServer:
 
     def __init__(self, root: str | os.PathLike, *, host: str = "127.0.0.1", port: int | None = None,
                  workers: int = 1, startup_timeout: float = 90.0, mlflow_bin: str | None = None,
-                 app_name: str | None = None, env: dict[str, str] | None = None) -> None:
+                 app_name: str | None = None, env: dict[str, str] | None = None,
+                 backend_store_uri: str | None = None) -> None:
         self.root = Path(root).resolve()
+        self._store = backend_store_uri  # default: <root>/mlflow.db
         self.host = host
         self.port = port or free_port(host if host not in ("0.0.0.0", "::") else "127.0.0.1")
         self.workers = workers
@@ -82,7 +84,7 @@ class MlflowServer:
 
     @property
     def backend_store_uri(self) -> str:
-        return sqlite_uri(self.root / "mlflow.db")
+        return self._store or sqlite_uri(self.root / "mlflow.db")
 
     @property
     def artifacts_dir(self) -> Path:

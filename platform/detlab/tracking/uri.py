@@ -67,7 +67,8 @@ def ui_hint(uri: str) -> str:
     if uri.startswith(("http://", "https://")):
         return f"MLflow tracking server: {uri} (open it in a browser)"
     return (f"MLflow tracking store: {uri}\n"
-            f"  open the UI with: mlflow ui --backend-store-uri '{uri}' --host 127.0.0.1")
+            f"  open the UI with: detlab mlflow ui --store '{uri}'\n"
+            f"  (the same as: mlflow ui --backend-store-uri '{uri}' --host 127.0.0.1)")
 
 
 def print_hint_once(uri: str, file=None) -> bool:

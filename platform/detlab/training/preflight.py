@@ -11,6 +11,7 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from detlab.config.schedule import check_schedule
 from detlab.errors import UserError
 from detlab.tracking.client import one_line
 
@@ -21,10 +22,12 @@ REQUIRED_KEYS = ("ann_file", "img_prefix")
 
 @dataclass
 class DataPaths:
-    """What identifies the data of a run (for the dataset fingerprint tag)."""
+    """What identifies the data of a run (for the dataset fingerprint tag and the MLflow dataset
+    inputs): all paths together, and per split (train, val) with the dataset's name."""
 
     annotations: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    splits: dict[str, tuple[str, list[str], list[str]]] = field(default_factory=dict)  # name, anns, images
 
 
 def _datasets(cfg) -> Iterator[tuple[str, Any]]:
@@ -90,14 +93,20 @@ def check_builds(cfg) -> DataPaths:
     attempt("the val ground truth (data.val.*)", lambda: load_val_set(val))
 
     paths = DataPaths()
-    for ds in (train, val):
+    for split, ds in (("train", train), ("val", val)):
         ds = getattr(ds, "dataset", ds)  # RepeatDataset & co.
+        anns, images = [], []
         if osp.exists(str(ds.ann_file)):
-            paths.annotations.append(str(ds.ann_file))
+            anns.append(str(ds.ann_file))
         if dataset_kind(ds) == "hrsc2016":
-            paths.annotations.append(_hrsc_ann_dir(ds))
+            anns.append(_hrsc_ann_dir(ds))
         if ds.img_prefix and osp.isdir(ds.img_prefix):
-            paths.images.append(ds.img_prefix)
+            images.append(ds.img_prefix)
+        paths.annotations += anns
+        paths.images += images
+        if anns:
+            paths.splits[split] = (f"{dataset_kind(ds)}-{split}", [osp.normpath(a) for a in anns],
+                                   [osp.normpath(i) for i in images])
     paths.annotations = sorted(set(map(osp.normpath, paths.annotations)))
     paths.images = sorted(set(map(osp.normpath, paths.images)))
     return paths
@@ -112,6 +121,7 @@ def check_device(cfg) -> None:
 
 def preflight(cfg) -> DataPaths:
     """All checks, in the order a user would fix them."""
+    check_schedule(cfg, source="bad config:")  # prepare_config checked them; a caller may have changed cfg
     check_device(cfg)
     absolutize_data_paths(cfg)
     check_data_paths(cfg)

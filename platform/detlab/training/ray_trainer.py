@@ -31,7 +31,8 @@ from detlab.training.placement import PLACEMENT_TIMEOUT_S, bounded_failure_confi
 from detlab.training.run_record import RunRecord, latest_run_dir
 
 DEFAULT_STORAGE = osp.join("work_dirs", "ray_train")
-SCORE = "val/mAP"  # checkpoints are ranked by it (val_eval.flat_metrics' headline)
+SCORE = "val/mAP"
+SYSTEM_METRICS_ENV = "DETLAB_SYSTEM_METRICS"  # checkpoints are ranked by it (val_eval.flat_metrics' headline)
 
 
 @dataclass
@@ -96,7 +97,7 @@ def _params(overrides: dict[str, Any], cfg, workers: int, gpus: float, seed: int
     return params
 
 
-def _close(run_id: str, status: str, *, uri: str, spool: str, error: str | None = None,
+def _close(run_id: str, status: str, *, uri: str, spool: str | None, error: str | None = None,
            best_checkpoint: str | None = None, best_metrics: Mapping[str, Any] | None = None,
            params: Mapping[str, Any] | None = None, cfg=None, profile: Mapping[str, Any] | None = None) -> None:
     """End the run from the driver (a session newer than every worker's, so its status stands)."""
@@ -117,6 +118,21 @@ def _close(run_id: str, status: str, *, uri: str, spool: str, error: str | None 
     rec.finish(status, error=error)
 
 
+def system_metrics_interval(flag: bool | None = None) -> float:
+    """Seconds between system metrics samples, 0 for none: off when ``flag`` is False or
+    $DETLAB_SYSTEM_METRICS is 0 (``--no-system-metrics`` sets it), else
+    $DETLAB_SYSTEM_METRICS_INTERVAL (default 10)."""
+    on = flag if flag is not None else \
+        os.environ.get(SYSTEM_METRICS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    if not on:
+        return 0.0
+    try:
+        return max(0.1, float(os.environ.get(SYSTEM_METRICS_ENV + "_INTERVAL", "10")))
+    except ValueError:
+        raise UserError(f"{SYSTEM_METRICS_ENV}_INTERVAL={os.environ[SYSTEM_METRICS_ENV + '_INTERVAL']}: "
+                        f"give seconds, e.g. 10") from None
+
+
 def worker_spec(cfg, **fields: Any) -> dict[str, Any]:
     """The ``train_loop_config`` of every worker: plain, picklable values only."""
     return dict(cfg=cfg._cfg_dict.to_dict(), **fields)
@@ -129,8 +145,9 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
         name: str | None = None, resume: bool | None = None, max_failures: int = 3,
         placement_timeout_s: float = PLACEMENT_TIMEOUT_S, keep_checkpoints: int = 2,
         callbacks: Sequence[Any] = (), hooks: Sequence[dict] = (),
-        spool_dir: str | os.PathLike | None = None, checks: bool = True,
-        on_name: Callable[[str], None] | None = None) -> FitResult:
+        spool_dir: str | os.PathLike | None = None, checks: bool = True, system_metrics: bool | None = None,
+        on_name: Callable[[str], None] | None = None,
+        on_run: Callable[[str, str], None] | None = None) -> FitResult:
     """Train ``config`` with ``overrides`` on ``workers`` Ray Train workers; see the module doc.
 
     ``resume``: True continues the run ``name`` (default: the latest of this config), False
@@ -138,7 +155,9 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
     ``placement_timeout_s``: how long the workers may wait to be placed (all start tries together;
     placement.py); past it the run ends FAILED with what was waited for and what the cluster had.
     ``hooks``: extra mmcv hook configs for every worker. ``on_name`` is told the run's name as
-    soon as it is known (the CLI prints it on Ctrl-C). Raises ``UserError`` with a one-line
+    soon as it is known (the CLI prints it on Ctrl-C); ``on_run`` the MLflow run id and tracking
+    URI once the run exists (the CLI prints the links to it). ``system_metrics``: MLflow system
+    metrics of each node (default: on unless $DETLAB_SYSTEM_METRICS is 0). Raises ``UserError`` with a one-line
     reason on any failure, after marking the MLflow run FAILED.
     """
     from detlab.training.setup import prepare_config
@@ -151,7 +170,7 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
     stem = osp.splitext(osp.basename(config))[0]
     if "://" in os.fspath(storage_path or ""):
         raise UserError(f"storage {storage_path}: give a folder all nodes see (a shared file system); "
-                        f"URIs are not supported: the run record and MLflow spool live in the run folder")
+                        f"URIs are not supported: the run record lives in the run folder")
     storage = osp.abspath(os.fspath(storage_path or DEFAULT_STORAGE))
     run_dir, name = _run_dir(storage, stem, name, resume)
     if on_name is not None:
@@ -173,7 +192,9 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
     device = "cuda" if gpus_per_worker > 0 else "cpu"
     cfg = prepare_config(config, wanted, work_dir=osp.join(run_dir, "detlab", "work"), seed=seed, device=device)
     uri = resolve_tracking_uri(mlflow_uri or (record.tracking_uri if record else None))
-    spool = os.fspath(spool_dir) if spool_dir else osp.join(run_dir, "detlab", "mlflow-spool")
+    # None: the machine's spool ($DETLAB_MLFLOW_SPOOL, else ~/.cache/detlab/mlflow-spool), on the
+    # driver and on each worker's node alike, where a bare `detlab mlflow sync` finds it
+    spool = os.fspath(spool_dir) if spool_dir else None
     params = _params(wanted, cfg, workers, gpus_per_worker, seed)
     if record is not None:
         run_id = record.run_id
@@ -187,6 +208,8 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
         run_id = RunRecorder.create_run(experiment or stem, run_name or name, parent_run_id=parent_run_id,
                                         tags=tags, tracking_uri=uri)
         RunRecord(run_id, uri, experiment or stem, config, wanted, seed).save(run_dir)
+    if on_run is not None:
+        on_run(run_id, uri)
 
     started = time.perf_counter()
     try:
@@ -195,7 +218,7 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
                                  cpus=cpus_per_worker, seed=seed, max_failures=max_failures,
                                  placement_timeout_s=placement_timeout_s,
                                  keep=keep_checkpoints, callbacks=callbacks, hooks=hooks,
-                                 checks=checks)
+                                 checks=checks, system_metrics=system_metrics_interval(system_metrics))
     except (KeyboardInterrupt, SystemExit) as err:  # Ray's SIGINT handler aborts, then sys.exit()s
         _close(run_id, "KILLED", uri=uri, spool=spool, error="interrupted (Ctrl-C)")
         raise KeyboardInterrupt() from err
@@ -239,9 +262,10 @@ class _PreTraining(Exception):
     """Wraps a failure before any worker started (the driver records params and config then)."""
 
 
-def _train(cfg, *, run_id: str, uri: str, spool: str, params: dict, name: str, storage: str,
+def _train(cfg, *, run_id: str, uri: str, spool: str | None, params: dict, name: str, storage: str,
            workers: int, gpus: float, cpus: float, seed: int, max_failures: int, placement_timeout_s: float,
-           keep: int, callbacks: Sequence[Any], hooks: Sequence[dict], checks: bool) -> tuple[Any, dict]:
+           keep: int, callbacks: Sequence[Any], hooks: Sequence[dict], checks: bool,
+           system_metrics: float = 10.0) -> tuple[Any, dict]:
     """Preflight, then the TorchTrainer; returns Ray's result and rank 0's return value."""
     from detlab.training.preflight import DataPaths, absolutize_data_paths, preflight
 
@@ -253,8 +277,11 @@ def _train(cfg, *, run_id: str, uri: str, spool: str, params: dict, name: str, s
         if paths.annotations:
             from detlab.tracking.context import dataset_fingerprint
             tags["dataset.fingerprint"] = dataset_fingerprint(paths.annotations, paths.images)
+        from detlab.tracking.datasets import DatasetRef
+        datasets = [DatasetRef.of(split, name, anns, images) for split, (name, anns, images) in paths.splits.items()]
     except Exception as err:
         raise _PreTraining() from err
+    _log_datasets(uri, run_id, datasets)
 
     from ray.train import CheckpointConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
@@ -267,7 +294,7 @@ def _train(cfg, *, run_id: str, uri: str, spool: str, params: dict, name: str, s
     spec = worker_spec(cfg, run_id=run_id, tracking_uri=uri, spool_dir=spool, params=params, tags=tags,
                        seed=seed, threads=max(1, int(cpus)), device="cuda" if gpus > 0 else "cpu",
                        work_dir=cfg.work_dir, pid_dir=pid_dir,
-                       hooks=list(hooks), name=name)
+                       hooks=list(hooks), name=name, system_metrics=system_metrics)
     resources = {"CPU": cpus, **({"GPU": gpus} if gpus > 0 else {})}
     ensure_ray()
     trainer = TorchTrainer(
@@ -281,6 +308,17 @@ def _train(cfg, *, run_id: str, uri: str, spool: str, params: dict, name: str, s
     result = fit_bounded(trainer, pid_dir, workers=workers, resources=resources,
                          placement_timeout_s=placement_timeout_s)
     return result, dict(result.return_value or {})
+
+
+def _log_datasets(uri: str, run_id: str, datasets: list) -> None:
+    """The train/val datasets as the run's MLflow inputs; an unreachable server costs a warning only."""
+    import logging
+
+    from detlab.tracking.datasets import log_datasets
+    try:
+        log_datasets(uri, run_id, datasets)
+    except Exception as err:  # noqa: BLE001 - the run goes on; the fingerprint tag still names the data
+        logging.getLogger("detlab.training").warning("MLflow: dataset inputs not logged (%s)", one_line(err))
 
 
 def _best(result) -> tuple[str | None, dict[str, Any] | None]:

@@ -9,6 +9,7 @@ import torch
 from mmcv import Config
 
 from detlab.config import load_config
+from detlab.config.schedule import check_schedule
 from detlab.errors import UserError
 
 
@@ -42,11 +43,13 @@ def prepare_config(config: str | os.PathLike, overrides: Mapping | Iterable[str]
                    device: str | None = None) -> Config:
     """Load ``config`` with ``--set`` overrides and fill in what mmdet's runner expects.
 
-    Unknown override keys are errors (see ``detlab.config``). Sets ``work_dir``
+    Unknown override keys and schedule values out of range are errors (see ``detlab.config``). Sets ``work_dir``
     (default ``work_dirs/<config name>``), ``seed``, ``device`` and ``gpu_ids``.
     """
     cfg = load_config(config, overrides)
     check_training_keys(cfg, config)
+    # before any MLflow run or Ray worker exists: a bad number is one line, nothing left behind
+    check_schedule(cfg, source=f"{osp.basename(str(config))}:")
     name = osp.splitext(osp.basename(str(config)))[0]
     cfg.work_dir = osp.abspath(str(work_dir or osp.join("work_dirs", name)))
     cfg.seed = int(seed)

@@ -23,6 +23,10 @@ import tempfile
 import time
 from typing import Any
 
+from detlab.quiet import silence
+
+silence()  # a Ray worker imports this module before mmcv: filter its import-time noise there too
+
 PRIORITIES = {"guard": "VERY_HIGH", "stats": 60, "eval": "LOW", "mlflow": 75, "report": 80}
 
 
@@ -70,6 +74,38 @@ def _resume_file(work_dir: str, rank: int) -> str | None:
     if not osp.isfile(path):
         raise FileNotFoundError(f"checkpoint {checkpoint.path} has no {CHECKPOINT_FILE}")
     return path
+
+
+def _system_metrics(spec: dict[str, Any], ctx, recorder, interval: float):
+    """Start MLflow system metrics on one worker per node; returns the (idempotent) stop.
+
+    Rank 0 sends through its recorder; the first worker of each other node through a
+    metrics-only session of the same run. Node ids name the metrics on multi-node runs."""
+    import logging
+
+    from detlab.tracking import RunRecorder
+
+    rank = ctx.get_world_rank()
+    if ctx.get_local_rank() != 0:
+        return lambda: None
+    try:
+        from detlab.training.system_metrics import start_system_metrics
+    except ImportError as err:  # psutil missing: training goes on without them
+        logging.getLogger("detlab.training").warning("MLflow system metrics off: %s", err)
+        return lambda: None
+    node_rank = getattr(ctx, "get_node_rank", lambda: 0)()
+    multi_node = ctx.get_world_size() > getattr(ctx, "get_local_world_size", ctx.get_world_size)()
+    sender = recorder if rank == 0 else RunRecorder.attach(
+        spec["run_id"], tracking_uri=spec["tracking_uri"], spool_dir=spec.get("spool_dir"), count_attempt=False)
+    sampler = start_system_metrics(sender, node_id=f"node{node_rank}" if multi_node else None,
+                                   interval=interval)
+
+    def stop() -> None:
+        if sampler is not None:
+            sampler.finish()
+        if sender is not recorder:
+            sender.close()
+    return stop
 
 
 def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
@@ -128,18 +164,23 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     # checkpoints carry the config text (meta): no secret of the environment in them either
     meta = dict(seed=int(spec["seed"]), config=redact(logged_cfg.pretty_text), exp_name=spec.get("name", ""))
     set_random_seed(int(spec["seed"]))
+    interval = float(spec.get("system_metrics", 0) or 0)
+    stop_sampling = _system_metrics(spec, ctx, recorder, interval) if interval > 0 else (lambda: None)
     try:
         with active(session), ddp_on_any_device():
             model, dataset = build_for_training(cfg)
             train_detector(model, dataset, cfg, distributed=True, validate=False,
                            timestamp=time.strftime("%Y%m%d_%H%M%S", time.localtime()), meta=meta)
     except NonFiniteLossError as err:
+        stop_sampling()
         recorder.finish("FAILED", error=err)
         return {"status": "failed", "error": one_line(err)}
     except BaseException as err:
+        stop_sampling()
         recorder.finish("FAILED", error=err)
         raise
     finally:
+        stop_sampling()
         if cfg.resume_from:  # the local copy of the checkpoint mmcv resumed from
             shutil.rmtree(osp.dirname(cfg.resume_from), ignore_errors=True)
     recorder.finish("FINISHED")
