@@ -18,7 +18,7 @@ import pytest
 from browser_testing import chromium_page, close_assistant
 from sweep_helpers import REPO, SMOKE, child_env, quick_sets, run_sweep_cli, study_runs
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 EXPERIMENT = "refined-det/cla-hrsc-smoke"
 METRIC = "val/mAP_voc07"
@@ -34,7 +34,7 @@ def toy_sweep(mlflow_server, synth_hrsc, tmp_path_factory):
     args = ["--study", str(SMOKE), "--storage", str(storage), "--trainer", "toy", "--num-cpus", "2",
             "--progress-interval", "5",
             *[a for s in quick_sets(synth_hrsc, SAMPLES, epochs=2) for a in ("--set", s)]]
-    run = run_sweep_cli(args, env, timeout=900)
+    run = run_sweep_cli(args, env, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return run, storage, env
 
