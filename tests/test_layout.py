@@ -61,9 +61,9 @@ def test_dependencies_point_one_way():
     assert not offenders, offenders
 
 
-def test_importing_refined_det_registers_every_plugin():
-    """Configs rely on custom_imports=['refined_det'] alone."""
-    code = ("import refined_det\n"
+def test_importing_refined_det_register_registers_every_plugin():
+    """Configs rely on custom_imports=['refined_det.register'] alone."""
+    code = ("import refined_det.register\n"
             "from mmrotate.datasets.builder import ROTATED_DATASETS\n"
             "from mmrotate.models.builder import ROTATED_DETECTORS, ROTATED_HEADS\n"
             "from mmrotate.core.bbox.builder import ROTATED_BBOX_ASSIGNERS\n"

@@ -3,7 +3,7 @@
 from refined_det.upstream import mmrotate_config
 
 _base_ = [mmrotate_config('rotated_retinanet/rotated_retinanet_obb_r50_fpn_1x_dota_le90.py')]
-custom_imports = dict(imports=['refined_det'], allow_failed_imports=False)
+custom_imports = dict(imports=['refined_det.register'], allow_failed_imports=False)
 
 data_root = 'data/split_1024_dota1_0/'  # patches of `detlab data split` (as upstream's path)
 # DEVIATION: RotatedRetinaHead -> CLARetinaHead (CPU-safe anchors, grid hook for CLA;

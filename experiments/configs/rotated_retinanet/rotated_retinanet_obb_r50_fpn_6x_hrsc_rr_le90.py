@@ -3,7 +3,7 @@
 from refined_det.upstream import mmrotate_config
 
 _base_ = [mmrotate_config('rotated_retinanet/rotated_retinanet_obb_r50_fpn_6x_hrsc_rr_le90.py')]
-custom_imports = dict(imports=['refined_det'], allow_failed_imports=False)
+custom_imports = dict(imports=['refined_det.register'], allow_failed_imports=False)
 
 data_root = 'data/hrsc2016/'  # DEVIATION: our data location (upstream: data/hrsc/)
 model = dict(
