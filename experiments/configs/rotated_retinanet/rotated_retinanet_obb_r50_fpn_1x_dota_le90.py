@@ -8,7 +8,11 @@ custom_imports = dict(imports=['refined_det.register'], allow_failed_imports=Fal
 data_root = 'data/split_1024_dota1_0/'  # patches of `detlab data split` (as upstream's path)
 # DEVIATION: RotatedRetinaHead -> CLARetinaHead (CPU-safe anchors, grid hook for CLA;
 # identical outputs with MaxIoUAssigner).
-model = dict(bbox_head=dict(type='CLARetinaHead'))
+model = dict(
+    bbox_head=dict(type='CLARetinaHead'),
+    # DEVIATION: RBboxOverlaps2D -> SparseRBboxOverlaps2D, the same IoU matrix (so the same
+    # labels) with the exact rotated IoU computed only for anchor-GT pairs that can overlap.
+    train_cfg=dict(assigner=dict(iou_calculator=dict(type='SparseRBboxOverlaps2D'))))
 # DEVIATION: strict annotation validation (DOTADataset subclass).
 data = dict(
     train=dict(type='StrictDOTADataset', ann_file=data_root + 'trainval/annfiles/',

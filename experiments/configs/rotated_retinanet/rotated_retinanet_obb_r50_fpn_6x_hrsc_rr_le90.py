@@ -10,7 +10,10 @@ model = dict(
     # DEVIATION: RotatedRetinaHead -> CLARetinaHead, the same head with CPU-safe anchor
     # generation (mmrotate 0.3.4 requests anchors on CUDA) and the grid hook CLA uses.
     # With MaxIoUAssigner it computes exactly what RotatedRetinaHead does.
-    bbox_head=dict(type='CLARetinaHead'))
+    bbox_head=dict(type='CLARetinaHead'),
+    # DEVIATION: RBboxOverlaps2D -> SparseRBboxOverlaps2D, the same IoU matrix (so the same
+    # labels) with the exact rotated IoU computed only for anchor-GT pairs that can overlap.
+    train_cfg=dict(assigner=dict(iou_calculator=dict(type='SparseRBboxOverlaps2D'))))
 # DEVIATION: StrictHRSCDataset = HRSCDataset with strict annotation validation.
 data = dict(
     train=dict(type='StrictHRSCDataset', ann_file=data_root + 'ImageSets/trainval.txt',
