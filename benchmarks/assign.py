@@ -1,11 +1,18 @@
-"""CLA vs mmdet's MaxIoUAssigner: time per image, measured side by side in one run.
+"""Label assignment per image: mmdet's MaxIoUAssigner (dense rotated IoU) vs our sparse IoU, one run.
 
-1024x1024 input, strides 8-128 (one anchor per cell, 21,824 anchors), 100 le90
-GTs. Both use mmrotate's rotated IoU (RBboxOverlaps2D); CLA = MaxIoU step (the
-seed's comparisons) + the cross-grid step. Goal: CLA / MaxIoU <= 1.25 on CPU,
-<= 1.1 on CUDA.
+    python benchmarks/assign.py [--gts 100] [--reps 10] [--reps-nine 3] [--device cpu|cuda|all]
 
-    python benchmarks/assign.py [--gts 100] [--reps 30] [--device cpu|cuda|all]
+Cases, all with le90 GTs and strides 8-128:
+  one anchor per cell (CLA's grid) at 1024x1024 (21,824 anchors; the full configs' DOTA patches)
+  and at 512x512 (5,456 anchors; the mini DOTA config's patches);
+  9 anchors per cell (Rotated RetinaNet's generator: 3 scales x 3 ratios) at 1024x1024 (196,416).
+Columns, timed interleaved and reported as medians:
+  MaxIoU dense:  mmdet's ``MaxIoUAssigner`` with mmrotate's ``RBboxOverlaps2D`` (today's baseline);
+  MaxIoU sparse: the same assigner with ``SparseRBboxOverlaps2D`` (exact IoU only for pairs whose
+                 circumscribed circles overlap; same labels);
+  CLA sparse / CLA dense: ``cross_grid_assign`` with ``iou_mode`` sparse / dense (one-anchor grids).
+Ratios are against MaxIoU dense. Goal: sparse <= 0.25x on CPU. Every run also checks that the
+sparse labels equal the dense ones.
 """
 from __future__ import annotations
 
@@ -18,15 +25,18 @@ import torch
 from mmdet.core import build_assigner
 from mmrotate.core import build_prior_generator
 
-import refined_det  # noqa: F401
+import refined_det.register  # noqa: F401  (registers the plugins)
 from refined_det.assigners import cross_grid_assign
 
 STRIDES = [8, 16, 32, 64, 128]
+GOAL = 0.25
+ONE_PER_CELL = dict(type="RotatedAnchorGenerator", scales=[4], ratios=[1.0], strides=STRIDES)
+NINE_PER_CELL = dict(type="RotatedAnchorGenerator", octave_base_scale=4, scales_per_octave=3,
+                     ratios=[1.0, 0.5, 2.0], strides=STRIDES)
 
 
-def make_case(num_gts: int, size: int, device: str, seed: int = 0):
-    gen = build_prior_generator(dict(type="RotatedAnchorGenerator", scales=[4], ratios=[1.0],
-                                     strides=STRIDES))
+def make_case(generator: dict, num_gts: int, size: int, device: str, seed: int = 0):
+    gen = build_prior_generator(generator)
     sizes = [(math.ceil(size / s), math.ceil(size / s)) for s in STRIDES]
     anchors = gen.grid_priors(sizes, device=device)
     g = torch.Generator().manual_seed(seed)
@@ -36,56 +46,76 @@ def make_case(num_gts: int, size: int, device: str, seed: int = 0):
     return anchors, sizes, gts
 
 
-def timed(fn, reps: int, device: str) -> list[float]:
-    out = []
-    for _ in range(reps):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        out.append(time.perf_counter() - t)
-    return out
+def max_iou(calculator: str):
+    return build_assigner(dict(type="MaxIoUAssigner", pos_iou_thr=0.5, neg_iou_thr=0.4, min_pos_iou=0,
+                               ignore_iof_thr=-1, iou_calculator=dict(type=calculator)))
 
 
-def run(device: str, num_gts: int, size: int, reps: int) -> tuple[float, float]:
-    anchors, sizes, gts = make_case(num_gts, size, device)
+def timed(fn, device: str) -> float:
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t
+
+
+def run_case(generator: dict, device: str, num_gts: int, size: int, reps: int) -> dict[str, float]:
+    """Median seconds per column (interleaved, so drift hits every column alike)."""
+    anchors, sizes, gts = make_case(generator, num_gts, size, device)
     flat = torch.cat(anchors)
-    maxiou = build_assigner(dict(type="MaxIoUAssigner", pos_iou_thr=0.5, neg_iou_thr=0.4,
-                                 min_pos_iou=0, ignore_iof_thr=-1,
-                                 iou_calculator=dict(type="RBboxOverlaps2D")))
-    cla = lambda: cross_grid_assign(anchors, sizes, STRIDES, gts, (size, size))
-    base = lambda: maxiou.assign(flat, gts)
-    for fn in (cla, base):           # warm-up
-        fn()
-    cla_t, base_t = [], []
-    for _ in range(reps):            # interleaved, so drift hits both alike
-        cla_t += timed(cla, 1, device)
-        base_t += timed(base, 1, device)
-    return statistics.median(cla_t), statistics.median(base_t)
+    dense, sparse = max_iou("RBboxOverlaps2D"), max_iou("SparseRBboxOverlaps2D")
+    columns = {"MaxIoU dense": lambda: dense.assign(flat, gts),
+               "MaxIoU sparse": lambda: sparse.assign(flat, gts)}
+    if generator is ONE_PER_CELL:
+        for mode in ("sparse", "dense"):
+            columns[f"CLA {mode}"] = (lambda m=mode: cross_grid_assign(anchors, sizes, STRIDES, gts,
+                                                                       (size, size), iou_mode=m))
+    outputs = {name: fn() for name, fn in columns.items()}  # warm-up, and the labels to compare
+    assert torch.equal(outputs["MaxIoU dense"].gt_inds, outputs["MaxIoU sparse"].gt_inds)
+    if "CLA sparse" in outputs:
+        assert torch.equal(outputs["CLA sparse"], outputs["CLA dense"])
+    times: dict[str, list[float]] = {name: [] for name in columns}
+    for _ in range(reps):
+        for name, fn in columns.items():
+            times[name].append(timed(fn, device))
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gts", type=int, default=100)
-    parser.add_argument("--size", type=int, default=1024)
-    parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--reps", type=int, default=10, help="timed runs per column, one-anchor grids")
+    parser.add_argument("--reps-nine", type=int, default=3,
+                        help="timed runs per column, 9-anchor grid (its dense column takes ~10-40 s)")
+    parser.add_argument("--no-nine", action="store_true", help="skip the 9-anchor case (minutes on a CPU)")
     parser.add_argument("--device", default="all", choices=["cpu", "cuda", "all"])
     args = parser.parse_args()
     devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
-    goals = {"cpu": 1.25, "cuda": 1.1}
-    print(f"{args.size}x{args.size} input, strides {STRIDES}, {args.gts} GTs, "
-          f"median of {args.reps} interleaved runs")
-    print(f"{'device':8}{'CLA ms':>10}{'MaxIoU ms':>12}{'ratio':>8}{'goal':>8}")
+    cases = [("1 anchor/cell 1024x1024", ONE_PER_CELL, 1024, args.reps),
+             ("1 anchor/cell 512x512 (mini)", ONE_PER_CELL, 512, args.reps),
+             ("9 anchors/cell 1024x1024", NINE_PER_CELL, 1024, args.reps_nine)][:2 if args.no_nine else 3]
+    cols = ["MaxIoU dense", "MaxIoU sparse", "CLA sparse", "CLA dense"]
+    print(f"{args.gts} GTs, strides {STRIDES}, median of interleaved runs; ratios against MaxIoU dense "
+          f"(mmdet MaxIoUAssigner + mmrotate RBboxOverlaps2D); goal: sparse <= {GOAL}x")
+    print(f"{'device':7}{'case':31}{'anchors':>9}" + "".join(f"{c + ' ms':>17}" for c in cols)
+          + f"{'MaxIoU sp.':>12}{'CLA sp.':>9}{'CLA dense':>10}  goal")
     for device in devices:
         if device == "cuda" and not torch.cuda.is_available():
-            print(f"{'cuda':8}{'(no CUDA device here)':>38}")
+            print(f"{'cuda':7}(no CUDA device here)")
             continue
-        cla_s, base_s = run(device, args.gts, args.size, args.reps)
-        ratio = cla_s / base_s
-        print(f"{device:8}{cla_s * 1e3:>10.2f}{base_s * 1e3:>12.2f}{ratio:>8.3f}"
-              f"{'<= ' + str(goals[device]):>8}  {'met' if ratio <= goals[device] else 'NOT met'}")
+        for name, generator, size, reps in cases:
+            med = run_case(generator, device, args.gts, size, reps)
+            n = sum(math.ceil(size / s) ** 2 for s in STRIDES) * (9 if generator is NINE_PER_CELL else 1)
+            base = med["MaxIoU dense"]
+            ratios = {c: med[c] / base for c in cols[1:] if c in med}
+            cells = "".join(f"{med[c] * 1e3:>17.1f}" if c in med else f"{'-':>17}" for c in cols)
+            rcells = "".join(f"{ratios[c]:>{w}.3f}x" if c in ratios else f"{'-':>{w + 1}}"
+                             for c, w in zip(cols[1:], (11, 8, 9)))
+            sparse_ok = all(ratios[c] <= GOAL for c in ("MaxIoU sparse", "CLA sparse") if c in ratios)
+            print(f"{device:7}{name:31}{n:>9}{cells}{rcells}  {'met' if sparse_ok else 'NOT met'}",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -1,26 +1,40 @@
-"""DOTA Task1 evaluation: the devkit's algorithm (straight port) against ours, same files, one run.
+"""DOTA Task1 evaluation against the official devkit with its compiled `polyiou`, side by side in one run.
 
-    .venv/bin/python benchmarks/evaluate.py [--images 400] [--seed 0] [--metric voc07]
+    .venv/bin/python benchmarks/evaluate.py [--images 400 4000] [--repeat 3] [--port-up-to 400]
 
-Generates a seeded DOTA-like case (50-100 objects per image, difficult objects,
-non-rectangular quads, misses, duplicates, false positives), writes labelTxt and
-Task1 files, then times
-  reference: `devkit_reference.evaluate_task1`, the devkit's main() as written
-             (re-reads every label file for each class, one Python polygon IoU per
-             candidate pair);
-  ours:      read the same files once, `evaluate_dota`.
-and the same two with the files read beforehand (evaluation only). Prints the
-times, their ratios and the largest per-class AP difference.
+The devkit column needs `dotadevkit` (the official devkit's Task1 evaluation as
+published on PyPI, with the devkit's C++ `polyiou` compiled by its setup.py),
+pinned in the `bench` extra:
 
-The devkit's `polyiou` is C++; our port of it is Python, so the reference's
-time inside `iou_poly` is printed separately and the last column leaves it out:
-a lower bound on the speed-up over the real devkit (whose C++ IoU calls cost
-more than zero).
+    .venv/bin/python -m pip install --no-deps --no-build-isolation -c constraints.txt dotadevkit
+
+(`--no-deps`: its evaluation needs only numpy, and its declared dependencies
+would replace our opencv build). Without it that column says how to install it.
+
+For each case (seeded DOTA-like images with 50-100 objects each: difficult objects,
+non-rectangular quads, misses, duplicates, false positives; labelTxt, Task1 files and
+an image set written to a temporary folder), every column does the same job, from
+the files to the 15 per-class APs, reading the labels and the Task1 files itself:
+  devkit:           dotadevkit's `voc_eval` per class, in this process, as its
+                    `evaluate()` runs it (it re-reads the label files for each class;
+                    its progress prints go to /dev/null);
+  detlab evaluate:  the whole `detlab evaluate --image-set ...` process, interpreter
+                    start and imports included (APs read from its JSON);
+  ours in-process:  `load_dota_gts` + `read_task1_dir` + `evaluate_dota`;
+  Python port:      `devkit_reference.evaluate_task1`, our line-by-line port of the
+                    devkit (Python polygon IoU), only up to --port-up-to images.
+Times are the best of --repeat interleaved rounds (the port: one run). Ratios are
+devkit time / column time. Goal: `detlab evaluate` >= 5x faster than the devkit.
+The exit code is 1 if any column's APs differ from another's.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,120 +43,160 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'platform'))
 
-from detlab.evaluation import devkit_reference, evaluate_dota  # noqa: E402
+from detlab.evaluation import DOTA_V1_CLASSES, devkit_reference, evaluate_dota  # noqa: E402
+from detlab.evaluation.gt_sources import load_dota_gts  # noqa: E402
 from detlab.evaluation.synthetic import make_case, write_case  # noqa: E402
 from detlab.evaluation.task1 import read_task1_dir  # noqa: E402
 
-
-class _TimedIou:
-    """Swaps devkit_reference.iou_poly for a wrapper that adds up its time and calls."""
-
-    def __enter__(self):
-        self.inner, self.seconds, self.calls = devkit_reference.iou_poly, 0.0, 0
-
-        def timed(p, q):
-            t = time.perf_counter()
-            v = self.inner(p, q)
-            self.seconds += time.perf_counter() - t
-            self.calls += 1
-            return v
-
-        devkit_reference.iou_poly = timed
-        return self
-
-    def __exit__(self, *exc):
-        devkit_reference.iou_poly = self.inner
+GOAL = 5.0
+INSTALL_DEVKIT = ('.venv/bin/python -m pip install --no-deps --no-build-isolation '
+                  '-c constraints.txt dotadevkit')
 
 
-def run_reference(label_dir: str, det_dir: str, imageset: str, classes, metric: str):
-    """The devkit's main() as written: (seconds, seconds in iou_poly, calls, per-class APs)."""
-    with _TimedIou() as iou:
-        t = time.perf_counter()
-        _, aps = devkit_reference.evaluate_task1(
-            os.path.join(det_dir, 'Task1_{:s}.txt'), os.path.join(label_dir, '{:s}.txt'),
-            imageset, list(classes), use_07_metric=metric == 'voc07')
-        total = time.perf_counter() - t
-    return total, iou.seconds, iou.calls, np.array(aps)
+def devkit_task1():
+    """dotadevkit's Task1 module, or None if it is not installed."""
+    try:
+        from dotadevkit.evaluate import task1
+    except ImportError:
+        return None
+    if 'bool' not in np.__dict__:
+        np.bool = bool  # the devkit uses np.bool, removed in numpy 1.24 (it was an alias of bool)
+    return task1
 
 
-def run_reference_in_memory(label_dir: str, det_dir: str, classes, metric: str, image_ids):
-    """The devkit's voc_eval body only, files read beforehand: (seconds, seconds in iou_poly)."""
-    recs = {i: devkit_reference.parse_gt(os.path.join(label_dir, f'{i}.txt')) for i in image_ids}
-    det_lines = {}
-    for c in classes:
-        with open(os.path.join(det_dir, f'Task1_{c}.txt')) as f:
-            det_lines[c] = f.readlines()
-    with _TimedIou() as iou:
-        t = time.perf_counter()
-        for c in classes:
-            devkit_reference.voc_eval_records(recs, list(image_ids), det_lines[c], c, 0.5,
-                                              metric == 'voc07')
-        total = time.perf_counter() - t
-    return total, iou.seconds
-
-
-def run_ours(label_dir: str, det_dir: str, classes, metric: str, repeat: int):
-    """Best of `repeat` runs: (seconds from files, seconds of evaluate_dota alone, APs)."""
-    runs = [_run_ours_once(label_dir, det_dir, classes, metric) for _ in range(repeat)]
-    return min(r[0] for r in runs), min(r[1] for r in runs), runs[0][2]
-
-
-def _run_ours_once(label_dir: str, det_dir: str, classes, metric: str):
-    from detlab.evaluation.gt_sources import load_dota_gts
-
+def run_devkit(task1, label_dir: str, det_dir: str, imageset: str, classes, use_07: bool):
+    """dotadevkit's `evaluate()` loop (its fixed 0.5 threshold), prints discarded: (seconds, APs)."""
     t = time.perf_counter()
-    gts = load_dota_gts(label_dir, classes)
+    aps = []
+    with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null):
+        for c in classes:
+            _, _, ap = task1.voc_eval(os.path.join(det_dir, 'Task1_{:s}.txt'),
+                                      os.path.join(label_dir, '{:s}.txt'), imageset, c,
+                                      ovthresh=0.5, use_07_metric=use_07)
+            aps.append(ap)
+    return time.perf_counter() - t, np.array(aps, dtype=np.float64)
+
+
+def detlab_command() -> list[str]:
+    script = os.path.join(os.path.dirname(sys.executable), 'detlab')
+    return [script] if os.path.isfile(script) else [sys.executable, '-m', 'detlab.cli']
+
+
+def run_process(label_dir: str, det_dir: str, imageset: str, classes, metric: str):
+    """The whole `detlab evaluate` process: (seconds, APs)."""
+    cmd = [*detlab_command(), 'evaluate', '--dataset', 'dota', '--ann-dir', label_dir,
+           '--det-dir', det_dir, '--image-set', imageset, '--metric', metric]
+    t = time.perf_counter()
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - t
+    if run.returncode != 0:
+        raise RuntimeError(f'detlab evaluate failed ({run.returncode}): {run.stderr.strip()[-500:]}')
+    ap = json.loads(run.stdout)['AP']
+    return seconds, np.array([np.nan if ap[c] is None else ap[c] for c in classes], dtype=np.float64)
+
+
+def run_ours(label_dir: str, det_dir: str, imageset: str, classes, metric: str):
+    """Our evaluator in this process, from the same files: (seconds, APs)."""
+    t = time.perf_counter()
+    with open(imageset) as f:
+        image_ids = [line.strip() for line in f if line.strip()]
+    gts = load_dota_gts(label_dir, classes, image_ids)
     found, _ = read_task1_dir(det_dir, classes)
-    dets = {name: d.as_tuple() for name, d in found.items()}
-    t_eval = time.perf_counter()
-    result = evaluate_dota(gts, dets, metric=metric, classes=classes)
-    end = time.perf_counter()
-    return end - t, end - t_eval, np.array([result.ap[c] for c in classes])
+    result = evaluate_dota(gts, {n: d.as_tuple() for n, d in found.items()}, metric=metric,
+                           classes=classes)
+    return time.perf_counter() - t, np.array([result.ap[c] for c in classes], dtype=np.float64)
+
+
+def run_port(label_dir: str, det_dir: str, imageset: str, classes, use_07: bool):
+    """The devkit's main() in our Python port: (seconds, APs)."""
+    t = time.perf_counter()
+    _, aps = devkit_reference.evaluate_task1(
+        os.path.join(det_dir, 'Task1_{:s}.txt'), os.path.join(label_dir, '{:s}.txt'),
+        imageset, list(classes), use_07_metric=use_07)
+    return time.perf_counter() - t, np.array(aps, dtype=np.float64)
+
+
+def max_ap_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest |difference| over classes; a NaN on one side only counts as infinite."""
+    both = ~np.isnan(a) & ~np.isnan(b)
+    if (np.isnan(a) != np.isnan(b)).any():
+        return float('inf')
+    return float(np.max(np.abs(a[both] - b[both]))) if both.any() else 0.0
+
+
+def bench_case(images: int, seed: int, metric: str, repeat: int, with_port: bool, task1) -> bool:
+    # every class has detections: the devkit crashes on an empty Task1 file
+    case = make_case(seed, num_images=images, objects_per_image=(50, 100), classes_without_dets=0)
+    classes = list(DOTA_V1_CLASSES)
+    n_gt = sum(len(g[0]) for g in case.gts.values())
+    n_det = sum(len(d[0]) for d in case.dets.values())
+    print(f'\ncase: {images} images, {n_gt} objects, {n_det} detections, seed {seed}, {metric}',
+          flush=True)
+    use_07 = metric == 'voc07'
+    root = tempfile.mkdtemp(prefix='bench_eval_')
+    try:
+        label_dir, det_dir, imageset = write_case(root, case)
+        columns = {'detlab evaluate (process)': lambda: run_process(label_dir, det_dir, imageset,
+                                                                    classes, metric),
+                   'ours in-process': lambda: run_ours(label_dir, det_dir, imageset, classes, metric)}
+        if task1 is not None and use_07:
+            columns = {'devkit (compiled polyiou)': lambda: run_devkit(task1, label_dir, det_dir,
+                                                                       imageset, classes, use_07),
+                       **columns}
+        times: dict[str, list[float]] = {name: [] for name in columns}
+        aps: dict[str, np.ndarray] = {}
+        for _ in range(repeat):  # interleaved rounds: drift on the shared machine hits all alike
+            for name, fn in columns.items():
+                seconds, aps[name] = fn()
+                times[name].append(seconds)
+        best = {name: min(ts) for name, ts in times.items()}
+        if with_port:
+            best['Python port (devkit_reference)'], aps['Python port (devkit_reference)'] = run_port(
+                label_dir, det_dir, imageset, classes, use_07)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    base = best.get('devkit (compiled polyiou)')
+    print(f'{"":34}{"seconds":>9}{"devkit / this":>15}')
+    for name, seconds in best.items():
+        ratio = f'{base / seconds:13.2f}x' if base else f'{"-":>14}'
+        print(f'{name:34}{seconds:9.3f}{ratio:>15}')
+    if base is None:
+        why = (f'not installed ({INSTALL_DEVKIT})' if task1 is None
+               else 'dotadevkit evaluates VOC07 only')
+        print(f'devkit (compiled polyiou): {why}')
+    else:
+        ratio = base / best['detlab evaluate (process)']
+        print(f'goal: detlab evaluate >= {GOAL:g}x faster than the devkit: '
+              f'{"met" if ratio >= GOAL else "NOT met"} ({ratio:.2f}x)')
+    names = list(aps)
+    worst = max((max_ap_difference(aps[names[0]], aps[n]) for n in names[1:]), default=0.0)
+    print(f'max |AP difference| between any two columns over {len(classes)} classes: {worst:.3g}')
+    return worst <= 1e-12
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--images', type=int, default=400, help='number of images (default 400)')
+    parser.add_argument('--images', type=int, nargs='+', default=[400, 4000],
+                        help='cases: numbers of images (default 400 4000)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--metric', choices=['voc07', 'voc12'], default='voc07')
-    parser.add_argument('--repeat', type=int, default=3,
-                        help='ours is timed best of REPEAT runs (the reference once: it is slow)')
+    parser.add_argument('--repeat', type=int, default=3, help='interleaved rounds (best is kept)')
+    parser.add_argument('--port-up-to', type=int, default=400,
+                        help='run the (slow) Python port only for cases up to this many images')
     args = parser.parse_args(argv)
+    task1 = devkit_task1()
+    print(f'python {sys.version.split()[0]}, numpy {np.__version__}, '
+          f'dotadevkit {_version("dotadevkit") if task1 else "not installed"}; '
+          f'{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}')
+    ok = [bench_case(n, args.seed, args.metric, args.repeat, n <= args.port_up_to, task1)
+          for n in args.images]
+    return 0 if all(ok) else 1
 
-    case = make_case(args.seed, num_images=args.images, objects_per_image=(50, 100))
-    classes = case.classes
-    n_gt = sum(len(g[0]) for g in case.gts.values())
-    n_diff = sum(int(np.sum(g[2])) for g in case.gts.values())
-    n_det = sum(len(d[0]) for d in case.dets.values())
-    print(f'case: {args.images} images, {n_gt} objects ({n_diff} difficult), {n_det} detections, '
-          f'{len(classes)} classes, seed {args.seed}, {args.metric}')
-    from detlab.evaluation import gt_sources
-    gt_sources._formats()  # import the readers (and mmrotate behind them) before timing
-    with tempfile.TemporaryDirectory() as root:
-        label_dir, det_dir, imageset = write_case(root, case)
-        ours_total, ours_eval, ours_aps = run_ours(label_dir, det_dir, classes, args.metric,
-                                                   args.repeat)
-        ref_total, ref_iou, ref_calls, ref_aps = run_reference(label_dir, det_dir, imageset,
-                                                               classes, args.metric)
-        ref_eval, ref_eval_iou = run_reference_in_memory(label_dir, det_dir, classes,
-                                                         args.metric, list(case.gts))
-    both = ~(np.isnan(ref_aps))
-    diff = float(np.max(np.abs(ours_aps[both] - ref_aps[both]))) if both.any() else 0.0
-    rows = [
-        ('files -> APs', ref_total, ref_iou, ours_total),
-        ('evaluation only (files read before)', ref_eval, ref_eval_iou, ours_eval),
-    ]
-    print(f'{"":37} {"reference":>10} {"(polyiou)":>10} {"ours":>8} {"ratio":>7} '
-          f'{"ratio w/o polyiou":>18}')
-    for name, ref, ref_poly, ours in rows:
-        print(f'{name:37} {ref:9.3f}s {ref_poly:9.3f}s {ours:7.3f}s {ref / ours:6.1f}x '
-              f'{(ref - ref_poly) / ours:17.1f}x')
-    ratio = ref_total / ours_total
-    print(f'reference: the devkit port ({ref_calls} Python iou_poly calls); ours: evaluate_dota; '
-          f'goal >= 10x (files -> APs): {"met" if ratio >= 10 else "NOT met"}')
-    print(f'max |AP difference| over {int(both.sum())} classes: {diff:.3g}'
-          + ('' if both.all() else f'  ({int((~both).sum())} NaN in the devkit, VOC12 no-object classes)'))
-    return 0 if diff <= 1e-12 else 1
+
+def _version(dist: str) -> str:
+    from importlib.metadata import version
+    return version(dist)
 
 
 if __name__ == '__main__':

@@ -76,7 +76,7 @@ def run_plain(root: str, batch: int, epochs: int, threads: int, out: str, tag: s
     from mmcv.runner import set_random_seed
     from mmdet.apis import train_detector
 
-    import refined_det.datasets  # noqa: F401
+    import refined_det.register  # noqa: F401  (registers the plugins and strict datasets)
     from detlab.training import epoch_stats  # noqa: F401  (registers IterTimesHook)
     from detlab.training.local import build_for_training
     from detlab.training.setup import prepare_config

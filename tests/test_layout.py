@@ -61,15 +61,17 @@ def test_dependencies_point_one_way():
     assert not offenders, offenders
 
 
-def test_importing_refined_det_registers_every_plugin():
-    """Configs rely on custom_imports=['refined_det'] alone."""
-    code = ("import refined_det\n"
+def test_importing_refined_det_register_registers_every_plugin():
+    """Configs rely on custom_imports=['refined_det.register'] alone."""
+    code = ("import refined_det.register\n"
             "from mmrotate.datasets.builder import ROTATED_DATASETS\n"
             "from mmrotate.models.builder import ROTATED_DETECTORS, ROTATED_HEADS\n"
             "from mmrotate.core.bbox.builder import ROTATED_BBOX_ASSIGNERS\n"
+            "from mmrotate.core.bbox.iou_calculators.builder import ROTATED_IOU_CALCULATORS\n"
             "names = [('StrictHRSCDataset', ROTATED_DATASETS), ('StrictDOTADataset', ROTATED_DATASETS),\n"
             "         ('RefinedDet', ROTATED_DETECTORS), ('FRHead', ROTATED_HEADS),\n"
-            "         ('CLARetinaHead', ROTATED_HEADS), ('CrossGridAssigner', ROTATED_BBOX_ASSIGNERS)]\n"
+            "         ('CLARetinaHead', ROTATED_HEADS), ('CrossGridAssigner', ROTATED_BBOX_ASSIGNERS),\n"
+            "         ('SparseRBboxOverlaps2D', ROTATED_IOU_CALCULATORS)]\n"
             "missing = [n for n, reg in names if reg.get(n) is None]\n"
             "assert not missing, missing\n")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-import refined_det.datasets  # noqa: F401  (registers the classes)
+import refined_det.register  # noqa: F401  (registers the plugins and strict datasets)
 from detlab.data.split import SplitConfig, split_dataset
 from refined_det.datasets.formats import (DOTA_CLASSES, AnnotationError, AnnotationWarning,
                                           read_dota_dir, read_hrsc_xml)

@@ -8,7 +8,7 @@ import torch
 
 def grid_anchors(featmap_sizes, strides, device="cpu"):
     """Per-level anchors of RotatedAnchorGenerator(scales=[4], ratios=[1.0]) via mmrotate itself."""
-    import refined_det  # noqa: F401
+    import refined_det.register  # noqa: F401  (registers the plugins)
     from mmrotate.core import build_prior_generator
 
     gen = build_prior_generator(dict(type="RotatedAnchorGenerator", scales=[4], ratios=[1.0],

@@ -42,7 +42,7 @@ def targets(head, gts, pad=(160, 224)):
 
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_head_targets_follow_cross_grid_assign(k):
-    import refined_det  # noqa: F401
+    import refined_det.register  # noqa: F401  (registers the plugins)
     head = build_head(head_cfg(dict(CLA, num_neighbors=k, radius=0.6)))
     gts = random_gts(torch.Generator().manual_seed(k), 12, (160, 224))
     labels, sizes = targets(head, gts)
@@ -55,7 +55,7 @@ def test_head_targets_follow_cross_grid_assign(k):
 
 
 def test_cla_off_equals_mmdet_max_iou_assigner():
-    import refined_det  # noqa: F401
+    import refined_det.register  # noqa: F401  (registers the plugins)
     gts = random_gts(torch.Generator().manual_seed(5), 10, (160, 224))
     off = build_head(head_cfg(dict(CLA, cross_grid=False)))
     plain = build_head(head_cfg(dict(CLA, type="MaxIoUAssigner")))
@@ -67,13 +67,13 @@ def test_cla_off_equals_mmdet_max_iou_assigner():
 
 
 def test_cla_needs_one_anchor_per_cell():
-    import refined_det  # noqa: F401
+    import refined_det.register  # noqa: F401  (registers the plugins)
     with pytest.raises(ValueError, match="one anchor per grid cell"):
         build_head(head_cfg(CLA, octave_base_scale=4, scales_per_octave=3, ratios=[1.0, 0.5, 2.0]))
 
 
 def test_cla_with_an_upstream_head_says_which_head_to_use():
-    import refined_det  # noqa: F401
+    import refined_det.register  # noqa: F401  (registers the plugins)
     head = build_head(head_cfg(CLA, head_type="RotatedRetinaHead"))
     gts = torch.tensor([[50.0, 60.0, 40.0, 20.0, 0.2]])
     with pytest.raises(RuntimeError, match="CLARetinaHead or FRHead"):
@@ -88,6 +88,6 @@ def test_cla_with_an_upstream_head_says_which_head_to_use():
     (dict(k2_min_scope="image"), "k2_min_scope must be one of"),
 ])
 def test_bad_assigner_config_fails_at_build(bad, message):
-    import refined_det  # noqa: F401
+    import refined_det.register  # noqa: F401  (registers the plugins)
     with pytest.raises(ValueError, match=message):
         build_assigner(dict(CLA, **bad))

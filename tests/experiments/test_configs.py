@@ -9,7 +9,7 @@ import pytest
 import torch
 from mmcv import Config
 
-import refined_det  # noqa: F401
+import refined_det.register  # noqa: F401  (registers the plugins)
 from detlab.errors import UserError
 from detlab.training.setup import prepare_config
 from mmrotate.models import build_detector

@@ -34,7 +34,7 @@ def _cfg(setup, name):
 def test_featmap_sizes_are_the_detectors(setup):
     from mmrotate.models import build_detector
 
-    import refined_det  # noqa: F401
+    import refined_det.register  # noqa: F401  (registers the plugins)
 
     cfg = _cfg(setup, "both")
     model = build_detector(cfg.model).eval()

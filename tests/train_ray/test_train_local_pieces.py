@@ -27,7 +27,7 @@ def ddp_worker(rank: int, world: int, port: int, root: str, work_dir: str, out: 
     from mmcv.runner import set_random_seed
     from mmdet.apis import train_detector
 
-    import refined_det.datasets  # noqa: F401
+    import refined_det.register  # noqa: F401  (registers the plugins and strict datasets)
     from detlab.training.ddp import ddp_on_any_device
     from detlab.training.local import build_for_training
     from detlab.training.setup import prepare_config

@@ -22,6 +22,7 @@ from mmrotate.core import obb2poly, obb2xyxy
 from mmrotate.core.bbox.iou_calculators.rotate_iou2d_calculator import rbbox_overlaps
 
 from .geometry import points_in_quads
+from .sparse_iou import IOU_MODES, sparse_rbbox_overlaps
 
 # Neighbour order of the seed: centre, left, up, right, bottom. The candidate
 # cell is floor(g - offset * radius).
@@ -65,7 +66,8 @@ def cross_grid_assign(anchors: Sequence[torch.Tensor],
                       num_neighbors: int = 3,
                       pos_iou_thr: float = 0.5,
                       neg_iou_thr: float | tuple[float, float] = 0.4,
-                      min_pos_iou: float = 0.0) -> torch.Tensor:
+                      min_pos_iou: float = 0.0,
+                      iou_mode: str = "sparse") -> torch.Tensor:
     """Labels of CLA over all levels: ``-1`` ignore, ``0`` background, ``i+1`` GT ``i``.
 
     Args:
@@ -76,11 +78,14 @@ def cross_grid_assign(anchors: Sequence[torch.Tensor],
         gt_bboxes: ``(G, 5)`` le90 ``(cx, cy, w, h, angle)``.
         pad_shape: ``(H, W)`` of the padded input (``img_meta['pad_shape']``).
         valid_flags: optional per-level bool ``(H_l*W_l,)``; invalid anchors get ``-1``.
+        iou_mode: ``'sparse'`` (exact rotated IoU only for anchor-GT pairs whose
+            circumscribed circles overlap, 0 elsewhere) or ``'dense'`` (every
+            pair); both give the same IoU matrix, so the same labels.
     """
     return cross_grid_assign_full(
         anchors, featmap_sizes, strides, gt_bboxes, pad_shape, valid_flags,
         radius=radius, num_neighbors=num_neighbors, pos_iou_thr=pos_iou_thr,
-        neg_iou_thr=neg_iou_thr, min_pos_iou=min_pos_iou).assigned
+        neg_iou_thr=neg_iou_thr, min_pos_iou=min_pos_iou, iou_mode=iou_mode).assigned
 
 
 def cross_grid_assign_full(anchors: Sequence[torch.Tensor],
@@ -97,16 +102,22 @@ def cross_grid_assign_full(anchors: Sequence[torch.Tensor],
                            min_pos_iou: float = 0.0,
                            gt_max_assign_all: bool = True,
                            k2_min_scope: str = "level",
-                           overlaps_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = rbbox_overlaps,
+                           iou_mode: str = "sparse",
+                           overlaps_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                            ) -> CrossGridResult:
     """`cross_grid_assign` with the extra outputs and the quirk-fixing options.
 
     ``k2_min_scope='gt'`` takes k=2's minimum per GT (probably what the paper
     meant) instead of the seed's minimum over the whole level.
     ``overlaps_fn(gts, anchors) -> (G, N)`` lets the assigner class use its
-    configured IoU calculator; the default is mmrotate's ``rbbox_overlaps``.
+    configured IoU calculator; without it ``iou_mode`` picks mmrotate's
+    ``rbbox_overlaps`` (``'dense'``) or its sparse twin (``'sparse'``, default).
     """
     check_cla_options(radius, num_neighbors, pos_iou_thr, neg_iou_thr, k2_min_scope)
+    if iou_mode not in IOU_MODES:
+        raise ValueError(f"CLA iou_mode must be one of {IOU_MODES} (got {iou_mode!r})")
+    if overlaps_fn is None:
+        overlaps_fn = sparse_rbbox_overlaps if iou_mode == "sparse" else rbbox_overlaps
     level_sizes = _check_inputs(anchors, featmap_sizes, strides, gt_bboxes, pad_shape, valid_flags)
     flat = torch.cat(list(anchors)) if anchors else gt_bboxes.new_zeros((0, 5))
     device = flat.device

@@ -11,6 +11,7 @@ from mmrotate.core.bbox.builder import ROTATED_BBOX_ASSIGNERS
 from .assign_stats import AssignStats
 from .cross_grid import check_cla_options, cross_grid_assign_full
 from .grid_context import GridContext
+from .sparse_iou import overlaps_for_mode
 
 
 @ROTATED_BBOX_ASSIGNERS.register_module()
@@ -29,6 +30,10 @@ class CrossGridAssigner(MaxIoUAssigner):
         cross_grid: False turns CLA off and assigns exactly like mmdet's
             ``MaxIoUAssigner`` (its own comparisons), for ablations.
         k2_min_scope: ``'level'`` (seed) or ``'gt'`` (per-GT minimum for k=2).
+        iou_mode: ``'sparse'`` (default) computes the exact rotated IoU only for
+            anchor-GT pairs whose circumscribed circles overlap (the others are
+            0, as in the dense matrix); ``'dense'`` runs mmrotate's
+            ``RBboxOverlaps2D`` on every pair. Same labels, CLA or not.
         The MaxIoU arguments are mmdet's; CLA's step A uses the seed's
         comparisons (``<=`` / ``>``), see ``cross_grid.QUIRKS``.
     """
@@ -48,13 +53,16 @@ class CrossGridAssigner(MaxIoUAssigner):
                  radius: float = 0.5,
                  num_neighbors: int = 3,
                  cross_grid: bool = True,
-                 k2_min_scope: str = 'level'):
+                 k2_min_scope: str = 'level',
+                 iou_mode: str = 'sparse'):
         super().__init__(pos_iou_thr=pos_iou_thr, neg_iou_thr=neg_iou_thr, min_pos_iou=min_pos_iou,
                          gt_max_assign_all=gt_max_assign_all, ignore_iof_thr=ignore_iof_thr,
                          ignore_wrt_candidates=ignore_wrt_candidates,
                          match_low_quality=match_low_quality, gpu_assign_thr=gpu_assign_thr,
                          iou_calculator=iou_calculator)
         check_cla_options(radius, num_neighbors, pos_iou_thr, neg_iou_thr, k2_min_scope)
+        self.iou_mode = iou_mode
+        self.iou_calculator = overlaps_for_mode(self.iou_calculator, iou_mode)
         if cross_grid and ignore_iof_thr > 0:
             raise ValueError("CrossGridAssigner does not support ignore_iof_thr > 0 "
                              "(the paper's CLA ignores gt_bboxes_ignore)")

@@ -69,7 +69,7 @@ def count_positives(cfg: Any, samples: Sequence[Sample], *, cell: str = "", titl
     """One series (MaxIoU) or two (step A and CLA) for the config's head and assigner."""
     import torch
 
-    import refined_det  # noqa: F401  (registers CrossGridAssigner)
+    import refined_det.register  # noqa: F401  (registers the plugins)
     from mmrotate.core import build_assigner, build_prior_generator
     from refined_det.assigners import CrossGridAssigner, cross_grid_assign_full
 

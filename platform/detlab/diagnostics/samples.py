@@ -44,7 +44,7 @@ def load_samples(cfg: Any, count: int, *, start: int = 0) -> list[Sample]:
     """The first `count` training images from index `start` (fewer if the set is smaller)."""
     import copy
 
-    import refined_det  # noqa: F401  (registers the strict datasets)
+    import refined_det.register  # noqa: F401  (registers the plugins)
     from mmrotate.datasets import build_dataset
 
     data_cfg = copy.deepcopy(_train_dataset_cfg(cfg))

@@ -15,7 +15,7 @@ from mmdet.apis import train_detector
 from mmrotate.datasets import build_dataset
 from mmrotate.models import build_detector
 
-import refined_det  # noqa: F401  (registers the plugins)
+import refined_det.register  # noqa: F401  (registers the plugins)
 from detlab.training import hooks  # noqa: F401  (registers the hooks)
 
 

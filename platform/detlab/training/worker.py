@@ -125,7 +125,7 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     from mmdet.apis import train_detector
     from mmdet.utils import setup_multi_processes
 
-    import refined_det.datasets  # noqa: F401  (registers the strict datasets)
+    import refined_det.register  # noqa: F401  (registers the plugins and strict datasets)
     from detlab.tracking import RunRecorder
     from detlab.tracking.client import one_line
     from detlab.training import epoch_stats, eval_hook, guards, mlflow_hook, ray_hooks  # noqa: F401

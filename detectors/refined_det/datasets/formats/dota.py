@@ -61,6 +61,21 @@ def _is_number(token: str) -> bool:
 def _parse_row(tokens: list[str], classes: frozenset[str], where: str
                ) -> tuple[list[float], str, int]:
     """One object row -> (8 coordinates, class, difficulty), or AnnotationError."""
+    n = len(tokens)
+    if (n == 9 or n == 10) and tokens[8] in classes and (n == 9 or tokens[9].isdigit()):
+        try:  # the well-formed row, without the per-token diagnosis below
+            coords = [float(t) for t in tokens[:8]]
+        except ValueError:
+            pass
+        else:
+            if all(abs(v) <= MAX_COORD for v in coords):  # finite and within range (NaN fails too)
+                return coords, tokens[8], int(tokens[9]) if n == 10 else 0
+    return _diagnose_row(tokens, classes, where)
+
+
+def _diagnose_row(tokens: list[str], classes: frozenset[str], where: str
+                  ) -> tuple[list[float], str, int]:
+    """`_parse_row` for a row that may be malformed: the first problem as one line."""
     first_word = next((i for i, t in enumerate(tokens) if not _is_number(t)), len(tokens))
     if first_word < 8:
         if tokens[first_word] in classes or first_word == len(tokens) - 2:
@@ -114,44 +129,61 @@ def read_dota_label(path: str | os.PathLike, classes: Iterable[str] = DOTA_CLASS
     """
     path = os.fspath(path)
     allowed = frozenset(classes)
-    polys, labels, diffs = [], [], []
+    polys, labels, diffs, linenos = [], [], [], []
     source: str | None = None
     gsd: float | None = None
+    row_error: AnnotationError | None = None
     for lineno, raw in enumerate(_read_text(path).splitlines(), 1):
         line = raw.strip()
-        where = f'{path}:{lineno}'
         if not line:
             continue
-        lower = line.lower()
-        if lower.startswith('imagesource:'):
-            source = line.split(':', 1)[1].strip()
-            continue
-        if lower.startswith('gsd:'):
-            value = line.split(':', 1)[1].strip()
-            if value.lower() in ('', 'null', 'none', 'nan'):
-                gsd = None
-            elif _is_number(value) and math.isfinite(float(value)) and float(value) > 0:
-                gsd = float(value)
-            else:
-                raise AnnotationError(f'{where}: gsd is {value!r}, not a positive number or null')
-            continue
-        coords, name, difficulty = _parse_row(line.split(), allowed, where)
-        # a corner-order error, whatever its signed area; 'keep' (the evaluator) takes the polygon as
-        # given, as the devkit's evaluator does, so its scores stay the devkit's
-        if degenerate != 'keep' and self_intersecting(np.array(coords)):
-            raise AnnotationError(f'{where}: self-intersecting polygon (its corners are not in order '
-                                  f'around the object)')
-        if polygon_area(np.array(coords))[0] <= MIN_POLY_AREA and degenerate != 'keep':
-            if degenerate == 'error':
-                raise AnnotationError(f'{where}: degenerate polygon (zero area)')
-            warnings.warn(f'{where}: degenerate polygon (zero area) skipped', AnnotationWarning,
-                          stacklevel=2)
-            continue
+        try:
+            if line[0] in 'iIgG':
+                lower = line.lower()
+                if lower.startswith('imagesource:'):
+                    source = line.split(':', 1)[1].strip()
+                    continue
+                if lower.startswith('gsd:'):
+                    gsd = _parse_gsd(line.split(':', 1)[1].strip(), f'{path}:{lineno}')
+                    continue
+            coords, name, difficulty = _parse_row(line.split(), allowed, f'{path}:{lineno}')
+            # a corner-order error, whatever its signed area; 'keep' (the evaluator) takes the polygon as
+            # given, as the devkit's evaluator does, so its scores stay the devkit's
+            if degenerate != 'keep' and self_intersecting(np.array(coords)):
+                raise AnnotationError(f'{path}:{lineno}: self-intersecting polygon (its corners are not in '
+                                      f'order around the object)')
+        except AnnotationError as err:
+            row_error = err  # raised after the degenerate rows above it, as a row-by-row reader would
+            break
         polys.append(coords)
         labels.append(name)
         diffs.append(difficulty)
-    return DotaAnnotation(np.array(polys, dtype=np.float64).reshape(-1, 8), labels,
-                          np.array(diffs, dtype=np.int64), source, gsd)
+        linenos.append(lineno)
+    polys_arr = np.array(polys, dtype=np.float64).reshape(-1, 8)
+    diffs_arr = np.array(diffs, dtype=np.int64)
+    if degenerate != 'keep' and len(polys_arr):
+        flat = np.flatnonzero(polygon_area(polys_arr) <= MIN_POLY_AREA)
+        if flat.size and degenerate == 'error':
+            raise AnnotationError(f'{path}:{linenos[flat[0]]}: degenerate polygon (zero area)')
+        for i in flat:
+            warnings.warn(f'{path}:{linenos[i]}: degenerate polygon (zero area) skipped',
+                          AnnotationWarning, stacklevel=2)
+        if flat.size:
+            keep = np.ones(len(polys_arr), dtype=bool)
+            keep[flat] = False
+            polys_arr, diffs_arr = polys_arr[keep], diffs_arr[keep]
+            labels = [name for name, k in zip(labels, keep) if k]
+    if row_error is not None:
+        raise row_error
+    return DotaAnnotation(polys_arr, labels, diffs_arr, source, gsd)
+
+
+def _parse_gsd(value: str, where: str) -> float | None:
+    if value.lower() in ('', 'null', 'none', 'nan'):
+        return None
+    if _is_number(value) and math.isfinite(float(value)) and float(value) > 0:
+        return float(value)
+    raise AnnotationError(f'{where}: gsd is {value!r}, not a positive number or null')
 
 
 def read_dota_dir(label_dir: str | os.PathLike, classes: Iterable[str] = DOTA_CLASSES,
