@@ -93,7 +93,7 @@ def dota_checkpoint(tmp_path_factory) -> str:
     import torch
     from mmcv.runner import save_checkpoint
 
-    import refined_det  # noqa: F401
+    import refined_det.register  # noqa: F401  (registers the plugins)
     from mmrotate.models import build_detector
 
     from detlab.config import load_config

@@ -62,7 +62,7 @@ def build_model(cfg, checkpoint: str, config_path: str, classes=None):
     """The detector of ``cfg`` with the weights of ``checkpoint``, in eval mode, on ``cfg.device``.
 
     ``model.CLASSES``: ``classes`` if given, else the checkpoint's meta, else the test dataset's."""
-    import refined_det  # noqa: F401  (registers the plugins)
+    import refined_det.register  # noqa: F401  (registers the plugins)
     from mmrotate.models import build_detector
 
     ckpt = _read_checkpoint(checkpoint)

@@ -63,7 +63,7 @@ def profile_model(cfg, *, latency: bool = True, runs: int = LATENCY_RUNS) -> dic
 
     import torch
 
-    import refined_det  # noqa: F401
+    import refined_det.register  # noqa: F401  (registers the plugins)
     from mmrotate.models import build_detector
 
     cfg = copy.deepcopy(cfg)

@@ -13,7 +13,7 @@ SPLITS = ("val", "test")
 
 def build_split(cfg, split: str):
     """The strict dataset of ``cfg.data.<split>`` in test mode (a bad file fails now, in one line)."""
-    import refined_det  # noqa: F401  (StrictDOTADataset, StrictHRSCDataset)
+    import refined_det.register  # noqa: F401  (registers the plugins)
     from mmrotate.datasets import build_dataset
 
     if split not in SPLITS:
