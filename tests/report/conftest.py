@@ -60,7 +60,7 @@ def ablation_run(mlflow_server, tmp_path_factory) -> AblationRun:
     tmp = tmp_path_factory.mktemp("ablation")
     sets = [f"dataset.root={tmp / 'synth_hrsc2016'}", f"mlflow.experiment={EXPERIMENT}",
             f"cells.1.overrides.optimizer.lr={CRASH_LR}"]
-    env = dict(os.environ, MLFLOW_TRACKING_URI=mlflow_server.uri, DETLAB_TOY_EVAL_S="1.0",
+    env = dict(os.environ, MLFLOW_TRACKING_URI=mlflow_server.uri, DETLAB_TOY_EVAL_S="0.5",
                DETLAB_TOY_CRASH=f"optimizer.lr={CRASH_LR}", RAY_TRAIN_HEALTH_CHECK_INTERVAL_S="0.5",
                DETLAB_MLFLOW_SPOOL=str(tmp / "spool"), PYTHONUNBUFFERED="1")
     cmd = [*DETLAB, "ablate", "run", ABLATION, "--trainer", "toy", "--storage", str(tmp / "sweeps"),
@@ -72,7 +72,7 @@ def ablation_run(mlflow_server, tmp_path_factory) -> AblationRun:
                                 start_new_session=True)
         try:
             finished = wait_for(lambda: _finished(mlflow_server.uri) >= 4 or proc.poll() is not None,
-                                timeout=300, interval=1.0, what="4 finished trials")
+                                timeout=600, interval=1.0, what="4 finished trials")
             assert proc.poll() is None, f"the first run ended before it could be killed:\n{first_log.read_text()[-3000:]}"
             finished = _finished(mlflow_server.uri)
             killed = kill_tree(proc)
@@ -80,11 +80,11 @@ def ablation_run(mlflow_server, tmp_path_factory) -> AblationRun:
             if proc.poll() is None:
                 kill_tree(proc)
     time.sleep(2)
-    second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=420)
+    second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=780)
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
     report = subprocess.run([*DETLAB, "report", ABLATION, "--trainer", "toy", "--format", "csv",
                              "--out", str(tmp / "report"), *sum((["--set", s] for s in sets), [])],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=150)
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stdout[-3000:] + report.stderr[-3000:]
     parents = {r.data.tags.get("mlflow.parentRunId") for r in cell_runs(mlflow_server.uri, EXPERIMENT,
                                                                           "components_smoke")}

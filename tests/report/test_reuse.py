@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 def test_fresh_run_reuses_finished_cells(ablation_run):
     before = {r["cell"]: r for r in csv.DictReader(io.StringIO(ablation_run.report.stdout))}
     done = subprocess.run([*ablation_run.command, "--fresh", "--no-report"], cwd=REPO, env=ablation_run.env,
-                          capture_output=True, text=True, timeout=240)
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     runs = cell_runs(ablation_run.uri, ablation_run.experiment, ablation_run.name)
     new = [r for r in runs if r.data.tags.get("mlflow.parentRunId") not in (None, ablation_run.parent_run_id)]
@@ -35,7 +35,7 @@ def test_fresh_run_reuses_finished_cells(ablation_run):
     failed = [r for r in new if r.data.tags["detlab.ablate.cell"] == "cla"]
     assert len(failed) == 3 and all(r.info.status == "FAILED" for r in failed)
     report = subprocess.run([*DETLAB, *ablation_run.report_args(), "--format", "csv", "--no-diagnostics"],
-                            cwd=REPO, env=ablation_run.env, capture_output=True, text=True, timeout=240)
+                            cwd=REPO, env=ablation_run.env, capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr[-3000:]
     after = {r["cell"]: r for r in csv.DictReader(io.StringIO(report.stdout))}
     for cell in ("baseline", "frhead", "both"):
