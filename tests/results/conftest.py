@@ -12,10 +12,7 @@ import shutil
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = osp.join(REPO, "experiments/configs/refined_det")
-HRSC_MINI = osp.join(CONFIGS, "refined_det_obb_r50_fpn_6x_hrsc_rr_le90_mini.py")
-DOTA_MINI = osp.join(CONFIGS, "refined_det_obb_r50_fpn_1x_dota_le90_mini.py")
+from results_helpers import DOTA_FEW_BOXES, DOTA_MINI, HRSC_MINI, REPO, cli, dota_sets, hrsc_sets, json_out  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -43,18 +40,6 @@ def synth_hrsc(tmp_path_factory) -> str:
     return str(root) + "/"
 
 
-def hrsc_sets(root: str) -> list[str]:
-    """The mini HRSC2016 config on a synthetic root, one short epoch."""
-    sets = [f"data.{s}.{k}={root + sub}" for s in ("train", "val", "test")
-            for k, sub in (("ann_subdir", "FullDataSet/Annotations/"), ("img_subdir", "FullDataSet/AllImages/"),
-                           ("img_prefix", "FullDataSet/AllImages/"))]
-    return sets + [f"data.train.ann_file={root}ImageSets/trainval.txt",
-                   f"data.val.ann_file={root}ImageSets/test.txt", f"data.test.ann_file={root}ImageSets/test.txt",
-                   "data.samples_per_gpu=2", "data.workers_per_gpu=0", "runner.max_epochs=1",
-                   "evaluation.interval=1", "lr_config.warmup_iters=2", "lr_config.step=[100]",
-                   "log_config.interval=1", "model.test_cfg.score_thr=0.0"]
-
-
 @pytest.fixture(scope="module")
 def trained(synth_hrsc, mlflow_server, ray_local, tmp_path_factory):
     """`fit()` of the mini HRSC2016 config, one epoch on one Ray worker: a FINISHED run with a best checkpoint."""
@@ -76,15 +61,6 @@ def synth_dota_test(tmp_path_factory):
     split_dataset(root / "full", root / "split", SplitConfig(size=512, gap=100), workers=1, progress=False)
     shutil.rmtree(root / "split" / "annfiles")  # the server's test split has no labels
     return root
-
-
-def dota_sets(split_dir) -> list[str]:
-    images = f"{split_dir}/images/"
-    return [f"data.test.ann_file={images}", f"data.test.img_prefix={images}", *DOTA_FEW_BOXES]
-
-
-# the random model scores every box about 0.01: keep 20 per level (rotated NMS on CPU is quadratic)
-DOTA_FEW_BOXES = ["model.test_cfg.score_thr=0.0", "model.test_cfg.nms_pre=20", "model.test_cfg.max_per_img=100"]
 
 
 @pytest.fixture(scope="module")
@@ -123,18 +99,6 @@ def dota_tested(dota_checkpoint, synth_dota_test, mlflow_server, tmp_path_factor
                  "--submission", str(zip_path), "--mlflow-uri", mlflow_server.uri)
     assert rc == 0
     return json_out(out.getvalue()), zip_path
-
-
-def json_out(text: str):
-    """The JSON summary a command printed (Ray's task logs may surround it)."""
-    import json
-    return json.JSONDecoder().raw_decode(text[text.index('{\n  "'):])[0]
-
-
-def cli(*args: str) -> int:
-    """`detlab ARGS` in this process (what the console script runs)."""
-    from detlab.cli import main
-    return main(list(args))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import DOTA_FEW_BOXES, DOTA_MINI, cli, dota_sets, json_out
+from results_helpers import DOTA_FEW_BOXES, DOTA_MINI, cli, dota_sets, json_out
 
 pytestmark = pytest.mark.slow
 DOTA_KEYS = ("test/AP50_voc07", "test/AP50_voc12", "test/AP75", "test/mAP50_95", "test/mAP")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os.path as osp
 
-from conftest import CONFIGS, HRSC_MINI
+from results_helpers import CONFIGS, HRSC_MINI
 
 PAPER_HRSC = {"dataset": "hrsc2016", "train_split": "trainval", "test_split": "test", "ms_train": "false",
               "ms_test": "false", "rotation_aug": "true", "pretrained_backbone": "true", "input_size": "800x512"}

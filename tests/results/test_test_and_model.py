@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import DOTA_MINI, cli, json_out
+from results_helpers import DOTA_MINI, cli, json_out
 
 pytestmark = pytest.mark.slow
 TEST_KEYS = ("test/AP50_voc07", "test/AP50_voc12", "test/AP75", "test/mAP50_95", "test/mAP", "test/AP/ship")
