@@ -72,7 +72,7 @@ search_space:
   model.train_cfg.assigner.pos_iou_thr: {{type: uniform, low: 0.45, high: 0.55}}
 objective: {{metric: val/mAP_voc07, mode: max}}
 sampler: {{type: random, seed: 1}}
-trials: {{num_samples: 4, max_concurrent: 2}}
+trials: {{num_samples: 6, max_concurrent: 2}}
 resources: {{workers_per_trial: 1, cpus_per_worker: 0.5}}
 mlflow: {{experiment: {EXPERIMENT}-{name}}}
 confirm: {{top_k: 1, seeds: {SEEDS}{baseline}}}
