@@ -17,3 +17,13 @@ def client(mlflow_server):
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=mlflow_server.uri)
+
+
+@pytest.fixture(scope="module")
+def synth_hrsc(tmp_path_factory) -> str:
+    """8 synthetic HRSC2016 images (6 trainval, 2 test) with a trailing-slash root, for the Ray Train and
+    results tests (tests/sweep and tests/training define their own)."""
+    from detlab.data.synth import synth_dataset
+    root = tmp_path_factory.mktemp("synth") / "hrsc2016"
+    synth_dataset("hrsc2016", root, 8, seed=3, progress=False)
+    return str(root) + "/"

@@ -33,14 +33,6 @@ def ray_local():
 
 
 @pytest.fixture(scope="module")
-def synth_hrsc(tmp_path_factory) -> str:
-    from detlab.data.synth import synth_dataset
-    root = tmp_path_factory.mktemp("synth") / "hrsc2016"
-    synth_dataset("hrsc2016", root, 8, seed=3, progress=False)  # 6 trainval, 2 test
-    return str(root) + "/"
-
-
-@pytest.fixture(scope="module")
 def trained(synth_hrsc, mlflow_server, ray_local, tmp_path_factory):
     """`fit()` of the mini HRSC2016 config, one epoch on one Ray worker: a FINISHED run with a best checkpoint."""
     from detlab.training.ray_trainer import fit

@@ -8,14 +8,6 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def synth_hrsc(tmp_path_factory) -> str:
-    from detlab.data.synth import synth_dataset
-    root = tmp_path_factory.mktemp("synth") / "hrsc2016"
-    synth_dataset("hrsc2016", root, 8, seed=3, progress=False)  # 6 trainval, 2 test
-    return str(root) + "/"
-
-
-@pytest.fixture(scope="module")
 def ray_local():
     """A fresh local Ray (never a cluster someone else runs on this machine); the Train
     controller polls workers every 0.5 s (default 2 s) so reports and restarts are quicker."""
