@@ -3,10 +3,11 @@
 numbers, and bad input ends in one line with exit code 2."""
 from __future__ import annotations
 
+import os.path as osp
 
 import pytest
 
-from results_helpers import DOTA_MINI, cli, json_out
+from results_helpers import DOTA_MINI, REPO, cli, json_out
 
 pytestmark = pytest.mark.slow
 TEST_KEYS = ("test/AP50_voc07", "test/AP50_voc12", "test/AP75", "test/mAP50_95", "test/mAP", "test/AP/ship")
@@ -93,3 +94,45 @@ def test_bad_input_is_one_line_and_exit_2(trained, mlflow_server, client, capsys
                "--out", str(tmp_path / "out")) == 2
     assert "no images" in _one_line_error(capsys)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_registers_its_confirmed_winner_and_only_it(trained, mlflow_server, client, tmp_path):
+    """The glue after a confirmation: the winner's search run is registered with the confirmation's
+    numbers on the model version; with no winner, or a winner without a checkpoint, nothing is."""
+    import io
+
+    from scipy import stats
+
+    from detlab.specs import load_spec
+    from detlab.sweep.confirm import Setting, summarize
+    from detlab.sweep.register_winner import register_winner
+
+    spec = load_spec(osp.join(REPO, "experiments", "studies", "cla_hrsc_smoke.yaml"),
+                     ["confirm.seeds=[0, 1, 2]", "confirm.model_name=mini-hrsc-winner"])
+    base = Setting("baseline", {"model.train_cfg.assigner.radius": 0.5})
+    best = Setting("top1", {"model.train_cfg.assigner.radius": 0.8}, "t001", 0.7, trained.run_id)
+    clear = {"baseline": {0: 0.50, 1: 0.52, 2: 0.51}, "top1": {0: 0.60, 1: 0.63, 2: 0.61}}
+    conf = summarize(spec, [base, best], clear)
+    conf.parent_run_id = "p" * 32
+    assert conf.winner is not None and conf.winner.setting is best
+    out = io.StringIO()
+    uri = register_winner(conf, spec, mlflow_server.uri, out)
+    assert uri == "models:/mini-hrsc-winner/1", out.getvalue()
+    version = client.get_model_version("mini-hrsc-winner", "1")
+    assert version.run_id == trained.run_id
+    expected = stats.ttest_rel([0.60, 0.63, 0.61], [0.50, 0.52, 0.51]).pvalue
+    assert float(version.tags["detlab.confirm.p_value"]) == pytest.approx(expected, rel=1e-5)
+    assert version.tags["detlab.confirm.seeds"] == "0,1,2"
+
+    # no winner (the same numbers, reversed): nothing new in the registry
+    assert register_winner(summarize(spec, [base, best], {"baseline": clear["top1"], "top1": clear["baseline"]}),
+                           spec, mlflow_server.uri, io.StringIO()) == ""
+    # a winner whose run has no checkpoint (as with the toy trainer): said, not raised
+    exp = client.get_experiment_by_name("results").experiment_id
+    bare = client.create_run(exp, run_name="no-checkpoint-winner")
+    client.set_terminated(bare.info.run_id, "FINISHED")
+    lucky = Setting("top1", best.values, "t002", 0.7, bare.info.run_id)
+    out = io.StringIO()
+    assert register_winner(summarize(spec, [base, lucky], clear), spec, mlflow_server.uri, out) == ""
+    assert "not registered" in out.getvalue() and "no best checkpoint" in out.getvalue()
+    assert len(client.search_model_versions("name='mini-hrsc-winner'")) == 1

@@ -252,6 +252,11 @@ class ConfirmSpec(_Spec):
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="Dotted config key -> value for the confirmation trials only, after "
                                           "the study's overrides (e.g. a shorter schedule for a smoke study).")
+    register_winner: bool = Field(True, description="Register the winner (its search trial's best checkpoint, logged as "
+                                              "an MLflow model) in MLflow's model registry; nothing is registered "
+                                              "when no setting beats the baseline.")
+    model_name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                                   description="Registered-model name for the winner; null: the study's name.")
 
     @model_validator(mode="after")
     def _distinct_seeds(self) -> ConfirmSpec:

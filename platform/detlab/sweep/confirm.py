@@ -43,6 +43,7 @@ class Setting:
     values: dict[str, Any]          # its override set (search keys, or the baseline's)
     trial: str = ""                 # the search trial it comes from
     search_value: float | None = None   # that trial's objective in the search (one seed)
+    run_id: str = ""                # that trial's MLflow run (its checkpoint is what gets registered)
 
 
 @dataclass
@@ -104,7 +105,8 @@ def pick_settings(spec: StudySpec, rows: list[dict]) -> list[Setting]:
         if key in seen:
             continue
         seen.add(key)
-        out.append(Setting(f"top{len(out)}", values, row["trial"], float(row[metric])))
+        out.append(Setting(f"top{len(out)}", values, row["trial"], float(row[metric]),
+                           row.get("mlflow_run_id") or ""))
     return out
 
 
@@ -292,6 +294,10 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
     _settle(tuner, cspec, cpaths, state, results)
     conf = summarize(spec, settings, trial_values(cspec, results))
     conf.folder, conf.parent_run_id = cpaths.experiment_dir, state.parent_run_id
+    if conf.complete:
+        from detlab.sweep.register_winner import register_winner
+
+        conf.extra["model"] = register_winner(conf, spec, state.tracking_uri, out)
     _publish(conf, spec, paths, outcome, rec)
     print(f"\nconfirmation of {spec.name} ({spec.objective.metric}, mean and 95 % CI over seeds "
           f"{list(spec.confirm.seeds)}; Δ and p: paired t-test against the baseline):\n{to_text(conf)}\n",
@@ -358,6 +364,8 @@ def _publish(conf: Confirmation, spec: StudySpec, paths: Any, outcome: Any, rec:
     if conf.winner is not None:
         tags.update({f"confirm.winner.{k}": v for k, v in conf.winner.setting.values.items()})
         tags["confirm.winner.trial"] = conf.winner.setting.trial
+    if conf.extra.get("model"):
+        tags["detlab.confirm.model"] = conf.extra["model"]
     rec.set_tags(tags)
     rec.log_text(text + "\n", "confirm/confirmation.txt")
     rec.log_text(table_csv, "confirm/confirmation.csv")
