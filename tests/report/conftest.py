@@ -60,7 +60,7 @@ def ablation_run(mlflow_server, tmp_path_factory) -> AblationRun:
     tmp = tmp_path_factory.mktemp("ablation")
     sets = [f"dataset.root={tmp / 'synth_hrsc2016'}", f"mlflow.experiment={EXPERIMENT}",
             f"cells.1.overrides.optimizer.lr={CRASH_LR}"]
-    env = dict(os.environ, MLFLOW_TRACKING_URI=mlflow_server.uri, DETLAB_TOY_EVAL_S="0.5",
+    env = dict(os.environ, MLFLOW_TRACKING_URI=mlflow_server.uri, DETLAB_TOY_EVAL_S="0.5", DETLAB_TOY_INLINE="1",
                DETLAB_TOY_CRASH=f"optimizer.lr={CRASH_LR}", RAY_TRAIN_HEALTH_CHECK_INTERVAL_S="0.5",
                DETLAB_MLFLOW_SPOOL=str(tmp / "spool"), PYTHONUNBUFFERED="1")
     cmd = [*DETLAB, "ablate", "run", ABLATION, "--trainer", "toy", "--storage", str(tmp / "sweeps"),

@@ -24,7 +24,7 @@ MAX_SEEDS = 5
 def extended(mlflow_server, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("until")
     sets = [f"dataset.root={tmp / 'synth_hrsc2016'}", f"mlflow.experiment={EXPERIMENT}", "seeds=[0, 1]"]
-    env = {"MLFLOW_TRACKING_URI": mlflow_server.uri, "DETLAB_TOY_EVAL_S": "0.2", "DETLAB_TOY_SEED_SD": "0.05",
+    env = {"MLFLOW_TRACKING_URI": mlflow_server.uri, "DETLAB_TOY_EVAL_S": "0.2", "DETLAB_TOY_SEED_SD": "0.05", "DETLAB_TOY_INLINE": "1",
            "DETLAB_MLFLOW_SPOOL": str(tmp / "spool"), "PYTHONUNBUFFERED": "1",
            "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}
     import os
@@ -34,7 +34,7 @@ def extended(mlflow_server, tmp_path_factory):
            "--num-cpus", "2", "--synth-images", "12", "--progress-interval", "30", "--until-significant",
            "--max-seeds", str(MAX_SEEDS), "--report-dir", str(tmp / "report"),
            *sum((["--set", s] for s in sets), [])]
-    run = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+    run = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=840)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     return run, tmp, mlflow_server.uri
 

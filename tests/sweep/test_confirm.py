@@ -81,7 +81,8 @@ confirm: {{top_k: 1, seeds: {SEEDS}{baseline}}}
 
 
 def _run(tmp, study, mlflow_server):
-    env = child_env(tmp, MLFLOW_TRACKING_URI=mlflow_server.uri, DETLAB_TOY_EVAL_S="0.2", DETLAB_TOY_SEED_SD="0.03")
+    env = child_env(tmp, MLFLOW_TRACKING_URI=mlflow_server.uri, DETLAB_TOY_EVAL_S="0.2", DETLAB_TOY_SEED_SD="0.03",
+                    DETLAB_TOY_INLINE="1")
     run = run_sweep_cli(["--study", study, "--storage", str(tmp / "sweeps"), "--trainer", "toy", "--num-cpus", "2",
                          "--progress-interval", "30"], env, timeout=780)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]

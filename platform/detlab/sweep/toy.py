@@ -15,7 +15,11 @@ Knobs for fault tests (environment, read by the workers):
 `DETLAB_TOY_EVAL_S` seconds per evaluation (default 0.3);
 `DETLAB_TOY_SEED_SD` the seed-to-seed sd of a config's final mAP (default 0.01);
 `DETLAB_TOY_CRASH="key=value"` makes trials whose config has that value raise at
-their first evaluation.
+their first evaluation;
+`DETLAB_TOY_INLINE=1` runs the loop in the calling process (the Tune trial) instead of a
+one-worker Ray Train group, resuming from a state file in the run folder: for tests of the
+statistics, reports and confirmation, where the worker group's start (10-15 s a trial on
+2 cores, most of a toy trial) is only cost. Fault tests that kill Train workers leave it unset.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ import os
 import os.path as osp
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,15 +197,20 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
     def close(status: str, error: str | None = None) -> None:
         RunRecorder.close_run(run_id, status, error=error, tracking_uri=uri, spool_dir=spool)
 
+    inline = os.environ.get("DETLAB_TOY_INLINE") == "1" and workers == 1
     try:
-        result = fit_bounded(trainer, pid_dir, workers=workers, resources=resources,
-                             placement_timeout_s=placement_timeout_s)
+        if inline:
+            path, metrics = run_dir, _inline(spec, osp.join(run_dir, "detlab", "toy_state.json"))
+        else:
+            result = fit_bounded(trainer, pid_dir, workers=workers, resources=resources,
+                                 placement_timeout_s=placement_timeout_s)
+            path, metrics = result.path, dict(result.metrics or {})
     except BaseException as err:
         reason = failure_reason(err)
         close("FAILED", reason)
         raise UserError(reason) from err
     close("FINISHED")
-    return ToyFitResult(run_id, name, result.path, uri, dict(result.metrics or {}))
+    return ToyFitResult(run_id, name, path, uri, metrics)
 
 
 def _crashes(values: Mapping[str, Any], rule: str) -> bool:
@@ -217,18 +226,57 @@ def _loop(spec: dict[str, Any]) -> None:
     """One Ray Train worker: an evaluation every `eval_s` seconds, resumable from its checkpoint."""
     import ray.train
 
-    from detlab.tracking import RunRecorder
     from detlab.training.placement import record_worker_group
 
-    ctx = ray.train.get_context()
-    rank = ctx.get_world_rank()
-    values, total = spec["values"], spec["values"]["evaluations"]
+    rank = ray.train.get_context().get_world_rank()
     start = 0
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as d:
             start = json.loads(open(osp.join(d, "state.json")).read())["evaluation"]
     record_worker_group(spec.get("pid_dir"))
+
+    def report(metrics: dict[str, Any], evaluation: int) -> None:
+        if rank != 0:
+            ray.train.report(metrics)
+            return
+        with tempfile.TemporaryDirectory() as d:
+            with open(osp.join(d, "state.json"), "w") as f:
+                json.dump({"evaluation": evaluation}, f)
+            ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d))
+
+    _evaluate(spec, rank, start, report)
+
+
+def _inline(spec: dict[str, Any], state_file: str) -> dict[str, Any]:
+    """The loop in this process (DETLAB_TOY_INLINE=1): reports go to Tune when this is a Tune
+    trial; the evaluation reached is kept in `state_file`, so a retried trial resumes there."""
+    from ray.tune.trainable.trainable_fn_utils import _in_tune_session
+
+    from detlab.atomic import atomic_write_text
+
+    start = json.loads(open(state_file).read())["evaluation"] if osp.isfile(state_file) else 0
+    in_tune = _in_tune_session()
+    last: dict[str, Any] = {}
+
+    def report(metrics: dict[str, Any], evaluation: int) -> None:
+        os.makedirs(osp.dirname(state_file), exist_ok=True)
+        atomic_write_text(state_file, json.dumps({"evaluation": evaluation}))
+        last.update(metrics)
+        if in_tune:
+            from ray import tune
+
+            tune.report(metrics)
+
+    _evaluate(spec, 0, start, report)
+    return last
+
+
+def _evaluate(spec: dict[str, Any], rank: int, start: int, report: Callable[[dict[str, Any], int], None]) -> None:
+    """Evaluations `start + 1 ..`: the objective logged by this rank's recorder and reported."""
+    from detlab.tracking import RunRecorder
+
+    values, total = spec["values"], spec["values"]["evaluations"]
     rec = RunRecorder.for_rank(rank, spec["run_id"], tracking_uri=spec["uri"], spool_dir=spec["spool"])
     if rank == 0 and start == 0:
         rec.log_params(spec["params"])
@@ -240,13 +288,7 @@ def _loop(spec: dict[str, Any]) -> None:
             score = objective(values, evaluation, total, spec["seed"])
             metrics = {"epoch": evaluation, METRIC: score, "val/mAP": score, "train/loss": 1.0 - score}
             rec.log_metrics({k: v for k, v in metrics.items() if k != "epoch"}, step=evaluation)
-            if rank == 0:
-                with tempfile.TemporaryDirectory() as d:
-                    with open(osp.join(d, "state.json"), "w") as f:
-                        json.dump({"evaluation": evaluation}, f)
-                    ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d))
-            else:
-                ray.train.report(metrics)
+            report(metrics, evaluation)
     except BaseException as err:
         rec.finish("FAILED", error=err)
         raise
