@@ -58,7 +58,7 @@ def test_settings_and_verdict_from_made_up_numbers():
     assert not partial.complete and partial.winner is None and partial.verdict.startswith("no verdict")
 
 
-def _study(tmp, data_root, name: str, baseline: str = "") -> str:
+def _study(tmp, data_root, name: str, baseline: str = "", samples: int = 6, seeds: list[int] = SEEDS) -> str:
     """A small CLA search near the paper's setting: radius and the positive IoU threshold only, so
     no searched setting is truly better than the baseline (the toy's optimum) unless told otherwise."""
     path = tmp / f"{name}.yaml"
@@ -72,10 +72,10 @@ search_space:
   model.train_cfg.assigner.pos_iou_thr: {{type: uniform, low: 0.45, high: 0.55}}
 objective: {{metric: val/mAP_voc07, mode: max}}
 sampler: {{type: random, seed: 1}}
-trials: {{num_samples: 6, max_concurrent: 2}}
+trials: {{num_samples: {samples}, max_concurrent: 2}}
 resources: {{workers_per_trial: 1, cpus_per_worker: 0.5}}
 mlflow: {{experiment: {EXPERIMENT}-{name}}}
-confirm: {{top_k: 1, seeds: {SEEDS}{baseline}}}
+confirm: {{top_k: 1, seeds: {seeds}{baseline}}}
 """)
     return str(path)
 
@@ -163,14 +163,18 @@ def test_a_rerun_reuses_the_finished_confirmation(lucky, mlflow_server, client):
 @pytest.mark.timeout(900)
 def test_a_truly_worse_baseline_is_beaten(mlflow_server, synth_hrsc, tmp_path_factory, client):
     tmp = tmp_path_factory.mktemp("confirm-worse")
-    run = _run(tmp, _study(tmp, synth_hrsc, "worse", ", baseline: {model.train_cfg.assigner.radius: 0.95}"),
-               mlflow_server)
+    # far from the toy's optimum: 2 search trials and 3 seeds are plenty to beat it
+    run = _run(tmp, _study(tmp, synth_hrsc, "worse", ", baseline: {model.train_cfg.assigner.radius: 0.95}",
+                           samples=2, seeds=[0, 1, 2]), mlflow_server)
     rows = _confirmation(tmp / "sweeps" / "worse")
     winner = [n for n, r in rows.items() if r["winner"] == "true"]
     assert len(winner) == 1 and float(rows[winner[0]]["p_value"]) < 0.05 and float(rows[winner[0]]["delta"]) > 0
     assert f"winner: {winner[0]}" in run.stdout
     parents, _ = study_runs(client, f"{EXPERIMENT}-worse")
     assert parents[0].data.tags["detlab.confirm.winner"] == winner[0]
+    # the winner would be registered; the toy's runs have no checkpoint, so the sweep says why it is not
+    assert f"winner {winner[0]} not registered" in run.stdout and "no best checkpoint" in run.stdout
+    assert "detlab.confirm.model" not in parents[0].data.tags
 
 
 def test_the_confirm_section_is_checked(tmp_path):
