@@ -14,10 +14,15 @@
    baseline once, and must win a paired t-test at --alpha; confirmations count as compute.
    Both searches run to their end (32 random trials, --tpe-budget TPE+ASHA trials); the costs
    are read off the order in which Tune saw the reports.
+   `--objective detector` runs the same two arms on the mini detector itself (trained for real
+   on synthetic HRSC2016, the smoke study's 5 CLA/lr keys, a short schedule; see
+   `search_objectives.py`), small: `--random-trials 8 --tpe-budget 8 --repeats 1`.
 2. Cold start: seconds from `python experiments/sweep.py ...` to the first trial running
    (its `started` line), with the detector trainer and the smoke study. Goal: <= 30 s.
 
     python benchmarks/search_efficiency.py [--repeats 5] [--skip-cold-start]
+    python benchmarks/search_efficiency.py --objective detector --random-trials 8 --tpe-budget 8 \
+        --repeats 1 --skip-cold-start
 """
 from __future__ import annotations
 
@@ -32,54 +37,32 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-STUDY = REPO / "experiments" / "studies" / "cla_hrsc.yaml"
 SMOKE = REPO / "experiments" / "studies" / "cla_hrsc_smoke.yaml"
-FRHEAD = [  # the FRHead dimensions too: 8 dimensions, as the two HRSC studies together
-    "search_space.model.bbox_head.stacked_convs={type: int, low: 1, high: 4}",
-    "search_space.model.bbox_head.with_attention={type: choice, values: [true, false]}",
-    "search_space.model.bbox_head.with_refine={type: choice, values: [true, false]}",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from search_objectives import METRIC  # noqa: E402  (benchmarks/ is not a package)
 
 
-def base_values() -> dict[str, Any]:
-    """The toy's view of the study's base config (its SHAPE keys): what a trial's sampled values
-    are merged into, and (with the paper's CLA setting, the confirmation's default) the baseline."""
-    from detlab.config import load_config
-    from detlab.specs import load_spec
-    from detlab.specs.study import CLA_BASELINE
-    from detlab.sweep.toy import config_values
-
-    spec = load_spec(STUDY)
-    values = config_values(load_config(spec.resolve(spec.base_config), {**spec.overrides, **CLA_BASELINE},
-                                       import_custom_modules=False))
-    values.pop("evaluations")
-    return values
-
-
-def run_search(sampler: str, samples: int, seed: int, scheduler: bool, storage_dir: Path) -> dict[str, Any]:
+def run_search(objective: Any, sampler: str, samples: int, seed: int, scheduler: bool,
+               storage_dir: Path) -> dict[str, Any]:
     """One search through Ray Tune, run to its end; returns every report in the order Tune saw
     them, and each trial's values (the arms' costs are read off this sequence afterwards)."""
     from ray import tune
 
-    from detlab.specs import decode_trial, load_spec, param_space
+    from detlab.specs import decode_trial, param_space
     from detlab.sweep.search import make_scheduler, make_searcher
-    from detlab.sweep.toy import METRIC, objective
 
-    max_t = load_spec(STUDY).scheduler.max_t
+    max_t = objective.max_t
     # Different sampler seeds for the two searches (TPE's random start-up trials would otherwise
     # repeat the random search's first draws); the objective's noise is `seed` for both.
-    sets = FRHEAD + ([f"sampler.seed={seed}"] if sampler == "tpe" else [f"sampler={{type: random, seed: {1000 + seed}}}"])
-    spec = load_spec(STUDY, sets + ([] if scheduler else ["scheduler={type: none}"]))
-    base = base_values()
+    sets = [f"sampler.seed={seed}"] if sampler == "tpe" else [f"sampler={{type: random, seed: {1000 + seed}}}"]
+    sets += [f"scheduler.max_t={max_t}"] + ([] if scheduler else ["scheduler={type: none}"])
+    spec = objective.spec(sets)
 
     def values_of(config: dict) -> dict[str, Any]:
-        sampled, _ = decode_trial(spec, config)
-        return {**base, **{k: v for k, v in sampled.items() if k in base}}
+        return objective.values_of(decode_trial(spec, config)[0])
 
     def trainable(config: dict) -> None:
-        values = values_of(config)
-        for evaluation in range(1, max_t + 1):
-            tune.report({METRIC: objective(values, evaluation, max_t, seed=seed)})
+        objective.run_trial(values_of(config), seed, lambda value: tune.report({METRIC: value}))
 
     reports: list[tuple[str, int, float]] = []
     trial_values: dict[str, dict[str, Any]] = {}
@@ -91,11 +74,11 @@ def run_search(sampler: str, samples: int, seed: int, scheduler: bool, storage_d
 
     searcher = make_searcher(spec, storage=None, study_name=None)
     tuner = tune.Tuner(
-        tune.with_resources(trainable, {"cpu": 0.5}), param_space=param_space(spec),
+        tune.with_resources(trainable, {"cpu": objective.cpus_per_trial}), param_space=param_space(spec),
         tune_config=tune.TuneConfig(search_alg=searcher, scheduler=make_scheduler(spec), num_samples=samples,
-                                    max_concurrent_trials=4, reuse_actors=True),
+                                    max_concurrent_trials=4, reuse_actors=objective.name == "toy"),
         run_config=tune.RunConfig(name=f"{sampler}-{seed}-{time.time_ns()}", storage_path=str(storage_dir),
-                                  callbacks=[Record()], verbose=0))
+                                  callbacks=[Record()], verbose=0 if objective.name == "toy" else 1))
     tuner.fit()
     return {"reports": reports, "values": trial_values, "max_t": max_t, "seed": seed}
 
@@ -118,24 +101,22 @@ def final_result_cost(search: dict[str, Any], target: float) -> int | None:
     return next((i for i, _, v in finals(search) if v >= target), None)
 
 
-def confirmed_cost(search: dict[str, Any], baseline: dict[str, Any], seeds: list[int],
+def confirmed_cost(objective: Any, search: dict[str, Any], base: dict[int, float], seeds: list[int],
                    alpha: float) -> tuple[int | None, int]:
     """Evaluations the arm needs to reach a setting confirmed better than the baseline, and how many
     confirmations it ran: each new best final result (the incumbent) is retrained with `seeds`, as
-    is the baseline (once), and a one-sided win needs Δ > 0 with paired-t p < alpha. The clock
-    counts the search up to that final result plus every confirmation run so far."""
+    is the baseline (once, `base`: seed -> final), and a one-sided win needs Δ > 0 with paired-t
+    p < alpha. The clock counts the search up to that final result plus every confirmation so far."""
     from detlab.report.stats import paired_test
-    from detlab.sweep.toy import objective
 
     max_t = search["max_t"]
-    base = {s: objective(baseline, max_t, max_t, seed=s) for s in seeds}
     spent, checks, best = len(seeds) * max_t, 0, float("-inf")
     for cost, trial, value in finals(search):
         if value <= best:
             continue
         best = value
         values = search["values"][trial]
-        runs = {s: objective(values, max_t, max_t, seed=s) for s in seeds}
+        runs = dict(zip(seeds, objective.finals([(values, s) for s in seeds])))
         spent += len(seeds) * max_t
         checks += 1
         test = paired_test(runs, base, alpha=alpha)
@@ -144,26 +125,28 @@ def confirmed_cost(search: dict[str, Any], baseline: dict[str, Any], seeds: list
     return None, checks
 
 
-def search_efficiency(repeats: int, random_trials: int, tpe_budget: int, confirm_seeds: int,
+def search_efficiency(objective: Any, repeats: int, random_trials: int, tpe_budget: int, confirm_seeds: int,
                       alpha: float) -> list[dict[str, float]]:
     import logging
 
     import ray
 
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
-    baseline = base_values()
     seeds = [100 + i for i in range(confirm_seeds)]     # not the search's seeds: fresh runs
+    base = dict(zip(seeds, objective.finals([(objective.baseline(), s) for s in seeds])))
+    print(f"baseline ({objective.name}): final {METRIC} over seeds {seeds}: "
+          + ", ".join(f"{v:.4f}" for v in base.values()), flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(repeats):
-            rnd = run_search("random", random_trials, seed, scheduler=False, storage_dir=Path(tmp))
-            tpe = run_search("tpe", tpe_budget, seed, scheduler=True, storage_dir=Path(tmp))
+            rnd = run_search(objective, "random", random_trials, seed, scheduler=False, storage_dir=Path(tmp))
+            tpe = run_search(objective, "tpe", tpe_budget, seed, scheduler=True, storage_dir=Path(tmp))
             target = max(v for _, _, v in finals(rnd))
             random_cost = random_trials * rnd["max_t"]
             old = first_report_cost(tpe, target)
             fair_tpe, fair_rnd = final_result_cost(tpe, target), final_result_cost(rnd, target)
-            conf_rnd, checks_rnd = confirmed_cost(rnd, baseline, seeds, alpha)
-            conf_tpe, checks_tpe = confirmed_cost(tpe, baseline, seeds, alpha)
+            conf_rnd, checks_rnd = confirmed_cost(objective, rnd, base, seeds, alpha)
+            conf_tpe, checks_tpe = confirmed_cost(objective, tpe, base, seeds, alpha)
             row = {"seed": seed, "target": target, "random_cost": random_cost, "old_tpe_cost": old,
                    "old_fraction": _frac(old, random_cost), "fair_random_cost": fair_rnd, "fair_tpe_cost": fair_tpe,
                    "fair_fraction": _frac(fair_tpe, random_cost), "confirmed_random": conf_rnd,
@@ -224,11 +207,20 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=0.05, help="level of the confirmation's paired t-test")
     parser.add_argument("--skip-cold-start", action="store_true")
     parser.add_argument("--skip-search", action="store_true")
+    parser.add_argument("--objective", choices=["toy", "detector"], default="toy",
+                        help="what the arms search: the toy objective, or the mini detector trained for real")
+    parser.add_argument("--images", type=int, default=32, help="detector: synthetic HRSC2016 images")
+    parser.add_argument("--epochs", type=int, default=4, help="detector: epochs a trial (an evaluation each)")
     args = parser.parse_args()
 
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     if not args.skip_search:
-        rows = search_efficiency(args.repeats, args.random_trials, args.tpe_budget, args.confirm_seeds, args.alpha)
+        from search_objectives import DetectorObjective, ToyObjective
+
+        objective = ToyObjective() if args.objective == "toy" else DetectorObjective(
+            str(REPO / "data" / f"synth_hrsc2016_{args.images}"), images=args.images, epochs=args.epochs)
+        print(f"objective: {args.objective}, {objective.max_t} evaluations a trial")
+        rows = search_efficiency(objective, args.repeats, args.random_trials, args.tpe_budget, args.confirm_seeds, args.alpha)
         print(f"\n| seed | random best final | random compute | TPE+ASHA, first report >= (old rule) | "
               f"TPE+ASHA, first final result >= (fair) | confirmed > baseline: random | confirmed > baseline: "
               f"TPE+ASHA |")
