@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from detlab.ablate.spec import CELL_KEY, PLAN_KEY
+from detlab.sweep.trainers import TRAINERS as INNER  # the trainers a cell can wrap: one table
 
 TAG_ABLATION = "detlab.ablation"
 TAG_CELL = "detlab.ablate.cell"
@@ -32,7 +33,6 @@ TAG_SEED = "detlab.ablate.seed"
 TAG_FINGERPRINT = "detlab.ablate.fingerprint"
 TAG_TRAINER = "detlab.ablate.trainer"
 TAG_REUSED = "detlab.ablate.reused_from"
-INNER = {"mmdet": "detlab.training.ray_trainer:fit", "toy": "detlab.sweep.toy:fit"}
 
 
 def cell_tags(plan: Mapping[str, Any], cell: str, seed: int) -> dict[str, str]:

@@ -9,6 +9,8 @@ import statistics
 import time
 from typing import Any
 
+from detlab.tracking.profile_columns import GFLOPS, LATENCY_CPU, LATENCY_GPU, PARAMS
+
 PROFILE_ENV = "DETLAB_PROFILE"   # "0": training runs skip the profile
 LATENCY_RUNS = 3
 
@@ -75,16 +77,15 @@ def profile_model(cfg, *, latency: bool = True, runs: int = LATENCY_RUNS) -> dic
     model.cfg = cfg
     model.eval()
     size = test_size(cfg)
-    metrics = {"profile/params_M": sum(p.numel() for p in model.parameters()) / 1e6,
-               "profile/gflops": count_flops(model, size) / 1e9}
+    metrics = {PARAMS: sum(p.numel() for p in model.parameters()) / 1e6, GFLOPS: count_flops(model, size) / 1e9}
     tags = {"profile.input": f"3x{size[0]}x{size[1]}", "profile.cpu_threads": torch.get_num_threads(),
             "profile.flops": "mmcv get_model_complexity_info over forward_dummy (multiply-adds)"}
     if latency:
         with torch.no_grad():
-            metrics["profile/latency_ms_cpu"] = latency_ms(model, size, runs)
+            metrics[LATENCY_CPU] = latency_ms(model, size, runs)
             if torch.cuda.is_available():
                 model.cuda()
-                metrics["profile/latency_ms_gpu"] = latency_ms(model, size, runs)
+                metrics[LATENCY_GPU] = latency_ms(model, size, runs)
     return {"metrics": metrics, "tags": tags}
 
 

@@ -8,7 +8,7 @@ __all__ = ["to_markdown"]
 
 def to_markdown(table: Table, profile: bool = False) -> str:
     """The table; ``profile=True`` adds the cells' params / GFLOPs / CPU latency (profile/* metrics)."""
-    from detlab.sweep.leaderboard import PROFILE
+    from detlab.tracking.profile_columns import PROFILE
 
     head = ["Method", f"Ours ({table.metric})", "Δ", "95 % CI of Δ", "p", "n80", *(["Paper"] if table.has_paper else []),
             "seeds", *(PROFILE.values() if profile else [])]

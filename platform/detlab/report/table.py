@@ -30,7 +30,7 @@ class CellResult:
 
     def profile(self) -> dict[str, float]:
         """Mean of each ``profile/*`` metric over the cell's runs that have it."""
-        from detlab.sweep.leaderboard import PROFILE
+        from detlab.tracking.profile_columns import PROFILE
         out = {}
         for key in PROFILE:
             values = [r.metrics[key] for r in self.runs.values() if key in r.metrics]

@@ -14,9 +14,7 @@ from detlab.sweep.callbacks import outcome_of
 from detlab.sweep.progress import ENDED, fmt, render_table, short_names
 from detlab.sweep.runs import ChildRuns
 from detlab.sweep.search import TIME_ATTR
-
-# the model profile every training run logs (detlab.inference.profile): column -> console header
-PROFILE = {"profile/params_M": "params_M", "profile/gflops": "GFLOPs", "profile/latency_ms_cpu": "cpu_ms"}
+from detlab.tracking.profile_columns import PROFILE  # the model profile every training run logs
 
 
 def build(spec: StudySpec, results: Any, runs: ChildRuns, scheduler: Any, max_t: int | None) -> list[dict]:
