@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from detlab.errors import UserError
 from detlab.specs import StudySpec, check_resources, trial_resources
 from detlab.sweep.trial import HEAD, TRIAL_CPU
+from detlab.training.ray_runtime import workers_at_full_priority
 
 
 def connect(address: str | None = None, *, num_cpus: int | None = None, verbose: bool = False) -> str:
@@ -32,6 +33,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, verbose:
         ray.init(address=address, **common)
         return f"the Ray cluster at {address}"
     loopback_only()
+    workers_at_full_priority()
     port = free_port()
     # Train's cleaner finds the state API through this variable; without it, it guesses, and fails
     # ("multiple active Ray instances") when another Ray runs on the machine.
