@@ -136,3 +136,22 @@ def test_a_sweep_registers_its_confirmed_winner_and_only_it(trained, mlflow_serv
     assert register_winner(summarize(spec, [base, lucky], clear), spec, mlflow_server.uri, out) == ""
     assert "not registered" in out.getvalue() and "no best checkpoint" in out.getvalue()
     assert len(client.search_model_versions("name='mini-hrsc-winner'")) == 1
+
+
+def test_leaderboard_shows_the_profile_of_each_trial_run_from_mlflow(trained, mlflow_server, client):
+    """The sweep leaderboard's params / GFLOPs / latency columns come from each trial's MLflow run."""
+    from detlab.specs import load_spec
+    from detlab.sweep.leaderboard import profiles, to_csv, to_text
+
+    spec = load_spec(osp.join(REPO, "experiments", "studies", "cla_hrsc_smoke.yaml"))
+    logged = client.get_run(trained.run_id).data.metrics
+    found = profiles(mlflow_server.uri, [trained.run_id, None])
+    assert found[trained.run_id] == {k: logged[k] for k in ("profile/params_M", "profile/gflops",
+                                                            "profile/latency_ms_cpu")}
+    row = {"rank": 1, "trial": "t000", "status": "finished", "evaluations": 1, "val/mAP_voc07": 0.5,
+           "mlflow_run_id": trained.run_id, "error": "", **found[trained.run_id]}
+    text = to_text([row], spec)
+    assert "params_M" in text and "GFLOPs" in text and "cpu_ms" in text
+    assert f"{logged['profile/gflops']:.4g}"[:4] in text
+    board = to_csv([row], spec)
+    assert str(logged["profile/params_M"]) in board
