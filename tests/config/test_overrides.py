@@ -19,7 +19,7 @@ def small_cfg() -> Config:
     return Config(dict(
         model=dict(
             type="RefinedDet",
-            train_cfg=dict(assigner=dict(type="CLAssigner", radius=0.5, num_neighbors=9,
+            train_cfg=dict(assigner=dict(type="CrossGridAssigner", radius=0.5, num_neighbors=9,
                                          pos_iou_thr=0.5, neg_iou_thr=0.4)),
             test_cfg=dict(nms=dict(iou_thr=0.1), score_thr=0.05),
             bbox_head=dict(stacked_convs=4, init_cfg=None),
@@ -219,7 +219,7 @@ def write_configs(tmp_path: Path) -> Path:
     (tmp_path / "_base_" / "model.py").write_text(textwrap.dedent("""
         model = dict(
             type='RefinedDet',
-            train_cfg=dict(assigner=dict(type='CLAssigner', radius=0.5, num_neighbors=9)),
+            train_cfg=dict(assigner=dict(type='CrossGridAssigner', radius=0.5, num_neighbors=9)),
             bbox_head=dict(type='FRHead', stacked_convs=4))
         data_root = 'data/hrsc/'
         data = dict(train=dict(ann_file=data_root + 'train.txt',

@@ -17,9 +17,9 @@ from detlab.specs import StudySpec, check_resources, load_spec, parse_spec
 BASE = """
 model = dict(
     type='RefinedDet',
-    train_cfg=dict(assigner=dict(type='CLAssigner', radius=0.5, num_neighbors=9,
+    train_cfg=dict(assigner=dict(type='CrossGridAssigner', radius=0.5, num_neighbors=9,
                                  pos_iou_thr=0.5, neg_iou_thr=0.4)),
-    bbox_head=dict(type='FRHead', stacked_convs=4, use_attention=True, refine=True))
+    bbox_head=dict(type='FRHead', stacked_convs=4, with_attention=True, with_refine=True))
 optimizer = dict(type='SGD', lr=0.0025, momentum=0.9)
 runner = dict(type='EpochBasedRunner', max_epochs=12)
 evaluation = dict(interval=3, metric='mAP')
@@ -45,8 +45,8 @@ search_space:
   model.train_cfg.assigner.pos_iou_thr: {type: choice, values: [0.5, 0.6]}
   model.train_cfg.assigner.neg_iou_thr: {type: uniform, low: 0.3, high: 0.45}
   model.bbox_head.stacked_convs: {type: int, low: 1, high: 4}
-  model.bbox_head.use_attention: {type: choice, values: [true, false]}
-  model.bbox_head.refine: {type: choice, values: [true, false]}
+  model.bbox_head.with_attention: {type: choice, values: [true, false]}
+  model.bbox_head.with_refine: {type: choice, values: [true, false]}
   optimizer.lr: {type: loguniform, low: 1e-4, high: 1e-2}
 objective: {metric: val/mAP_voc07, mode: max}
 sampler: {type: tpe, seed: 7, n_startup_trials: 4}

@@ -24,7 +24,7 @@ search_space:
   model.train_cfg.assigner.radius: {type: uniform, low: 0.3, high: 0.9}
   model.train_cfg.assigner.num_neighbors: {type: int, low: 4, high: 12, step: 4}
   model.bbox_head.stacked_convs: {type: int, low: 1, high: 3}
-  model.bbox_head.use_attention: {type: choice, values: [true, false]}
+  model.bbox_head.with_attention: {type: choice, values: [true, false]}
   data.train.pipeline.2.img_scale: {type: choice, values: [[640, 640], [800, 800]]}
   optimizer.lr: {type: loguniform, low: 1e-4, high: 1e-2}
 trials: {num_samples: 4}
@@ -37,8 +37,8 @@ base_config: c.py
 dataset: {name: hrsc2016}
 sampler: {type: grid}
 search_space:
-  model.bbox_head.use_attention: {type: grid, values: [true, false]}
-  model.bbox_head.refine: {type: choice, values: [true, false]}
+  model.bbox_head.with_attention: {type: grid, values: [true, false]}
+  model.bbox_head.with_refine: {type: choice, values: [true, false]}
   model.test_cfg.nms: {type: grid, values: [{type: nms, iou_thr: 0.1}, {type: nms, iou_thr: 0.3}, null]}
 trials: {num_samples: 1}
 seeds: [0, 1]
@@ -76,7 +76,7 @@ def test_optuna_sees_the_same_bounds() -> None:
     assert dists["optimizer.lr"] == optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)
     assert dists["model.train_cfg.assigner.radius"] == optuna.distributions.FloatDistribution(0.3, 0.9)
     assert dists["data.train.pipeline.2.img_scale"].choices == ("[640, 640]", "[800, 800]")
-    assert dists["model.bbox_head.use_attention"].choices == (True, False)
+    assert dists["model.bbox_head.with_attention"].choices == (True, False)
 
 
 def test_tpe_space_has_one_seed_and_no_grid() -> None:
@@ -89,20 +89,20 @@ def test_tpe_space_has_one_seed_and_no_grid() -> None:
 def test_decode_trial_maps_labels_back_and_merges_overrides() -> None:
     s = spec(TPE)
     config = {"model.train_cfg.assigner.radius": 0.5, "model.train_cfg.assigner.num_neighbors": np.int64(8),
-              "model.bbox_head.stacked_convs": 2, "model.bbox_head.use_attention": False,
+              "model.bbox_head.stacked_convs": 2, "model.bbox_head.with_attention": False,
               "data.train.pipeline.2.img_scale": "[800, 800]", "optimizer.lr": 1e-3, SEED_KEY: 3}
     overrides, seed = decode_trial(s, config)
     assert seed == 3
     assert list(overrides)[0] == "runner.max_epochs"            # spec overrides first
     assert overrides["data.train.pipeline.2.img_scale"] == [800, 800]
-    assert overrides["model.bbox_head.use_attention"] is False
+    assert overrides["model.bbox_head.with_attention"] is False
     assert type(overrides["model.train_cfg.assigner.num_neighbors"]) is int
 
 
 def test_grid_enumerates_grid_choice_and_seeds() -> None:
     s = spec(GRID)
     space = param_space(s)
-    assert space["model.bbox_head.refine"] == tune.grid_search([True, False])   # choice -> grid under sampler grid
+    assert space["model.bbox_head.with_refine"] == tune.grid_search([True, False])   # choice -> grid under sampler grid
     assert space[SEED_KEY] == tune.grid_search([0, 1])
     assert grid_size(s) == 2 * 2 * 3 * 2 and num_trials(s) == 24
     variants = [resolved for _, resolved in generate_variants(space)]

@@ -13,7 +13,7 @@ from detlab.tracking import params as P
 CFG = {
     "model": {"type": "RefinedRetinaNet",
               "bbox_head": {"type": "FRHead", "use_frm": True, "anchor_generator": {"ratios": [0.5, 1.0]}},
-              "train_cfg": {"assigner": {"type": "CLAssigner", "radius": 0.6, "k": 9, "pos_iou_thr": 0.5}}},
+              "train_cfg": {"assigner": {"type": "CrossGridAssigner", "radius": 0.6, "num_neighbors": 3, "pos_iou_thr": 0.5}}},
     "data": {"samples_per_gpu": 2, "workers_per_gpu": 1,
              "train": {"pipeline": [{"type": "LoadImageFromFile"}, {"type": "RResize", "img_scale": (1024, 1024)}]}},
     "optimizer": {"type": "SGD", "lr": 0.0025},
@@ -31,7 +31,7 @@ def test_flatten_keeps_dotted_keys_and_expands_lists_of_dicts():
 def test_flatten_mmcv_config():
     mmcv = pytest.importorskip("mmcv")
     cfg = mmcv.Config(CFG)
-    assert C.flatten(cfg)["model.train_cfg.assigner.k"] == 9
+    assert C.flatten(cfg)["model.train_cfg.assigner.num_neighbors"] == 3
 
 
 def test_run_params_main_values_plus_overrides():

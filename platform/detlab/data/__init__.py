@@ -1,6 +1,7 @@
 """Data tools: synthetic HRSC2016/DOTA sets, DOTA split and merge, all-or-nothing outputs.
 
-Each job has its own module (synth, split, merge, atomic), imported where used.
+Each job has its own module (synth, split, merge), imported where used; all-or-nothing
+writes go through `detlab.atomic`.
 """
 from __future__ import annotations
 
