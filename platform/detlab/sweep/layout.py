@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from detlab.atomic import atomic_write_text
 from detlab.errors import UserError
 
 STORAGE_ENV = "DETLAB_SWEEP_STORAGE"
@@ -105,7 +106,4 @@ class SweepState:
         return cls(**data)
 
     def save(self, paths: StudyPaths) -> None:
-        paths.detlab_dir.mkdir(parents=True, exist_ok=True)
-        tmp = paths.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, default=str))
-        os.replace(tmp, paths.state_file)
+        atomic_write_text(paths.state_file, json.dumps(asdict(self), indent=2, default=str))

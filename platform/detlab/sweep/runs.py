@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from detlab.atomic import atomic_write_text
 from detlab.tracking import RunRecorder
 from detlab.tracking.client import make_client, one_line
 from detlab.training.run_record import RunRecord
@@ -152,6 +152,4 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2))

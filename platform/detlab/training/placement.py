@@ -24,6 +24,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from detlab.atomic import atomic_write_text
+
 log = logging.getLogger("detlab.training")
 
 PLACEMENT_TIMEOUT_S = 600.0     # default wait for a trial's workers to be placed, all start tries together
@@ -125,14 +127,9 @@ def record_worker_group(pid_dir: str | None) -> None:
     pg = get_current_placement_group()
     if not pid_dir or pg is None:
         return
-    folder = osp.join(pid_dir, GROUPS_DIR)
-    os.makedirs(folder, exist_ok=True)
     actor = ray.get_runtime_context().get_actor_id()
-    path = osp.join(folder, f"{pg.id.hex()}.{actor}.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump({"placement_group": pg.id.hex(), "actor": actor}, f)
-    os.replace(tmp, path)
+    atomic_write_text(osp.join(pid_dir, GROUPS_DIR, f"{pg.id.hex()}.{actor}.json"),
+                      json.dumps({"placement_group": pg.id.hex(), "actor": actor}))
 
 
 def recorded_groups(pid_dir: str) -> dict[str, list[str]]:

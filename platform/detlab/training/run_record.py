@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from detlab.atomic import atomic_write_text
 from detlab.errors import UserError
 
 RECORD = osp.join("detlab", "run.json")
@@ -44,12 +45,7 @@ class RunRecord:
             raise UserError(f"{cls.path(run_dir)}: unreadable run record ({err})") from None
 
     def save(self, run_dir: str) -> None:
-        path = self.path(run_dir)
-        os.makedirs(osp.dirname(path), exist_ok=True)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(asdict(self), f, indent=2, default=str)
-        os.replace(tmp, path)
+        atomic_write_text(self.path(run_dir), json.dumps(asdict(self), indent=2, default=str))
 
 
 def latest_run_dir(storage: str, prefix: str) -> str | None:

@@ -23,6 +23,7 @@ import tempfile
 import time
 from typing import Any
 
+from detlab.atomic import atomic_write_text
 from detlab.quiet import silence
 
 silence()  # a Ray worker imports this module before mmcv: filter its import-time noise there too
@@ -52,11 +53,7 @@ def _write_pid(pid_dir: str | None, rank: int) -> None:
     """``rank<r>.pid`` under the run's folder: which process is which rank (ops, fault tests)."""
     if not pid_dir:
         return
-    os.makedirs(pid_dir, exist_ok=True)
-    tmp = osp.join(pid_dir, f".rank{rank}.pid.tmp")
-    with open(tmp, "w") as f:
-        f.write(f"{os.getpid()}\n")
-    os.replace(tmp, osp.join(pid_dir, f"rank{rank}.pid"))
+    atomic_write_text(osp.join(pid_dir, f"rank{rank}.pid"), f"{os.getpid()}\n")
 
 
 def _resume_file(work_dir: str, rank: int) -> str | None:
