@@ -260,7 +260,6 @@ def _inline(spec: dict[str, Any], state_file: str) -> dict[str, Any]:
     last: dict[str, Any] = {}
 
     def report(metrics: dict[str, Any], evaluation: int) -> None:
-        os.makedirs(osp.dirname(state_file), exist_ok=True)
         atomic_write_text(state_file, json.dumps({"evaluation": evaluation}))
         last.update(metrics)
         if in_tune:
