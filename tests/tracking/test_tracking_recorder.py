@@ -185,6 +185,44 @@ def test_driver_closes_a_run_its_workers_never_finished(mlflow_server, client, t
     assert run.data.tags["restarts"] == "0"
 
 
+def test_driver_waits_for_a_worker_session_still_held(mlflow_server, client, tmp_path):
+    """A worker that could not deliver leaves its session locked until its forked children (data
+    loaders) exit too; the driver ending the run waits for the lock, then sends what it holds."""
+    from detlab.tracking.journal import Journal
+
+    uri, spool = mlflow_server.uri, tmp_path / "spool"
+    run_id = RunRecorder.create_run("held", "trial-h", tracking_uri=uri)
+    worker = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import os, sys, time
+        from detlab.tracking import RunRecorder
+        rid, dead, spool, gone = sys.argv[1:]
+        rec = RunRecorder.attach(rid, tracking_uri=dead, spool_dir=spool)
+        for epoch in (1, 2, 3):
+            rec.log_metrics({"train/loss": 1.0 / epoch}, step=epoch)
+        if os.fork() == 0:      # a data loader: holds the session's lock as long as it lives
+            time.sleep(8)
+            open(gone, "w").close()
+            os._exit(0)
+        rec.finish(timeout=0)   # MLflow unreachable: everything stays in the spool
+        print("left", flush=True)
+        os.wait()
+        """), run_id, f"http://127.0.0.1:{free_port()}", str(spool), str(tmp_path / "gone")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout.readline().strip() == "left"
+        (held,) = Journal.sessions(spool, run_id)
+        assert not held.claim(), "the worker's session should still be locked"   # the fault is real
+        driver = RunRecorder.attach(run_id, tracking_uri=uri, spool_dir=spool, count_attempt=False,
+                                    await_sessions_s=60)
+        assert driver.finish("FINISHED") is True
+        assert (tmp_path / "gone").exists()  # it was sent after its last holder let go
+    finally:
+        worker.kill()
+        worker.wait(30)
+    assert history(client, run_id, "train/loss") == [(1, 1.0), (2, 0.5), (3, 1.0 / 3)]
+    assert client.get_run(run_id).info.status == "FINISHED" and spool_files(spool) == []
+
+
 def test_bad_input_never_raises(mlflow_server, client, tmp_path, caplog):
     run_id = RunRecorder.create_run("robust", "trial-x", tracking_uri=mlflow_server.uri)
     rec = RunRecorder.attach(run_id, tracking_uri=mlflow_server.uri, spool_dir=tmp_path / "spool")

@@ -46,6 +46,9 @@ log = logging.getLogger("detlab.tracking")
 
 STATUSES = ("FINISHED", "FAILED", "KILLED")
 SPOOL_ENV = "DETLAB_MLFLOW_SPOOL"
+# how long a driver that ends a run waits for its training processes to let go of their
+# journals (a Ray worker is killed after the loop returns; its forked children hold the lock too)
+SESSION_EXIT_S = 30.0
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -91,19 +94,25 @@ class RunRecorder:
     @classmethod
     def attach(cls, run_id: str, *, tracking_uri: str | None = None,
                spool_dir: str | os.PathLike | None = None, flush_timeout: float = 60.0,
-               count_attempt: bool = True, max_backoff: float = 5.0, durable: bool = True) -> "RunRecorder":
+               count_attempt: bool = True, max_backoff: float = 5.0, durable: bool = True,
+               await_sessions_s: float = 0.0) -> "RunRecorder":
         """Resume `run_id` in this process (never contacts MLflow synchronously).
 
         `count_attempt=True` (a training process) records an attempt: the run is set
-        RUNNING again and `restarts` recounted. A driver that only closes the run passes False.
+        RUNNING again and `restarts` recounted. A driver that only closes the run passes False,
+        and `await_sessions_s` > 0 when the run's training processes have ended: sessions of
+        theirs on this node that are still locked (a process on its way out) are waited for up to
+        that long, then delivered before this session's own operations.
         """
         return cls(run_id, tracking_uri=tracking_uri, spool_dir=spool_dir, flush_timeout=flush_timeout,
-                   count_attempt=count_attempt, max_backoff=max_backoff, durable=durable)
+                   count_attempt=count_attempt, max_backoff=max_backoff, durable=durable,
+                   await_sessions_s=await_sessions_s)
 
     @classmethod
     def close_run(cls, run_id: str, status: str = "FAILED", error: BaseException | str | None = None,
                   **attach_kwargs: Any) -> bool:
         """Driver side: end a run whose training process could not (crash, all retries spent)."""
+        attach_kwargs.setdefault("await_sessions_s", SESSION_EXIT_S)
         return cls.attach(run_id, count_attempt=False, **attach_kwargs).finish(status, error=error)
 
     @classmethod
@@ -114,8 +123,10 @@ class RunRecorder:
     # -- construction -----------------------------------------------------------------
     def __init__(self, run_id: str, *, tracking_uri: str | None = None,
                  spool_dir: str | os.PathLike | None = None, flush_timeout: float = 60.0,
-                 count_attempt: bool = True, max_backoff: float = 5.0, durable: bool = True) -> None:
+                 count_attempt: bool = True, max_backoff: float = 5.0, durable: bool = True,
+                 await_sessions_s: float = 0.0) -> None:
         self.run_id = run_id
+        self.await_sessions_s = await_sessions_s
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
         self.spool_dir = Path(spool_dir).resolve() if spool_dir else default_spool_dir()
         self.flush_timeout = flush_timeout
@@ -416,24 +427,38 @@ class RunRecorder:
             self._note_up()
 
     def _drain_leftovers(self, delivery: Delivery) -> None:
-        """Sessions of this run whose process died (unlocked) before delivering everything."""
-        for j in Journal.sessions(self.spool_dir, self.run_id):
-            if j.session == self.journal.session or not j.claim():
-                continue
-            backoff = 0.5
-            while True:
-                try:
-                    result = replay_session(j, delivery, in_doubt=True)
-                    self._note_rejected(result.rejected, record=False)  # listed in j's own file
-                    j.remove()
-                    self._note_up()
-                    break
-                except Exception as e:
-                    self._note_down(e)
-                    if self._sleep(backoff):
-                        j.unlock()
-                        return
-                    backoff = min(backoff * 2, self.max_backoff)
+        """Sessions of this run whose process died (unlocked) before delivering everything; with
+        `await_sessions_s`, also those still locked, claimed as their processes exit."""
+        held = [j for j in Journal.sessions(self.spool_dir, self.run_id) if j.session != self.journal.session]
+        deadline = time.monotonic() + self.await_sessions_s
+        while held:
+            for j in [j for j in held if j.claim()]:
+                held.remove(j)
+                if not self._replay_leftover(j, delivery):
+                    return
+            if not held or time.monotonic() >= deadline or self._sleep(0.5):
+                break
+        if held and self.await_sessions_s > 0:
+            log.warning("MLflow recording: %d session(s) of run %s still held by a live process after %.0f s "
+                        "(%s); they stay in the spool for `detlab mlflow sync`", len(held), self.run_id,
+                        self.await_sessions_s, ", ".join(str(j.path) for j in held))
+
+    def _replay_leftover(self, j: Journal, delivery: Delivery) -> bool:
+        """Send a claimed session, retrying while MLflow is down; False when the sender must stop."""
+        backoff = 0.5
+        while True:
+            try:
+                result = replay_session(j, delivery, in_doubt=True)
+                self._note_rejected(result.rejected, record=False)  # listed in j's own file
+                j.remove()
+                self._note_up()
+                return True
+            except Exception as e:
+                self._note_down(e)
+                if self._sleep(backoff):
+                    j.unlock()
+                    return False
+                backoff = min(backoff * 2, self.max_backoff)
 
     def _sleep(self, seconds: float) -> bool:
         """Backoff wait, cut short by flush(); True when the sender must stop now."""

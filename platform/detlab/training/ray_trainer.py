@@ -26,6 +26,7 @@ from typing import Any
 from detlab.config import parse_override
 from detlab.errors import UserError
 from detlab.tracking import RunRecorder, print_hint_once, resolve_tracking_uri
+from detlab.tracking.recorder import SESSION_EXIT_S
 from detlab.tracking.client import one_line
 from detlab.training.placement import PLACEMENT_TIMEOUT_S, bounded_failure_config, fit_bounded
 from detlab.training.run_record import RunRecord, latest_run_dir
@@ -101,7 +102,9 @@ def _close(run_id: str, status: str, *, uri: str, spool: str | None, error: str 
            best_checkpoint: str | None = None, best_metrics: Mapping[str, Any] | None = None,
            params: Mapping[str, Any] | None = None, cfg=None, profile: Mapping[str, Any] | None = None) -> None:
     """End the run from the driver (a session newer than every worker's, so its status stands)."""
-    rec = RunRecorder.attach(run_id, tracking_uri=uri, spool_dir=spool, count_attempt=False)
+    # the workers' sessions first: a worker still exiting holds its journal for a moment
+    rec = RunRecorder.attach(run_id, tracking_uri=uri, spool_dir=spool, count_attempt=False,
+                             await_sessions_s=SESSION_EXIT_S)
     if params is not None:  # training never started: record what was asked for
         rec.log_params(params)
         rec.log_config(cfg)
