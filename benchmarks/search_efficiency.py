@@ -107,7 +107,7 @@ def confirmed_cost(objective: Any, search: dict[str, Any], base: dict[int, float
     confirmations it ran: each new best final result (the incumbent) is retrained with `seeds`, as
     is the baseline (once, `base`: seed -> final), and a one-sided win needs Δ > 0 with paired-t
     p < alpha. The clock counts the search up to that final result plus every confirmation so far."""
-    from detlab.report.stats import paired_test
+    from detlab.stats import paired_test
 
     max_t = search["max_t"]
     spent, checks, best = len(seeds) * max_t, 0, float("-inf")

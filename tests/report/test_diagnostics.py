@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from detlab.ablate import load_ablation, resolve_cells
-from detlab.ablate.study import data_overrides
+from detlab.sweep.data import cell_data_overrides
 from detlab.config import load_config
 from detlab.diagnostics import count_positives, diagnose, featmap_sizes, load_samples
 from report_helpers import REPO
@@ -22,7 +22,7 @@ def setup(tmp_path_factory):
     synth_dataset("hrsc2016", root, 10, seed=5, progress=False)
     spec = load_ablation(ABLATION, [f"dataset.root={root}", "diagnostics.images=4"])
     cells = resolve_cells(spec)
-    return spec, cells, {c.name: data_overrides(spec, c) for c in cells}
+    return spec, cells, {c.name: cell_data_overrides(spec, c) for c in cells}
 
 
 def _cfg(setup, name):

@@ -13,7 +13,7 @@ from detlab.ablate import load_ablation, resolve_cells
 from detlab.ablate.extend import plan_round
 from detlab.report.csvfile import to_csv
 from detlab.report.markdown import to_markdown
-from detlab.report.power import delta_interval, paired_power, seeds_needed
+from detlab.stats.power import delta_interval, paired_power, seeds_needed
 from detlab.report.query import RunInfo, pick_runs
 from detlab.report.table import build_table
 from report_helpers import REPO

@@ -16,7 +16,7 @@ from detlab.report.html import to_html
 from detlab.report.latex import escape, standalone, to_latex
 from detlab.report.markdown import to_markdown
 from detlab.report.query import RunInfo, pick_runs
-from detlab.report.stats import mean_std, paired_test
+from detlab.stats import mean_std, paired_test
 from detlab.report.table import build_table
 from report_helpers import REPO
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from detlab.ablate.spec import update_reference
+from detlab.specs.ablation import update_reference
 
 
 def main(paths: list[str]) -> None:

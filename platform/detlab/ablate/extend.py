@@ -68,7 +68,7 @@ def plan_round(table: Any, max_seeds: int) -> Round | None:
 def until_significant(opts: Any, spec: Any, cells: list[Any], storage: Path, uri: str, out: Any) -> bool:
     """Run rounds until no comparison is open; True when every round's sweep completed."""
     from detlab.ablate.study import plan_of, study_data, write_study
-    from detlab.ablate.trainer import TRAINERS
+    from detlab.sweep.cell_trainer import TRAINERS
     from detlab.sweep import SweepOptions, run_sweep
 
     if opts.max_seeds is None or opts.max_seeds < 2:

@@ -39,9 +39,9 @@ class AblateOptions:
 
 def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
     """Run (or resume) the ablation; returns the sweep's `SweepOutcome`."""
-    from detlab.ablate.load import load_ablation, resolve_cells
+    from detlab.specs.ablation_cells import load_ablation, resolve_cells
     from detlab.ablate.study import plan_of, study_data, write_study
-    from detlab.ablate.trainer import TRAINERS
+    from detlab.sweep.cell_trainer import TRAINERS
     from detlab.sweep import SweepOptions, run_sweep
     from detlab.sweep.layout import default_storage
 

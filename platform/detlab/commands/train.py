@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from detlab.training.placement import PLACEMENT_TIMEOUT_S
+from detlab.limits import PLACEMENT_TIMEOUT_S
 
 
 def add_parser(subparsers) -> None:

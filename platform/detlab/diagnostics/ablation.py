@@ -9,8 +9,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from detlab.ablate.load import ResolvedCell
-from detlab.ablate.spec import AblationSpec
+from detlab.specs.ablation_cells import ResolvedCell
+from detlab.specs.ablation import AblationSpec
 from detlab.diagnostics.positives import Series, count_positives, per_level_table
 
 __all__ = ["Diagnostics", "diagnose", "pick_cells"]

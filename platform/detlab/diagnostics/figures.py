@@ -14,7 +14,7 @@ import numpy as np
 
 from detlab.diagnostics.positives import Series, featmap_sizes
 from detlab.diagnostics.samples import Sample
-from detlab.report.plots import new_figure
+from detlab.figures import new_figure
 
 __all__ = ["positives_figure", "assigned_cells_figure"]
 

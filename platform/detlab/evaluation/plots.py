@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from detlab.atomic import atomic_write
+from detlab.figures import new_figure
 from .result import ClassResult, EvalResult
 
 
@@ -18,11 +19,7 @@ def _safe(name: str) -> str:
 def plot_pr_curve(cls: ClassResult, path: str | os.PathLike, metric: str = '',
                   iou_thr: float | None = None, iou_rule: str = '>') -> Path:
     """One class's PR curve (the raw points and the monotone envelope), written atomically."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5, 4), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = new_figure(5, 4, dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     rec = np.nan_to_num(np.asarray(cls.recall, dtype=np.float64), nan=0.0)
     prec = np.asarray(cls.precision, dtype=np.float64)

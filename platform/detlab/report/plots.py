@@ -7,32 +7,17 @@ Incomplete cells are drawn from their finished seeds and labelled as incomplete.
 """
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from detlab.figures import new_figure, png_bytes
 from detlab.report.table import Table
 
-__all__ = ["new_figure", "png_bytes", "seeds_figure", "per_class_figure", "response_figure"]
+__all__ = ["png_bytes", "seeds_figure", "per_class_figure", "response_figure"]
 
 CLASS_PREFIX = "val/AP/"
-
-
-def new_figure(width: float, height: float) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=110)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def png_bytes(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    return buf.getvalue()
 
 
 def _label(row: Any) -> str:

@@ -45,7 +45,7 @@ class Report:
 
 
 def make_report(opts: ReportOptions, out: Any = None) -> Report:
-    from detlab.ablate.load import load_ablation, resolve_cells
+    from detlab.specs.ablation_cells import load_ablation, resolve_cells
     from detlab.report.query import fetch_runs, latest_parent, pick_runs
     from detlab.report.table import build_table
     from detlab.tracking import resolve_tracking_uri
@@ -125,11 +125,11 @@ def _response_values(key: str, cells: list[Any]) -> list[float | None]:
 
 
 def _diagnostics(spec: Any, cells: list[Any]) -> Any | None:
-    from detlab.ablate.study import data_overrides
+    from detlab.sweep.data import cell_data_overrides
     from detlab.diagnostics.ablation import diagnose
 
     try:
-        return diagnose(spec, cells, {c.name: data_overrides(spec, c) for c in cells})
+        return diagnose(spec, cells, {c.name: cell_data_overrides(spec, c) for c in cells})
     except Exception as err:  # noqa: BLE001 - no data here (e.g. a cluster path): the table still stands
         print(f"diagnostics skipped: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
               file=sys.stderr)

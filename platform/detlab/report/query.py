@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from detlab.ablate.trainer import (TAG_ABLATION, TAG_CELL, TAG_FINGERPRINT, TAG_REUSED, TAG_SEED,
-                                   TAG_TRAINER)
+from detlab.tracking.ablation_tags import (TAG_ABLATION, TAG_CELL, TAG_FINGERPRINT, TAG_REUSED, TAG_SEED,
+                                          TAG_TRAINER)
 
 __all__ = ["RunInfo", "fetch_runs", "pick_runs", "latest_parent", "experiment_id"]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from detlab.ablate.load import ResolvedCell
-from detlab.ablate.spec import AblationSpec
+from detlab.specs.ablation_cells import ResolvedCell
+from detlab.specs.ablation import AblationSpec
 from detlab.report.query import RunInfo
-from detlab.report.stats import PairedTest, mean_std, paired_test
+from detlab.stats import PairedTest, mean_std, paired_test
 
 __all__ = ["CellResult", "Row", "Table", "build_table", "cell_seeds"]
 

@@ -30,7 +30,7 @@ def load_spec(path: str | Path, sets: Sequence[str] = (), *, root: str | Path | 
     nearest folder above the spec file that holds a pyproject.toml.
     """
     source = str(path)
-    data = _read(Path(path), source)
+    data = read_spec_file(Path(path), source)
     for text in sets:
         try:
             key, value = parse_override(text)
@@ -50,7 +50,7 @@ def parse_spec(data: Mapping[str, Any], source: str = "<spec>") -> StudySpec:
     try:
         spec = StudySpec.model_validate(data)
     except ValidationError as err:
-        raise UserError("\n".join(_condense(err, source))) from None
+        raise UserError("\n".join(condense_errors(err, source))) from None
     spec._source = source
     return spec
 
@@ -111,7 +111,7 @@ def find_root(spec_path: Path) -> Path:
     return next((p for p in (folder, *folder.parents) if (p / "pyproject.toml").is_file()), folder)
 
 
-def _read(path: Path, source: str) -> dict[str, Any]:
+def read_spec_file(path: Path, source: str) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"{source}: no such file")
     try:
@@ -144,7 +144,7 @@ def _fill_max_t(spec: StudySpec, cfg: Config) -> None:
     sched.max_t = max_t
 
 
-def _condense(err: ValidationError, source: str, model: type = StudySpec) -> list[str]:
+def condense_errors(err: ValidationError, source: str, model: type = StudySpec) -> list[str]:
     """One line per problem of `err` (a validation of `model`), unknown fields first."""
     lines: list[str] = []
     # Unknown fields first: a misspelt field also shows up as a missing one, and the

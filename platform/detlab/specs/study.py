@@ -20,7 +20,7 @@ from pydantic import (BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr,
                       model_validator)
 from pydantic_core import PydanticUndefined
 
-from detlab.training.placement import PLACEMENT_TIMEOUT_S
+from detlab.limits import PLACEMENT_TIMEOUT_S
 
 __all__ = [
     "StudySpec", "DatasetSpec", "Dimension", "ObjectiveSpec", "SamplerSpec", "SchedulerSpec",
@@ -54,7 +54,8 @@ def same_label(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-class _Spec(BaseModel):
+class StrictSpec(BaseModel):
+    """Base of every spec section: unknown keys are errors, as in Ray's release-test specs."""
     model_config = ConfigDict(extra="forbid")
 
     def _explicit(self, *names: str) -> list[str]:
@@ -63,7 +64,7 @@ class _Spec(BaseModel):
         return [n for n in names if n in self.model_fields_set and getattr(self, n) != fields[n].default]
 
 
-class DatasetSpec(_Spec):
+class DatasetSpec(StrictSpec):
     """Which data the trials train and evaluate on."""
 
     name: Literal["hrsc2016", "dota"] = Field(
@@ -73,7 +74,7 @@ class DatasetSpec(_Spec):
                           "null keeps the paths of the base config.")
 
 
-class Dimension(_Spec):
+class Dimension(StrictSpec):
     """One search dimension over a dotted config key.
 
     `uniform`/`loguniform`: floats in [low, high]. `int`: integers low, low+step, ..., high,
@@ -136,7 +137,7 @@ class Dimension(_Spec):
         return list(self.values) if self.values is not None else [self.low, self.high]
 
 
-class ObjectiveSpec(_Spec):
+class ObjectiveSpec(StrictSpec):
     """What the search optimises."""
 
     metric: str = Field(
@@ -145,7 +146,7 @@ class ObjectiveSpec(_Spec):
     mode: Literal["max", "min"] = Field("max", description="Whether higher (max) or lower (min) is better.")
 
 
-class SamplerSpec(_Spec):
+class SamplerSpec(StrictSpec):
     """How configurations are proposed."""
 
     type: Literal["tpe", "random", "grid"] = Field(
@@ -162,7 +163,7 @@ class SamplerSpec(_Spec):
         return self
 
 
-class SchedulerSpec(_Spec):
+class SchedulerSpec(StrictSpec):
     """Early stopping of poor trials."""
 
     type: Literal["asha", "none"] = Field(
@@ -188,7 +189,7 @@ class SchedulerSpec(_Spec):
         return self
 
 
-class TrialsSpec(_Spec):
+class TrialsSpec(StrictSpec):
     """How many trials, and how many at once."""
 
     num_samples: int = Field(
@@ -198,7 +199,7 @@ class TrialsSpec(_Spec):
         1, ge=1, description="Trials running at the same time; more wait for resources.")
 
 
-class ResourcesSpec(_Spec):
+class ResourcesSpec(StrictSpec):
     """What one trial takes: a Ray Train TorchTrainer with this many workers."""
 
     workers_per_trial: int = Field(1, ge=1, description="Ray Train workers (DDP processes) per trial.")
@@ -209,7 +210,7 @@ class ResourcesSpec(_Spec):
                                  "trial ends FAILED with what it waited for and what the cluster had free.")
 
 
-class MlflowSpec(_Spec):
+class MlflowSpec(StrictSpec):
     """Where the study is recorded."""
 
     experiment: str | None = Field(
@@ -219,7 +220,7 @@ class MlflowSpec(_Spec):
                           "(detlab.tracking.uri).")
 
 
-class StorageSpec(_Spec):
+class StorageSpec(StrictSpec):
     """Where search state persists, so a study can be resumed."""
 
     optuna: str | None = Field(
@@ -234,7 +235,7 @@ CLA_BASELINE: dict[str, Any] = {
 """The paper's CLA setting: the default confirmation baseline of studies that search the assigner."""
 
 
-class ConfirmSpec(_Spec):
+class ConfirmSpec(StrictSpec):
     """After the search: the best settings and a baseline trained again over seeds, and tested."""
 
     top_k: int = Field(3, ge=1, description="How many of the best finished trials' settings (distinct, by the "
@@ -274,7 +275,7 @@ class ConfirmSpec(_Spec):
         return {}
 
 
-class StudySpec(_Spec):
+class StudySpec(StrictSpec):
     """A study: one base config, a search space over its keys, and how to run the search."""
 
     name: str = Field(
@@ -358,7 +359,7 @@ class StudySpec(_Spec):
         return self._root / Path(path).expanduser()
 
 
-SECTIONS: list[tuple[str, type[_Spec]]] = [
+SECTIONS: list[tuple[str, type[StrictSpec]]] = [
     ("(top level)", StudySpec), ("dataset", DatasetSpec), ("search_space.KEY", Dimension),
     ("objective", ObjectiveSpec), ("sampler", SamplerSpec), ("scheduler", SchedulerSpec),
     ("trials", TrialsSpec), ("resources", ResourcesSpec), ("mlflow", MlflowSpec), ("storage", StorageSpec),
@@ -416,7 +417,7 @@ def _type_name(annotation: Any) -> str:
         return f"list of {_type_name(args[0])}"
     if origin is dict:
         return f"map: dotted key -> {_type_name(args[1])}"
-    if isinstance(annotation, type) and issubclass(annotation, _Spec):
+    if isinstance(annotation, type) and issubclass(annotation, StrictSpec):
         return "section" if annotation is not Dimension else "dimension"
     return "any" if annotation is Any else getattr(annotation, "__name__", str(annotation))
 

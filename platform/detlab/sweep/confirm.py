@@ -27,7 +27,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from detlab.report.stats import PairedTest, paired_test
+from detlab.stats import PairedTest, paired_test
 from detlab.specs import StudySpec
 
 __all__ = ["Setting", "SettingResult", "Confirmation", "pick_settings", "summarize", "run_confirmation",
@@ -127,7 +127,7 @@ def plan_of(spec: StudySpec, settings: list[Setting], *, trainer: str, data_over
 
 def study_data(spec: StudySpec, settings: list[Setting], plan: dict) -> dict[str, Any]:
     """The confirmation as a grid study (settings x seeds, no early stopping), like an ablation's."""
-    from detlab.ablate.spec import CELL_KEY, PLAN_KEY
+    from detlab.specs.ablation import CELL_KEY, PLAN_KEY
 
     root = spec.dataset.root
     return {
@@ -231,7 +231,7 @@ def _raw(v: float | None) -> str:
 
 def trial_values(cspec: StudySpec, results: Any) -> dict[str, dict[int, float]]:
     """setting -> seed -> the objective's last reported value, for trials that ended without error."""
-    from detlab.ablate.spec import CELL_KEY
+    from detlab.specs.ablation import CELL_KEY
     from detlab.specs import SEED_KEY
 
     out: dict[str, dict[int, float]] = {}
@@ -247,7 +247,7 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
     """Train (or resume) the confirmation grid under the sweep's parent run; print and log the verdict."""
     from ray import tune
 
-    from detlab.ablate.study import write_study
+    from detlab.sweep.generated_study import write_study
     from detlab.specs import check_against_config, load_spec, num_trials
     from detlab.sweep.cluster import concurrency, head_cpus
     from detlab.sweep.data import dataset_overrides, dataset_root
@@ -271,7 +271,7 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
           f"({num_trials(cspec)} trials) under MLflow run {state.parent_run_id}", file=out)
     out.flush()
     job = TrialJob(spec=cspec.model_dump(mode="json"), config=str(cspec.resolve(cspec.base_config)),
-                   data_overrides={}, trainer="detlab.ablate.trainer:fit_mmdet", tracking_uri=state.tracking_uri,
+                   data_overrides={}, trainer="detlab.sweep.cell_trainer:fit_mmdet", tracking_uri=state.tracking_uri,
                    experiment=spec.mlflow.experiment, parent_run_id=state.parent_run_id,
                    train_storage=str(cpaths.train_storage), max_failures=opts.max_failures,
                    synth=(spec.dataset.name, str(dataset_root(spec)), opts.synth_images)

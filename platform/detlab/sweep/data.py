@@ -11,11 +11,11 @@ import fcntl
 from pathlib import Path
 from typing import Any
 
+from detlab.config.data_paths import rebase_data_paths
 from detlab.errors import UserError
 from detlab.specs import StudySpec
-
-SPLITS = ("train", "val", "test")
-PATH_KEYS = ("ann_file", "img_prefix", "ann_subdir", "img_subdir")
+from detlab.specs.ablation import AblationSpec
+from detlab.specs.ablation_cells import ResolvedCell
 
 
 def dataset_root(spec: StudySpec) -> Path | None:
@@ -25,27 +25,29 @@ def dataset_root(spec: StudySpec) -> Path | None:
 def dataset_overrides(spec: StudySpec, cfg: Any) -> dict[str, str]:
     """Overrides that move every data path of `cfg` (spec overrides applied) from the config's
     `data_root` to the study's root; {} when the spec keeps the config's paths."""
-    root = dataset_root(spec)
+    return _rebase(cfg, dataset_root(spec), source=spec.source, base_config=spec.base_config)
+
+
+def cell_data_overrides(spec: AblationSpec, cell: ResolvedCell) -> dict[str, str]:
+    """The same for one ablation cell, against that cell's own config (cells may name their
+    paths differently); {} when the ablation keeps the configs' paths."""
+    from detlab.config import load_config
+
+    root = spec.resolve(spec.dataset.root) if spec.dataset.root else None
+    if root is None:
+        return {}
+    cfg = load_config(cell.config, cell.overrides, import_custom_modules=False)
+    return _rebase(cfg, root, source=spec.source, base_config=cell.base_config)
+
+
+def _rebase(cfg: Any, root: Path | None, *, source: str, base_config: str) -> dict[str, str]:
     if root is None:
         return {}
     old = cfg.get("data_root")
     if not isinstance(old, str) or not old:
-        raise UserError(f"{spec.source}: dataset.root: {spec.base_config} has no data_root to replace; "
+        raise UserError(f"{source}: dataset.root: {base_config} has no data_root to replace; "
                         "set the data paths in overrides instead")
-    new = str(root).rstrip("/") + "/"
-    old_slash = old.rstrip("/") + "/"
-    out: dict[str, str] = {}
-    for split in SPLITS:
-        node, prefix = cfg.data.get(split), f"data.{split}"
-        while node is not None and "dataset" in node and "ann_file" not in node:  # RepeatDataset & co.
-            node, prefix = node["dataset"], f"{prefix}.dataset"
-        for key in PATH_KEYS:
-            value = node.get(key) if node is not None else None
-            if isinstance(value, str) and value.startswith(old_slash):
-                out[f"{prefix}.{key}"] = new + value[len(old_slash):]
-            elif isinstance(value, str) and value.rstrip("/") == old.rstrip("/"):
-                out[f"{prefix}.{key}"] = new
-    return out
+    return rebase_data_paths(cfg, old, root)
 
 
 def ensure_synthetic(dataset: str, root: str | Path, images: int, seed: int = 0) -> Path:

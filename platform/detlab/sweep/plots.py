@@ -4,8 +4,11 @@ where ASHA stopped trials."""
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from typing import Any
+
+from detlab.figures import new_figure
 
 log = logging.getLogger("detlab.sweep")
 
@@ -14,7 +17,8 @@ def optuna_figures(study: Any) -> dict[str, Any]:
     """{"plots/optimization_history.png": fig, "plots/param_importances.png": fig}, what can be drawn."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    if "matplotlib.pyplot" not in sys.modules:  # optuna draws through pyplot: no display needed, and a
+        matplotlib.use("Agg")                  # process that chose its own backend (a notebook) keeps it
     import optuna
     from optuna.visualization import matplotlib as ovm
 
@@ -36,12 +40,8 @@ def optuna_figures(study: Any) -> dict[str, Any]:
 
 def curves_figure(results: Any, metric: str, names: dict[str, str]) -> Any | None:
     """Objective against evaluation for every trial (a short line is a pruned trial)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig = new_figure(8, 5)
+    ax = fig.add_subplot(1, 1, 1)
     drawn = 0
     for result in results:
         df = getattr(result, "metrics_dataframe", None)
@@ -51,7 +51,6 @@ def curves_figure(results: Any, metric: str, names: dict[str, str]) -> Any | Non
         ax.plot(df["training_iteration"], df[metric], marker="o", label=names.get(trial_id, trial_id))
         drawn += 1
     if not drawn:
-        plt.close(fig)
         return None
     ax.set_xlabel("evaluation (Tune training_iteration)")
     ax.set_ylabel(metric)

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from detlab.errors import UserError
-from detlab.training.placement import PLACEMENT_TIMEOUT_S, bounded_failure_config, fit_bounded
+from detlab.limits import PLACEMENT_TIMEOUT_S
+from detlab.training.placement import bounded_failure_config, fit_bounded
 
 METRIC = "val/mAP_voc07"
 CLA = "model.train_cfg.assigner.cross_grid"

@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from detlab.limits import SESSION_EXIT_S
 from detlab.tracking import client as mlclient
 from detlab.tracking.client import one_line
 from detlab.tracking.delivery import Delivery, next_group
@@ -46,9 +47,6 @@ log = logging.getLogger("detlab.tracking")
 
 STATUSES = ("FINISHED", "FAILED", "KILLED")
 SPOOL_ENV = "DETLAB_MLFLOW_SPOOL"
-# how long a driver that ends a run waits for its training processes to let go of their
-# journals (a Ray worker is killed after the loop returns; its forked children hold the lock too)
-SESSION_EXIT_S = 30.0
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -25,10 +25,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from detlab.atomic import atomic_write_text
+from detlab.limits import PLACEMENT_TIMEOUT_S
 
 log = logging.getLogger("detlab.training")
 
-PLACEMENT_TIMEOUT_S = 600.0     # default wait for a trial's workers to be placed, all start tries together
 START_TRIES = 2                 # worker-group start tries sharing that wait (a failed start is retried once)
 START_TIMEOUT_ENV = "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"   # read by Train's controller (propagated)
 GROUPS_DIR = "placement-groups"  # under the run's detlab/workers folder: one <pg id>.json per worker

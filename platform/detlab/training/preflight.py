@@ -9,14 +9,15 @@ from __future__ import annotations
 import os
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
+from detlab.config.data_paths import PATH_KEYS as DATA_PATH_KEYS
+from detlab.config.data_paths import split_datasets
 from detlab.config.schedule import check_schedule
 from detlab.errors import UserError
 from detlab.tracking.client import one_line
 
-SPLITS = ("train", "val", "test")
-PATH_KEYS = ("ann_file", "img_prefix", "ann_subdir", "img_subdir", "data_root")
+PATH_KEYS = (*DATA_PATH_KEYS, "data_root")
 REQUIRED_KEYS = ("ann_file", "img_prefix")
 
 
@@ -30,21 +31,11 @@ class DataPaths:
     splits: dict[str, tuple[str, list[str], list[str]]] = field(default_factory=dict)  # name, anns, images
 
 
-def _datasets(cfg) -> Iterator[tuple[str, Any]]:
-    """(dotted name, dataset config) for each split, through wrappers such as RepeatDataset."""
-    for split in SPLITS:
-        node, name = cfg.data.get(split), f"data.{split}"
-        while node is not None and "dataset" in node and "ann_file" not in node:
-            node, name = node["dataset"], f"{name}.dataset"
-        if node is not None:
-            yield name, node
-
-
 def absolutize_data_paths(cfg, base: str | os.PathLike | None = None) -> None:
     """Relative data paths that exist under ``base`` (default: the working directory) become
     absolute, keeping a trailing slash (mmrotate joins some of them by string)."""
     base = os.fspath(base or os.getcwd())
-    for _, node in _datasets(cfg):
+    for _, node in split_datasets(cfg):
         for key in PATH_KEYS:
             value = node.get(key)
             if isinstance(value, str) and value and not osp.isabs(value) and osp.exists(osp.join(base, value)):
@@ -54,7 +45,7 @@ def absolutize_data_paths(cfg, base: str | os.PathLike | None = None) -> None:
 
 def check_data_paths(cfg, splits: tuple[str, ...] = ("train", "val")) -> None:
     """``UserError`` naming the first missing ``ann_file`` / ``img_prefix`` of the splits trained on."""
-    for name, node in _datasets(cfg):
+    for name, node in split_datasets(cfg):
         if name.split(".")[1] not in splits:
             continue
         for key in REQUIRED_KEYS:

@@ -25,10 +25,10 @@ from typing import Any
 
 from detlab.config import parse_override
 from detlab.errors import UserError
+from detlab.limits import PLACEMENT_TIMEOUT_S, SESSION_EXIT_S
 from detlab.tracking import RunRecorder, print_hint_once, resolve_tracking_uri
-from detlab.tracking.recorder import SESSION_EXIT_S
 from detlab.tracking.client import one_line
-from detlab.training.placement import PLACEMENT_TIMEOUT_S, bounded_failure_config, fit_bounded
+from detlab.training.placement import bounded_failure_config, fit_bounded
 from detlab.training.run_record import RunRecord, latest_run_dir
 
 DEFAULT_STORAGE = osp.join("work_dirs", "ray_train")
@@ -248,9 +248,9 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
 
 
 def _profile(cfg) -> dict[str, Any] | None:
-    """Params, FLOPs and latency of the trained detector (``detlab.inference.profile``); a failure
+    """Params, FLOPs and latency of the trained detector (``detlab.training.profile``); a failure
     is a warning, never a failed run ($DETLAB_PROFILE=0 skips it)."""
-    from detlab.inference.profile import enabled, profile_model
+    from detlab.training.profile import enabled, profile_model
     if not enabled():
         return None
     try:

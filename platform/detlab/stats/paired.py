@@ -58,7 +58,7 @@ def paired_test(a: dict[int, float], b: dict[int, float], *, test: str = "paired
     delta = float(d.mean())
     if d.size < 2:
         return PairedTest(test, int(d.size), delta, None, False)
-    from detlab.report.power import delta_interval, seeds_needed
+    from detlab.stats.power import delta_interval, seeds_needed
 
     p = _t_p(d) if test == "paired_t" else _bootstrap_p(d, resamples, seed)
     low, high = delta_interval(d) or (None, None)

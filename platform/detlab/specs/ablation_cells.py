@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from detlab.ablate.spec import AblationSpec, CellSpec
+from detlab.specs.ablation import AblationSpec, CellSpec
 from detlab.config import OverrideError, apply_overrides, load_config, parse_override
 from detlab.errors import UserError
 from detlab.specs.fields import SpecPathError, set_field
-from detlab.specs.load import _condense, _read, find_root
+from detlab.specs.load import condense_errors, find_root, read_spec_file
 
 __all__ = ["ResolvedCell", "load_ablation", "parse_ablation", "resolve_cells", "fingerprint"]
 
@@ -43,7 +43,7 @@ class ResolvedCell:
 def load_ablation(path: str | Path, sets: Sequence[str] = (), *, root: str | Path | None = None) -> AblationSpec:
     """Read `path`, apply `--set FIELD=VALUE` edits, validate; the cells are checked by `resolve_cells`."""
     source = str(path)
-    data = _read(Path(path), source)
+    data = read_spec_file(Path(path), source)
     for text in sets:
         try:
             key, value = parse_override(text)
@@ -60,7 +60,7 @@ def parse_ablation(data: dict[str, Any], source: str = "<ablation>") -> Ablation
     try:
         spec = AblationSpec.model_validate(data)
     except ValidationError as err:
-        raise UserError("\n".join(_condense(err, source, AblationSpec))) from None
+        raise UserError("\n".join(condense_errors(err, source, AblationSpec))) from None
     spec._source = source
     return spec
 

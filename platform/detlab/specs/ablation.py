@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from detlab.specs.study import DatasetSpec, MlflowSpec, ResourcesSpec, _Spec
+from detlab.specs.study import DatasetSpec, MlflowSpec, ResourcesSpec, StrictSpec
 
 __all__ = ["AblationSpec", "CellSpec", "SignificanceSpec", "DiagnosticsSpec", "CELL_KEY", "PLAN_KEY"]
 
@@ -25,7 +25,7 @@ PLAN_KEY = "+ablation.plan"
 """The study override carrying every cell's resolved config and overrides to the trials."""
 
 
-class CellSpec(_Spec):
+class CellSpec(StrictSpec):
     """One row of the table: a base config (or a named variant) plus overrides."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
@@ -67,7 +67,7 @@ class CellSpec(_Spec):
         return self.label or self.name
 
 
-class SignificanceSpec(_Spec):
+class SignificanceSpec(StrictSpec):
     """The paired test over seeds that marks significant deltas."""
 
     test: Literal["paired_t", "bootstrap"] = Field(
@@ -78,7 +78,7 @@ class SignificanceSpec(_Spec):
     seed: int = Field(0, description="bootstrap only: random seed, so the report is reproducible.")
 
 
-class DiagnosticsSpec(_Spec):
+class DiagnosticsSpec(StrictSpec):
     """Label-assignment diagnostics drawn from the dataset (no training needed)."""
 
     images: int = Field(16, ge=1, description="Training images the positives-per-GT counts use.")
@@ -89,7 +89,7 @@ class DiagnosticsSpec(_Spec):
                           "differ from an earlier cell's.")
 
 
-class AblationSpec(_Spec):
+class AblationSpec(StrictSpec):
     """An ablation: cells (table rows) repeated over seeds, run as one grid study."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",

@@ -1,7 +1,8 @@
-"""The trainer an ablation's trials call: pick the trial's cell, tag its run, skip what MLflow has.
+"""The trainer of a grid-of-cells study (an ablation, a sweep's confirmation stage): pick the
+trial's cell, tag its run, skip what MLflow has.
 
 The sweep calls `fit(config, overrides, seed=..., ...)` with the study's base config and
-overrides holding the cell name and the plan (study.py). This wrapper swaps in the
+overrides holding the cell name and the plan (`detlab.ablate.study`, `detlab.sweep.confirm`). This wrapper swaps in the
 cell's own config and overrides, creates the trial's MLflow child run itself (so the
 run carries `detlab.ablation`, `detlab.ablate.cell`, `detlab.ablate.seed`,
 `detlab.ablate.fingerprint` and `detlab.ablate.trainer` from its first moment, even if
@@ -24,15 +25,11 @@ import os.path as osp
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from detlab.ablate.spec import CELL_KEY, PLAN_KEY
-from detlab.sweep.trainers import TRAINERS as INNER  # the trainers a cell can wrap: one table
+from detlab.specs.ablation import CELL_KEY, PLAN_KEY
+from detlab.sweep.trainers import TRAINERS as INNER
+from detlab.tracking.ablation_tags import (TAG_ABLATION, TAG_CELL, TAG_FINGERPRINT, TAG_REUSED, TAG_SEED,
+                                          TAG_TRAINER)  # the trainers a cell can wrap: one table
 
-TAG_ABLATION = "detlab.ablation"
-TAG_CELL = "detlab.ablate.cell"
-TAG_SEED = "detlab.ablate.seed"
-TAG_FINGERPRINT = "detlab.ablate.fingerprint"
-TAG_TRAINER = "detlab.ablate.trainer"
-TAG_REUSED = "detlab.ablate.reused_from"
 
 
 def cell_tags(plan: Mapping[str, Any], cell: str, seed: int) -> dict[str, str]:
@@ -92,7 +89,7 @@ def make_fit(inner: str) -> Callable[..., Any]:
 
 fit_mmdet = make_fit("mmdet")
 fit_toy = make_fit("toy")
-TRAINERS = {"mmdet": "detlab.ablate.trainer:fit_mmdet", "toy": "detlab.ablate.trainer:fit_toy"}
+TRAINERS = {"mmdet": "detlab.sweep.cell_trainer:fit_mmdet", "toy": "detlab.sweep.cell_trainer:fit_toy"}
 
 
 def _create_run(entry: Mapping[str, Any], tags: Mapping[str, str], *, uri: str, experiment: str,
