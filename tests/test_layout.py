@@ -10,6 +10,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ALLOWED_ROOT = {
     "platform", "detectors", "experiments", "clusters", "benchmarks", "tests", "docs", "scripts",
     "pyproject.toml", "constraints.txt", "Makefile", "README.md", ".ci", ".gitignore", ".rayignore",
+    ".pre-commit-config.yaml",
 }
 
 

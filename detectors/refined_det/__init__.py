@@ -10,6 +10,7 @@ so the annotation readers in ``refined_det.datasets.formats`` serve the
 evaluator and the data tools without the detector stack. The names below load
 their subpackage on first use (PEP 562). No CUDA is needed to import or train.
 """
+
 from __future__ import annotations
 
 import importlib

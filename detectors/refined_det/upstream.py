@@ -9,6 +9,7 @@ installed package instead of copies, so they stay exactly upstream's:
 
 (mmcv drops imported functions from the loaded config.)
 """
+
 from __future__ import annotations
 
 import os.path as osp
@@ -18,8 +19,7 @@ import mmrotate
 
 def mmrotate_config(relative: str) -> str:
     """Absolute path of ``configs/<relative>`` in the installed mmrotate."""
-    path = osp.join(osp.dirname(mmrotate.__file__), '.mim', 'configs', relative)
+    path = osp.join(osp.dirname(mmrotate.__file__), ".mim", "configs", relative)
     if not osp.isfile(path):
-        raise FileNotFoundError(f"mmrotate {mmrotate.__version__} ships no config '{relative}' "
-                                f"(looked for {path})")
+        raise FileNotFoundError(f"mmrotate {mmrotate.__version__} ships no config '{relative}' (looked for {path})")
     return path

@@ -9,26 +9,28 @@ goes into `.<name>.partial` next to the target; only a finished run writes the
 `.complete` marker (with what made it) and renames the folder into place, which
 is atomic on one filesystem. A rerun removes a leftover `.partial`.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from detlab.errors import UserError
 
-MARKER = '.complete'
+MARKER = ".complete"
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     """Call `write(tmp_path)` for a temp file beside `path`, then rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -45,8 +47,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     def write(tmp: str) -> None:
-        with open(tmp, 'w', encoding='utf-8') as f:
+        with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
+
     return atomic_write(path, write)
 
 
@@ -62,12 +65,13 @@ def read_marker(path: str | os.PathLike) -> dict[str, Any]:
 
 def partial_path(target: str | os.PathLike) -> Path:
     target = Path(target)
-    return target.with_name(f'.{target.name}.partial')
+    return target.with_name(f".{target.name}.partial")
 
 
 @contextmanager
-def atomic_output_dir(target: str | os.PathLike, overwrite: bool = False,
-                      meta: dict[str, Any] | None = None) -> Iterator[Path]:
+def atomic_output_dir(
+    target: str | os.PathLike, overwrite: bool = False, meta: dict[str, Any] | None = None
+) -> Iterator[Path]:
     """Yield an empty work folder; on normal exit it becomes `target`, marked complete.
 
     On an exception the work folder is removed and `target` is left as it was.
@@ -77,13 +81,14 @@ def atomic_output_dir(target: str | os.PathLike, overwrite: bool = False,
     target = Path(target).absolute()
     if target.exists():
         if not target.is_dir():
-            raise UserError(f'{target}: exists and is not a folder')
+            raise UserError(f"{target}: exists and is not a folder")
         if is_complete(target):
             if not overwrite:
-                raise UserError(f'{target}: already exists (complete); pass --overwrite to replace it')
+                raise UserError(f"{target}: already exists (complete); pass --overwrite to replace it")
         elif any(target.iterdir()):
-            raise UserError(f'{target}: exists, is not empty and was not written by detlab; '
-                            f'remove it or choose another --out')
+            raise UserError(
+                f"{target}: exists, is not empty and was not written by detlab; remove it or choose another --out"
+            )
     work = partial_path(target)
     if work.exists():  # left by an interrupted run
         shutil.rmtree(work)
@@ -91,12 +96,12 @@ def atomic_output_dir(target: str | os.PathLike, overwrite: bool = False,
     work.mkdir()
     try:
         yield work
-        (work / MARKER).write_text(json.dumps(meta or {}, indent=2, sort_keys=True) + '\n')
+        (work / MARKER).write_text(json.dumps(meta or {}, indent=2, sort_keys=True) + "\n")
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     if target.exists():
-        old = target.with_name(f'.{target.name}.old')
+        old = target.with_name(f".{target.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         target.rename(old)
         work.rename(target)
@@ -112,7 +117,7 @@ def staged_files(target: str | os.PathLike) -> Iterator[Path]:
     the plots) nothing reaches `target`."""
     target = Path(target).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f'.{target.name}.', suffix='.partial', dir=target.parent))
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
         yield stage
         target.mkdir(exist_ok=True)

@@ -1,4 +1,5 @@
 """`detlab` command line: one sub-command module per job, each with `add_parser`."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,11 +27,15 @@ COMMAND_MODULES = [
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="detlab",
-        description="Refined-Det experimentation platform: data, evaluation, training, sweeps, reports.")
-    parser.add_argument("--verbose", dest="show_library_noise", action="store_true",
-                        help="also show third-party warnings (torch's CUDA_HOME note, mmcv's v2.0 notice) "
-                             "that are filtered by default (same as DETLAB_VERBOSE=1)")
+        prog="detlab", description="Refined-Det experimentation platform: data, evaluation, training, sweeps, reports."
+    )
+    parser.add_argument(
+        "--verbose",
+        dest="show_library_noise",
+        action="store_true",
+        help="also show third-party warnings (torch's CUDA_HOME note, mmcv's v2.0 notice) "
+        "that are filtered by default (same as DETLAB_VERBOSE=1)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"detlab.commands.{name}").add_parser(sub)

@@ -1,9 +1,10 @@
 """Errors the user can fix: shown as one line naming the file/field and the problem."""
+
 from __future__ import annotations
 
 import errno
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 # File-system failures that are the user's to fix (space, permissions, a path that is not a
 # folder), not bugs: the CLI reports them like bad input, as one line, exit code 2.
@@ -15,7 +16,7 @@ USER_FIXABLE_ERRNOS = {
     errno.EROFS: "read-only file system",
     errno.ENOTDIR: "a part of the path is not a folder",
     errno.EISDIR: "is a folder",
-    errno.EEXIST: "exists and is not a folder",   # mkdir where a file of that name is
+    errno.EEXIST: "exists and is not a folder",  # mkdir where a file of that name is
 }
 
 

@@ -4,6 +4,7 @@ Shared by evaluation, sweep, report and diagnostics plots. No `matplotlib.use()`
 figure here never changes the backend of the process that imported the platform (a notebook
 keeps its own), and it works in Ray workers without a display.
 """
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """A local web server (MLflow, optuna-dashboard) kept in the foreground until Ctrl-C or SIGTERM."""
+
 from __future__ import annotations
 
 import signal

@@ -3,6 +3,7 @@
 Every wait on Ray, MLflow or a storage has a bound and ends with a one-line reason; the
 defaults live here so that the spec fields, CLI flags and the code that waits agree.
 """
+
 from __future__ import annotations
 
 # a trial's workers waiting to be placed on the cluster, all start tries together

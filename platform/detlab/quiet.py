@@ -10,6 +10,7 @@ those known messages at the source: call it in every entry point (``detlab``, th
 ``--verbose`` (or ``DETLAB_VERBOSE=1``, which the entry points export so that Ray workers on
 this machine inherit it) shows them again.
 """
+
 from __future__ import annotations
 
 import logging

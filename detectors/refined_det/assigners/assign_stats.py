@@ -4,6 +4,7 @@ CLA's claim is "more positives per object"; these totals let training log it
 (``pos_per_gt/...``) without a device sync per image: counts stay tensors
 until ``summary()`` is called.
 """
+
 from __future__ import annotations
 
 import torch

@@ -11,11 +11,12 @@ positives and for ``min_pos_iou``, all tied anchors per GT). Step B, per FPN
 level, adds the anchors of the grid cells next to each present GT's centre
 when the cell's anchor point lies inside a present GT.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 from mmrotate.core import obb2poly, obb2xyxy
@@ -33,12 +34,11 @@ QUIRKS = {
     "comparisons": "neg: IoU <= neg_iou_thr, pos: IoU > pos_iou_thr, low-quality: best IoU > min_pos_iou",
     "grid_scale": "centre cell uses cx / W * (W // s), not cx / s",
     "corner_anchor_points": "anchor points sit on cell corners (center_offset=0); "
-                            "the left/up neighbour chosen when frac < r is the farther one",
+    "the left/up neighbour chosen when frac < r is the farther one",
     "border_guard": "a direction needs its coordinate > 1, measured against W // s, not the feature width",
     "k2_global_min": "k=2 takes min() over all present GTs and all four directions of a level",
     "any_polygon": "a candidate cell is kept if its anchor point is inside ANY present GT of the level",
-    "argmax_label": "a kept cell is labelled with its own max-IoU GT, overwriting step A, "
-                    "even below neg_iou_thr",
+    "argmax_label": "a kept cell is labelled with its own max-IoU GT, overwriting step A, even below neg_iou_thr",
 }
 
 K2_MIN_SCOPES = ("level", "gt")
@@ -48,26 +48,28 @@ K2_MIN_SCOPES = ("level", "gt")
 class CrossGridResult:
     """Everything the assigner class and diagnostics need from one call."""
 
-    assigned: torch.Tensor        # (N,) long: -1 ignore, 0 background, i+1 GT i
+    assigned: torch.Tensor  # (N,) long: -1 ignore, 0 background, i+1 GT i
     maxiou_assigned: torch.Tensor  # (N,) long: labels after step A only
-    max_overlaps: torch.Tensor    # (N,) max IoU over GTs (-1 where not valid)
+    max_overlaps: torch.Tensor  # (N,) max IoU over GTs (-1 where not valid)
     argmax_overlaps: torch.Tensor  # (N,) long: max-IoU GT of each anchor
     level_sizes: tuple[int, ...]  # anchors per level, to split the outputs
 
 
-def cross_grid_assign(anchors: Sequence[torch.Tensor],
-                      featmap_sizes: Sequence[Sequence[int]],
-                      strides: Sequence[int],
-                      gt_bboxes: torch.Tensor,
-                      pad_shape: Sequence[int],
-                      valid_flags: Sequence[torch.Tensor] | None = None,
-                      *,
-                      radius: float = 0.5,
-                      num_neighbors: int = 3,
-                      pos_iou_thr: float = 0.5,
-                      neg_iou_thr: float | tuple[float, float] = 0.4,
-                      min_pos_iou: float = 0.0,
-                      iou_mode: str = "sparse") -> torch.Tensor:
+def cross_grid_assign(
+    anchors: Sequence[torch.Tensor],
+    featmap_sizes: Sequence[Sequence[int]],
+    strides: Sequence[int],
+    gt_bboxes: torch.Tensor,
+    pad_shape: Sequence[int],
+    valid_flags: Sequence[torch.Tensor] | None = None,
+    *,
+    radius: float = 0.5,
+    num_neighbors: int = 3,
+    pos_iou_thr: float = 0.5,
+    neg_iou_thr: float | tuple[float, float] = 0.4,
+    min_pos_iou: float = 0.0,
+    iou_mode: str = "sparse",
+) -> torch.Tensor:
     """Labels of CLA over all levels: ``-1`` ignore, ``0`` background, ``i+1`` GT ``i``.
 
     Args:
@@ -83,28 +85,39 @@ def cross_grid_assign(anchors: Sequence[torch.Tensor],
             pair); both give the same IoU matrix, so the same labels.
     """
     return cross_grid_assign_full(
-        anchors, featmap_sizes, strides, gt_bboxes, pad_shape, valid_flags,
-        radius=radius, num_neighbors=num_neighbors, pos_iou_thr=pos_iou_thr,
-        neg_iou_thr=neg_iou_thr, min_pos_iou=min_pos_iou, iou_mode=iou_mode).assigned
+        anchors,
+        featmap_sizes,
+        strides,
+        gt_bboxes,
+        pad_shape,
+        valid_flags,
+        radius=radius,
+        num_neighbors=num_neighbors,
+        pos_iou_thr=pos_iou_thr,
+        neg_iou_thr=neg_iou_thr,
+        min_pos_iou=min_pos_iou,
+        iou_mode=iou_mode,
+    ).assigned
 
 
-def cross_grid_assign_full(anchors: Sequence[torch.Tensor],
-                           featmap_sizes: Sequence[Sequence[int]],
-                           strides: Sequence[int],
-                           gt_bboxes: torch.Tensor,
-                           pad_shape: Sequence[int],
-                           valid_flags: Sequence[torch.Tensor] | None = None,
-                           *,
-                           radius: float = 0.5,
-                           num_neighbors: int = 3,
-                           pos_iou_thr: float = 0.5,
-                           neg_iou_thr: float | tuple[float, float] = 0.4,
-                           min_pos_iou: float = 0.0,
-                           gt_max_assign_all: bool = True,
-                           k2_min_scope: str = "level",
-                           iou_mode: str = "sparse",
-                           overlaps_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-                           ) -> CrossGridResult:
+def cross_grid_assign_full(
+    anchors: Sequence[torch.Tensor],
+    featmap_sizes: Sequence[Sequence[int]],
+    strides: Sequence[int],
+    gt_bboxes: torch.Tensor,
+    pad_shape: Sequence[int],
+    valid_flags: Sequence[torch.Tensor] | None = None,
+    *,
+    radius: float = 0.5,
+    num_neighbors: int = 3,
+    pos_iou_thr: float = 0.5,
+    neg_iou_thr: float | tuple[float, float] = 0.4,
+    min_pos_iou: float = 0.0,
+    gt_max_assign_all: bool = True,
+    k2_min_scope: str = "level",
+    iou_mode: str = "sparse",
+    overlaps_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> CrossGridResult:
     """`cross_grid_assign` with the extra outputs and the quirk-fixing options.
 
     ``k2_min_scope='gt'`` takes k=2's minimum per GT (probably what the paper
@@ -132,16 +145,24 @@ def cross_grid_assign_full(anchors: Sequence[torch.Tensor],
         if num_gts == 0:
             assigned[valid] = 0
         empty = flat.new_full((num_anchors,), -1.0)
-        return CrossGridResult(assigned, assigned.clone(), empty,
-                               torch.zeros_like(assigned), level_sizes)
+        return CrossGridResult(assigned, assigned.clone(), empty, torch.zeros_like(assigned), level_sizes)
 
     overlaps = overlaps_fn(gt_bboxes, flat)
     if not bool(valid.all()):
         overlaps = overlaps.masked_fill(~valid[None], -1.0)
     max_overlaps, argmax_overlaps = overlaps.max(dim=0)
 
-    _max_iou_step(assigned, overlaps, max_overlaps, argmax_overlaps, valid,
-                  pos_iou_thr, neg_iou_thr, min_pos_iou, gt_max_assign_all)
+    _max_iou_step(
+        assigned,
+        overlaps,
+        max_overlaps,
+        argmax_overlaps,
+        valid,
+        pos_iou_thr,
+        neg_iou_thr,
+        min_pos_iou,
+        gt_max_assign_all,
+    )
     maxiou_assigned = assigned.clone()
 
     extra = torch.zeros(num_anchors, dtype=torch.bool, device=device)
@@ -149,9 +170,17 @@ def cross_grid_assign_full(anchors: Sequence[torch.Tensor],
     start = 0
     for size, (feat_h, feat_w), stride in zip(level_sizes, featmap_sizes, strides):
         level = slice(start, start + size)
-        cells = _cross_grid_cells(gt_bboxes, argmax_overlaps[level][positive[level]],
-                                  int(feat_h), int(feat_w), int(stride), pad_shape,
-                                  radius, num_neighbors, k2_min_scope)
+        cells = _cross_grid_cells(
+            gt_bboxes,
+            argmax_overlaps[level][positive[level]],
+            int(feat_h),
+            int(feat_w),
+            int(stride),
+            pad_shape,
+            radius,
+            num_neighbors,
+            k2_min_scope,
+        )
         extra[start + cells] = True
         start += size
     extra &= valid
@@ -159,8 +188,13 @@ def cross_grid_assign_full(anchors: Sequence[torch.Tensor],
     return CrossGridResult(assigned, maxiou_assigned, max_overlaps, argmax_overlaps, level_sizes)
 
 
-def check_cla_options(radius: float, num_neighbors: int, pos_iou_thr: float,
-                      neg_iou_thr: float | tuple[float, float], k2_min_scope: str = "level") -> None:
+def check_cla_options(
+    radius: float,
+    num_neighbors: int,
+    pos_iou_thr: float,
+    neg_iou_thr: float | tuple[float, float],
+    k2_min_scope: str = "level",
+) -> None:
     """Reject option values the rule is not defined for, with one clear line each."""
     if isinstance(num_neighbors, bool) or num_neighbors not in (1, 2, 3):
         raise ValueError(f"CLA num_neighbors must be 1, 2 or 3 (got {num_neighbors!r})")
@@ -179,19 +213,24 @@ def check_cla_options(radius: float, num_neighbors: int, pos_iou_thr: float,
 
 def _check_inputs(anchors, featmap_sizes, strides, gt_bboxes, pad_shape, valid_flags) -> tuple[int, ...]:
     if not (len(anchors) == len(featmap_sizes) == len(strides)):
-        raise ValueError(f"CLA needs one entry per level in anchors ({len(anchors)}), "
-                         f"featmap_sizes ({len(featmap_sizes)}) and strides ({len(strides)})")
+        raise ValueError(
+            f"CLA needs one entry per level in anchors ({len(anchors)}), "
+            f"featmap_sizes ({len(featmap_sizes)}) and strides ({len(strides)})"
+        )
     if gt_bboxes.dim() != 2 or gt_bboxes.shape[1] != 5:
-        raise ValueError(f"CLA gt_bboxes must be (G, 5) le90 boxes (cx, cy, w, h, angle); "
-                         f"got shape {tuple(gt_bboxes.shape)}")
+        raise ValueError(
+            f"CLA gt_bboxes must be (G, 5) le90 boxes (cx, cy, w, h, angle); got shape {tuple(gt_bboxes.shape)}"
+        )
     if gt_bboxes.numel() and not bool(torch.isfinite(gt_bboxes).all()):
         raise ValueError("CLA gt_bboxes contain NaN or inf")
     if gt_bboxes.numel():
         angles = gt_bboxes[:, 4]
         # le90 angles lie in [-pi/2, pi/2); allow float slack at the ends.
         if bool((angles < -math.pi / 2 - 1e-3).any() | (angles > math.pi / 2 + 1e-3).any()):
-            raise ValueError("CLA gt_bboxes are not le90: angles must lie in [-pi/2, pi/2) "
-                             f"(got range [{float(angles.min()):.4f}, {float(angles.max()):.4f}])")
+            raise ValueError(
+                "CLA gt_bboxes are not le90: angles must lie in [-pi/2, pi/2) "
+                f"(got range [{float(angles.min()):.4f}, {float(angles.max()):.4f}])"
+            )
     if len(pad_shape) < 2 or int(pad_shape[0]) <= 0 or int(pad_shape[1]) <= 0:
         raise ValueError(f"CLA pad_shape must be (H, W) with positive sizes (got {pad_shape!r})")
     sizes = []
@@ -201,7 +240,8 @@ def _check_inputs(anchors, featmap_sizes, strides, gt_bboxes, pad_shape, valid_f
         if a.shape[0] != int(h) * int(w):
             raise ValueError(
                 f"CLA requires exactly one anchor per grid cell (anchor_generator with one scale and "
-                f"ratios=[1.0]); level {lvl} has {a.shape[0]} anchors for a {int(h)}x{int(w)} feature map")
+                f"ratios=[1.0]); level {lvl} has {a.shape[0]} anchors for a {int(h)}x{int(w)} feature map"
+            )
         if int(s) <= 0:
             raise ValueError(f"CLA stride of level {lvl} must be a positive int (got {s!r})")
         sizes.append(a.shape[0])
@@ -211,8 +251,9 @@ def _check_inputs(anchors, featmap_sizes, strides, gt_bboxes, pad_shape, valid_f
     return tuple(sizes)
 
 
-def _max_iou_step(assigned, overlaps, max_overlaps, argmax_overlaps, valid,
-                  pos_iou_thr, neg_iou_thr, min_pos_iou, gt_max_assign_all) -> None:
+def _max_iou_step(
+    assigned, overlaps, max_overlaps, argmax_overlaps, valid, pos_iou_thr, neg_iou_thr, min_pos_iou, gt_max_assign_all
+) -> None:
     """Step A, in place: MaxIoU with the seed's comparisons."""
     if isinstance(neg_iou_thr, (tuple, list)):
         low, high = neg_iou_thr
@@ -237,8 +278,9 @@ def _max_iou_step(assigned, overlaps, max_overlaps, argmax_overlaps, valid,
     assigned.copy_(torch.where(last > 0, last, assigned))
 
 
-def _cross_grid_cells(gt_bboxes, level_pos_argmax, feat_h, feat_w, stride, pad_shape,
-                      radius, num_neighbors, k2_min_scope) -> torch.Tensor:
+def _cross_grid_cells(
+    gt_bboxes, level_pos_argmax, feat_h, feat_w, stride, pad_shape, radius, num_neighbors, k2_min_scope
+) -> torch.Tensor:
     """Step B for one level: flat indices (within the level) of the extra cells."""
     device = gt_bboxes.device
     none = torch.zeros(0, dtype=torch.long, device=device)
@@ -259,7 +301,7 @@ def _cross_grid_cells(gt_bboxes, level_pos_argmax, feat_h, feat_w, stride, pad_s
     centre = torch.stack([centre[:, 0] / pad_w, centre[:, 1] / pad_h], dim=1)
     grid_wh = torch.tensor([pad_w // stride, pad_h // stride], dtype=centre.dtype, device=device)
     grid_xy = centre * grid_wh
-    dist = torch.cat([grid_xy, grid_wh - grid_xy], dim=1)          # left, up, right, bottom
+    dist = torch.cat([grid_xy, grid_wh - grid_xy], dim=1)  # left, up, right, bottom
     frac = dist % 1
     near = (frac < radius) & (dist > 1)
     if num_neighbors == 1:

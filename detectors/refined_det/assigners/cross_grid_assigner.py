@@ -1,10 +1,10 @@
 """``CrossGridAssigner``: CLA as an mmdet/mmrotate assigner."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
-import torch
 from mmdet.core.bbox.assigners import AssignResult, MaxIoUAssigner
 from mmrotate.core.bbox.builder import ROTATED_BBOX_ASSIGNERS
 
@@ -40,35 +40,46 @@ class CrossGridAssigner(MaxIoUAssigner):
 
     needs_grid_context = True
 
-    def __init__(self,
-                 pos_iou_thr: float = 0.5,
-                 neg_iou_thr: float | tuple[float, float] = 0.4,
-                 min_pos_iou: float = 0.0,
-                 gt_max_assign_all: bool = True,
-                 ignore_iof_thr: float = -1,
-                 ignore_wrt_candidates: bool = True,
-                 match_low_quality: bool = True,
-                 gpu_assign_thr: int = -1,
-                 iou_calculator: dict = dict(type='RBboxOverlaps2D'),
-                 radius: float = 0.5,
-                 num_neighbors: int = 3,
-                 cross_grid: bool = True,
-                 k2_min_scope: str = 'level',
-                 iou_mode: str = 'sparse'):
-        super().__init__(pos_iou_thr=pos_iou_thr, neg_iou_thr=neg_iou_thr, min_pos_iou=min_pos_iou,
-                         gt_max_assign_all=gt_max_assign_all, ignore_iof_thr=ignore_iof_thr,
-                         ignore_wrt_candidates=ignore_wrt_candidates,
-                         match_low_quality=match_low_quality, gpu_assign_thr=gpu_assign_thr,
-                         iou_calculator=iou_calculator)
+    def __init__(
+        self,
+        pos_iou_thr: float = 0.5,
+        neg_iou_thr: float | tuple[float, float] = 0.4,
+        min_pos_iou: float = 0.0,
+        gt_max_assign_all: bool = True,
+        ignore_iof_thr: float = -1,
+        ignore_wrt_candidates: bool = True,
+        match_low_quality: bool = True,
+        gpu_assign_thr: int = -1,
+        iou_calculator: dict = dict(type="RBboxOverlaps2D"),  # noqa: B006 - read, never mutated
+        radius: float = 0.5,
+        num_neighbors: int = 3,
+        cross_grid: bool = True,
+        k2_min_scope: str = "level",
+        iou_mode: str = "sparse",
+    ):
+        super().__init__(
+            pos_iou_thr=pos_iou_thr,
+            neg_iou_thr=neg_iou_thr,
+            min_pos_iou=min_pos_iou,
+            gt_max_assign_all=gt_max_assign_all,
+            ignore_iof_thr=ignore_iof_thr,
+            ignore_wrt_candidates=ignore_wrt_candidates,
+            match_low_quality=match_low_quality,
+            gpu_assign_thr=gpu_assign_thr,
+            iou_calculator=iou_calculator,
+        )
         check_cla_options(radius, num_neighbors, pos_iou_thr, neg_iou_thr, k2_min_scope)
         self.iou_mode = iou_mode
         self.iou_calculator = overlaps_for_mode(self.iou_calculator, iou_mode)
         if cross_grid and ignore_iof_thr > 0:
-            raise ValueError("CrossGridAssigner does not support ignore_iof_thr > 0 "
-                             "(the paper's CLA ignores gt_bboxes_ignore)")
+            raise ValueError(
+                "CrossGridAssigner does not support ignore_iof_thr > 0 (the paper's CLA ignores gt_bboxes_ignore)"
+            )
         if cross_grid and not match_low_quality:
-            raise ValueError("CrossGridAssigner with cross_grid=True always matches low-quality "
-                             "anchors (the seed's step 4); match_low_quality=False is not supported")
+            raise ValueError(
+                "CrossGridAssigner with cross_grid=True always matches low-quality "
+                "anchors (the seed's step 4); match_low_quality=False is not supported"
+            )
         self.radius = float(radius)
         self.num_neighbors = int(num_neighbors)
         self.cross_grid = bool(cross_grid)
@@ -94,17 +105,27 @@ class CrossGridAssigner(MaxIoUAssigner):
         if grid is None:
             raise RuntimeError(
                 "CrossGridAssigner needs the anchor grid: use it with a head that provides it "
-                "(CLARetinaHead or FRHead from refined_det), not with mmrotate's RotatedRetinaHead")
+                "(CLARetinaHead or FRHead from refined_det), not with mmrotate's RotatedRetinaHead"
+            )
         inside = grid.inside_flags
         if int(inside.sum()) != bboxes.shape[0]:
             raise RuntimeError("CrossGridAssigner: the head's anchors do not match its grid context")
         result = cross_grid_assign_full(
-            grid.per_level(grid.flat_anchors), grid.featmap_sizes, grid.strides, gt_bboxes,
-            grid.pad_shape, grid.per_level(inside),
-            radius=self.radius, num_neighbors=self.num_neighbors, pos_iou_thr=self.pos_iou_thr,
-            neg_iou_thr=self.neg_iou_thr, min_pos_iou=self.min_pos_iou,
-            gt_max_assign_all=self.gt_max_assign_all, k2_min_scope=self.k2_min_scope,
-            overlaps_fn=self.iou_calculator)
+            grid.per_level(grid.flat_anchors),
+            grid.featmap_sizes,
+            grid.strides,
+            gt_bboxes,
+            grid.pad_shape,
+            grid.per_level(inside),
+            radius=self.radius,
+            num_neighbors=self.num_neighbors,
+            pos_iou_thr=self.pos_iou_thr,
+            neg_iou_thr=self.neg_iou_thr,
+            min_pos_iou=self.min_pos_iou,
+            gt_max_assign_all=self.gt_max_assign_all,
+            k2_min_scope=self.k2_min_scope,
+            overlaps_fn=self.iou_calculator,
+        )
         self.stats.add(result, gt_bboxes.shape[0], grid.strides)
         gt_inds = result.assigned[inside]
         max_overlaps = result.max_overlaps[inside]

@@ -4,6 +4,7 @@ mmcv's ``points_in_polygons`` (used by the paper's code) has no CPU kernel, so
 CLA could not train on a CPU-only machine. This is the same test, vectorised,
 identical on CPU and CUDA.
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,8 +25,8 @@ def points_in_quads(points: torch.Tensor, quads: torch.Tensor) -> torch.Tensor:
     """
     if points.numel() == 0 or quads.numel() == 0:
         return points.new_zeros((points.shape[0], quads.shape[0]), dtype=torch.bool)
-    corners = quads.reshape(-1, 4, 2)                       # (Q, 4, 2)
-    edges = corners.roll(-1, dims=1) - corners             # (Q, 4, 2)
-    rel = points[:, None, None, :] - corners[None]         # (P, Q, 4, 2)
+    corners = quads.reshape(-1, 4, 2)  # (Q, 4, 2)
+    edges = corners.roll(-1, dims=1) - corners  # (Q, 4, 2)
+    rel = points[:, None, None, :] - corners[None]  # (P, Q, 4, 2)
     cross = edges[None, ..., 0] * rel[..., 1] - edges[None, ..., 1] * rel[..., 0]
     return (cross > 0).all(-1) | (cross < 0).all(-1)

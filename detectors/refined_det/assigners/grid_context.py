@@ -1,4 +1,5 @@
 """What a grid-aware assigner needs beyond anchors and GTs, handed over by the head."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ class GridContext:
     ``rotated_anchor_inside_flags``; CLA needs the whole per-level grid.
     """
 
-    flat_anchors: torch.Tensor        # (N, 5) all anchors (or refined rois), levels concatenated
-    inside_flags: torch.Tensor        # (N,) bool: the anchors the head passed to ``assign``
+    flat_anchors: torch.Tensor  # (N, 5) all anchors (or refined rois), levels concatenated
+    inside_flags: torch.Tensor  # (N,) bool: the anchors the head passed to ``assign``
     featmap_sizes: tuple[tuple[int, int], ...]
     strides: tuple[int, ...]
     pad_shape: tuple[int, int]

@@ -10,6 +10,7 @@ argument order and 1e-3 size clamp as ``rbbox_overlaps``), every other pair is
 0, and the result is the same dense ``(rows, cols)`` matrix, value for value,
 so assigners built on it give the same labels.
 """
+
 from __future__ import annotations
 
 import torch
@@ -56,6 +57,7 @@ def _overlap_on_every_axis(b1: torch.Tensor, b2: torch.Tensor) -> torch.Tensor:
     """Row-aligned separating-axis test of rotated rectangles: False where an edge direction
     of either box separates them by more than the slack. Axes as mmcv's kernel builds the
     corners: w along (cos a, sin a), h along (-sin a, cos a)."""
+
     def half_axes(b):
         cos, sin = torch.cos(b[:, 4]), torch.sin(b[:, 4])
         half = b[:, 2:4].clamp(min=_MIN_SIZE) / 2
@@ -66,8 +68,11 @@ def _overlap_on_every_axis(b1: torch.Tensor, b2: torch.Tensor) -> torch.Tensor:
     centre = b2[:, :2] - b1[:, :2]
     keep = torch.ones(b1.shape[0], dtype=torch.bool, device=b1.device)
     for axis, (u, v, w, h), (ou, ov, ow, oh) in (
-            (u1, (u1, v1, w1, h1), (u2, v2, w2, h2)), (v1, (u1, v1, w1, h1), (u2, v2, w2, h2)),
-            (u2, (u2, v2, w2, h2), (u1, v1, w1, h1)), (v2, (u2, v2, w2, h2), (u1, v1, w1, h1))):
+        (u1, (u1, v1, w1, h1), (u2, v2, w2, h2)),
+        (v1, (u1, v1, w1, h1), (u2, v2, w2, h2)),
+        (u2, (u2, v2, w2, h2), (u1, v1, w1, h1)),
+        (v2, (u2, v2, w2, h2), (u1, v1, w1, h1)),
+    ):
         own = w * (u * axis).sum(1).abs() + h * (v * axis).sum(1).abs()
         other = ow * (ou * axis).sum(1).abs() + oh * (ov * axis).sum(1).abs()
         reach = own + other + REACH_SLACK_PX
@@ -75,8 +80,9 @@ def _overlap_on_every_axis(b1: torch.Tensor, b2: torch.Tensor) -> torch.Tensor:
     return keep
 
 
-def sparse_rbbox_overlaps(bboxes1: torch.Tensor, bboxes2: torch.Tensor, mode: str = "iou",
-                          is_aligned: bool = False) -> torch.Tensor:
+def sparse_rbbox_overlaps(
+    bboxes1: torch.Tensor, bboxes2: torch.Tensor, mode: str = "iou", is_aligned: bool = False
+) -> torch.Tensor:
     """``rbbox_overlaps`` (le90 ``xywha`` boxes), with the kernel run on candidate pairs only."""
     rows, cols = bboxes1.shape[0], bboxes2.shape[0]
     if is_aligned or rows * cols == 0:
@@ -102,8 +108,7 @@ class SparseRBboxOverlaps2D(RBboxOverlaps2D):
         assert bboxes1.size(-1) in (0, 5, 6) and bboxes2.size(-1) in (0, 5, 6)
         if is_aligned:
             return super().__call__(bboxes1, bboxes2, mode, is_aligned, version)
-        return sparse_rbbox_overlaps(bboxes1[..., :5].contiguous(), bboxes2[..., :5].contiguous(),
-                                     mode, is_aligned)
+        return sparse_rbbox_overlaps(bboxes1[..., :5].contiguous(), bboxes2[..., :5].contiguous(), mode, is_aligned)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -122,6 +127,8 @@ def overlaps_for_mode(calculator, iou_mode: str):
     if iou_mode == "dense":
         return RBboxOverlaps2D() if rotated else calculator
     if not rotated:
-        raise ValueError(f"iou_mode='sparse' computes mmrotate's rotated IoU; with iou_calculator "
-                         f"{type(calculator).__name__} set iou_mode='dense'")
+        raise ValueError(
+            f"iou_mode='sparse' computes mmrotate's rotated IoU; with iou_calculator "
+            f"{type(calculator).__name__} set iou_mode='dense'"
+        )
     return SparseRBboxOverlaps2D()

@@ -4,6 +4,7 @@
 `StrictDOTADataset` and `StrictHRSCDataset`; importing this package alone loads
 no mmrotate, so the file formats in `refined_det.datasets.formats` stay light.
 """
+
 from __future__ import annotations
 
 import importlib

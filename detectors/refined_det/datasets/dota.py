@@ -7,6 +7,7 @@ malformed label file or a missing/truncated image stops loading with one line
 naming it, files are read in sorted order (mmrotate uses glob order, so results
 pickles are not reproducible across machines), and `img_ids` follows filtering.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,14 +21,18 @@ from mmrotate.datasets.dota import DOTADataset
 
 from .formats import AnnotationError, AnnotationWarning, check_image, read_dota_label
 
-CHECK_IMAGES = ('header', 'full', 'none')
+CHECK_IMAGES = ("header", "full", "none")
 
 
 def _ann(bboxes: list, labels: list, polys: list) -> dict:
-    return dict(bboxes=np.array(bboxes, np.float32).reshape(-1, 5),
-                labels=np.array(labels, np.int64), polygons=np.array(polys, np.float32).reshape(-1, 8),
-                bboxes_ignore=np.zeros((0, 5), np.float32), labels_ignore=np.array([], np.int64),
-                polygons_ignore=np.zeros((0, 8), np.float32))
+    return dict(
+        bboxes=np.array(bboxes, np.float32).reshape(-1, 5),
+        labels=np.array(labels, np.int64),
+        polygons=np.array(polys, np.float32).reshape(-1, 8),
+        bboxes_ignore=np.zeros((0, 5), np.float32),
+        labels_ignore=np.array([], np.int64),
+        polygons_ignore=np.zeros((0, 8), np.float32),
+    )
 
 
 @ROTATED_DATASETS.register_module()
@@ -39,30 +44,28 @@ class StrictDOTADataset(DOTADataset):
             (decode every image) or 'none'.
     """
 
-    def __init__(self, ann_file, pipeline, version='oc', difficulty=100,
-                 check_images: str = 'header', **kwargs):
+    def __init__(self, ann_file, pipeline, version="oc", difficulty=100, check_images: str = "header", **kwargs):
         if check_images not in CHECK_IMAGES:
-            raise ValueError(f'check_images={check_images!r}: choose one of {CHECK_IMAGES}')
+            raise ValueError(f"check_images={check_images!r}: choose one of {CHECK_IMAGES}")
         self.check_images = check_images
         super().__init__(ann_file, pipeline, version=version, difficulty=difficulty, **kwargs)
-        self.img_ids = [info['filename'][:-4] for info in self.data_infos]
+        self.img_ids = [info["filename"][:-4] for info in self.data_infos]
 
     def _check_image(self, name: str) -> None:
-        if self.check_images != 'none':
-            check_image(os.path.join(self.img_prefix or '', name), decode=self.check_images == 'full')
+        if self.check_images != "none":
+            check_image(os.path.join(self.img_prefix or "", name), decode=self.check_images == "full")
 
     def load_annotations(self, ann_folder):
         """Read every `*.txt` of `ann_folder` strictly; a folder of only `*.png` is a test set."""
         folder = Path(ann_folder)
         if not folder.is_dir():
-            raise AnnotationError(f'{ann_folder}: not a directory (ann_file must be a labelTxt '
-                                  f'or annfiles folder)')
+            raise AnnotationError(f"{ann_folder}: not a directory (ann_file must be a labelTxt or annfiles folder)")
         cls_map = {c: i for i, c in enumerate(self.CLASSES)}
-        files = sorted(folder.glob('*.txt'))
+        files = sorted(folder.glob("*.txt"))
         if not files:  # test phase, as in mmrotate: ann_file is the image folder
-            images = sorted(folder.glob('*.png'))
+            images = sorted(folder.glob("*.png"))
             if not images:
-                raise AnnotationError(f'{ann_folder}: no label files (*.txt) and no images (*.png)')
+                raise AnnotationError(f"{ann_folder}: no label files (*.txt) and no images (*.png)")
             return [dict(filename=p.name, ann=_ann([], [], [])) for p in images]
         data_infos, empty, tiny = [], 0, 0
         for path in files:
@@ -70,7 +73,7 @@ class StrictDOTADataset(DOTADataset):
                 empty += 1
                 continue
             ann = read_dota_label(path, self.CLASSES)
-            name = path.stem + '.png'
+            name = path.stem + ".png"
             self._check_image(name)
             bboxes, labels, polys = [], [], []
             for poly, cls, diff in zip(ann.polys, ann.labels, ann.difficulty):
@@ -86,9 +89,15 @@ class StrictDOTADataset(DOTADataset):
                 polys.append(poly)
             data_infos.append(dict(filename=name, ann=_ann(bboxes, labels, polys)))
         if empty:
-            warnings.warn(f'{ann_folder}: {empty} empty label files skipped (filter_empty_gt, '
-                          f'as mmrotate does)', AnnotationWarning)
+            warnings.warn(
+                f"{ann_folder}: {empty} empty label files skipped (filter_empty_gt, as mmrotate does)",
+                AnnotationWarning,
+                stacklevel=2,
+            )
         if tiny:
-            warnings.warn(f'{ann_folder}: {tiny} objects with a side under 2 px skipped '
-                          f'(as mmrotate does)', AnnotationWarning)
+            warnings.warn(
+                f"{ann_folder}: {tiny} objects with a side under 2 px skipped (as mmrotate does)",
+                AnnotationWarning,
+                stacklevel=2,
+            )
         return data_infos

@@ -1,4 +1,5 @@
 """``CLARetinaHead``: mmrotate's RotatedRetinaHead that runs on CPU and feeds CLA."""
+
 from mmrotate.models.builder import ROTATED_HEADS
 from mmrotate.models.dense_heads import RotatedRetinaHead
 

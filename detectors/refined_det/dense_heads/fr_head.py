@@ -1,4 +1,5 @@
 """``FRHead``: the feature-refinement head of Refined-Det."""
+
 from __future__ import annotations
 
 import warnings
@@ -31,15 +32,19 @@ class FRHead(CLARetinaHead):
             switches above are off too (their branches feed only the refine stage).
     """
 
-    def __init__(self, *args, with_asym_convs: bool = True, with_attention: bool = True,
-                 with_refine: bool = True, **kwargs):
+    def __init__(
+        self, *args, with_asym_convs: bool = True, with_attention: bool = True, with_refine: bool = True, **kwargs
+    ):
         self.with_refine = bool(with_refine)
         # The 1x3/3x1 branch and the attention feed only the refine stage: without it they
         # would be weights outside the loss, which DistributedDataParallel refuses ("parameters
         # that were not used in producing loss"). So they are built only with the refine stage.
         if not self.with_refine and (with_asym_convs or with_attention):
-            warnings.warn("FRHead: with_refine=False, so with_asym_convs and with_attention have no "
-                          "effect (they feed only the refine stage) and are not built")
+            warnings.warn(
+                "FRHead: with_refine=False, so with_asym_convs and with_attention have no "
+                "effect (they feed only the refine stage) and are not built",
+                stacklevel=2,
+            )
         self.with_asym_convs = bool(with_asym_convs) and self.with_refine
         self.with_attention = bool(with_attention) and self.with_refine
         super().__init__(*args, **kwargs)
@@ -51,8 +56,10 @@ class FRHead(CLARetinaHead):
             # The seed feeds these feat_channels-wide 1x1 convs with in_channels-wide
             # features; that only works when the two are equal (256 in its configs).
             if self.in_channels != self.feat_channels:
-                raise ValueError(f"FRHead with_asym_convs needs in_channels == feat_channels "
-                                 f"(got {self.in_channels} and {self.feat_channels})")
+                raise ValueError(
+                    f"FRHead with_asym_convs needs in_channels == feat_channels "
+                    f"(got {self.in_channels} and {self.feat_channels})"
+                )
             self.conv_1_3 = nn.Conv2d(self.in_channels, self.in_channels, (1, 3), padding=(0, 1))
             self.conv_3_1 = nn.Conv2d(self.in_channels, self.in_channels, (3, 1), padding=(1, 0))
             self.cls_score_refine_conv = nn.Conv2d(self.feat_channels, out_cls, 1)

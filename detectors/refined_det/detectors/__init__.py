@@ -1,4 +1,5 @@
 """Detectors of Refined-Det."""
+
 from .refined_det import RefinedDet
 
 __all__ = ["RefinedDet"]

@@ -1,4 +1,5 @@
 """``RefinedDet``: Rotated RetinaNet + FRHead's refine stage."""
+
 from __future__ import annotations
 
 from mmrotate.core import rbbox2result
@@ -22,11 +23,20 @@ class RefinedDet(RotatedRetinaNet):
         align_conv_size: kernel of the align conv (3 in the paper's code).
     """
 
-    def __init__(self, backbone, neck=None, bbox_head=None, train_cfg=None, test_cfg=None,
-                 pretrained=None, init_cfg=None, align_conv_size: int = 3):
+    def __init__(
+        self,
+        backbone,
+        neck=None,
+        bbox_head=None,
+        train_cfg=None,
+        test_cfg=None,
+        pretrained=None,
+        init_cfg=None,
+        align_conv_size: int = 3,
+    ):
         super().__init__(backbone, neck, bbox_head, train_cfg, test_cfg, pretrained, init_cfg)
         head = self.bbox_head
-        if not hasattr(head, 'with_refine'):
+        if not hasattr(head, "with_refine"):
             raise ValueError(f"RefinedDet needs bbox_head type 'FRHead' (got {type(head).__name__})")
         self.align_conv = None
         if head.with_refine:
@@ -51,22 +61,22 @@ class RefinedDet(RotatedRetinaNet):
         RotatedBaseDetector.forward_train(self, img, img_metas)  # records batch_input_shape
         coarse, refined, rois = self._refined_outputs(self.extract_feat(img))
         targets = (gt_bboxes, gt_labels, img_metas)
-        losses = {f'base.{k}': v for k, v in
-                  self.bbox_head.loss(*coarse, *targets, gt_bboxes_ignore=gt_bboxes_ignore).items()}
+        losses = {
+            f"base.{k}": v for k, v in self.bbox_head.loss(*coarse, *targets, gt_bboxes_ignore=gt_bboxes_ignore).items()
+        }
         if refined is not None:
-            refine_losses = self.bbox_head.loss(*refined, *targets, gt_bboxes_ignore=gt_bboxes_ignore,
-                                                rois=rois)
-            losses.update({f'refine.{k}': v for k, v in refine_losses.items()})
+            refine_losses = self.bbox_head.loss(*refined, *targets, gt_bboxes_ignore=gt_bboxes_ignore, rois=rois)
+            losses.update({f"refine.{k}": v for k, v in refine_losses.items()})
         return losses
 
     def simple_test(self, img, img_metas, rescale=False):
         coarse, refined, rois = self._refined_outputs(self.extract_feat(img))
         outs = coarse if refined is None else refined
         bbox_list = self.bbox_head.get_bboxes(*outs, img_metas, rescale=rescale, rois=rois)
-        return [rbbox2result(b, l, self.bbox_head.num_classes) for b, l in bbox_list]
+        return [rbbox2result(boxes, labels, self.bbox_head.num_classes) for boxes, labels in bbox_list]
 
     def aug_test(self, imgs, img_metas, rescale=False):
-        raise NotImplementedError('RefinedDet has no test-time augmentation (nor has the paper code)')
+        raise NotImplementedError("RefinedDet has no test-time augmentation (nor has the paper code)")
 
     def forward_dummy(self, img):
         coarse, refined, _ = self._refined_outputs(self.extract_feat(img))

@@ -3,9 +3,18 @@
 
 Importing this package imports neither Ray nor MLflow.
 """
-from detlab.specs.ablation_cells import ResolvedCell, load_ablation, parse_ablation, resolve_cells
+
 from detlab.ablate.run import AblateOptions, run_ablation
 from detlab.specs.ablation import AblationSpec, CellSpec
+from detlab.specs.ablation_cells import ResolvedCell, load_ablation, parse_ablation, resolve_cells
 
-__all__ = ["AblationSpec", "CellSpec", "ResolvedCell", "load_ablation", "parse_ablation", "resolve_cells",
-           "AblateOptions", "run_ablation"]
+__all__ = [
+    "AblationSpec",
+    "CellSpec",
+    "ResolvedCell",
+    "load_ablation",
+    "parse_ablation",
+    "resolve_cells",
+    "AblateOptions",
+    "run_ablation",
+]

@@ -1,4 +1,5 @@
 """`python -m detlab.ablate [DOC.md ...]`: regenerate the ablation field reference in Markdown files."""
+
 from __future__ import annotations
 
 import sys

@@ -10,6 +10,7 @@ round. Trials reuse every (cell, seed) MLflow already has finished (the ablation
 trainer's reuse), and the report counts a cell's extra seeds once they are done, so an
 interrupted round is picked up by running the same command again.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,9 +24,9 @@ __all__ = ["Round", "plan_round", "until_significant", "read_table"]
 
 @dataclass(frozen=True)
 class Round:
-    cells: list[str]           # cells that get seeds, in table order
-    seeds: list[int]           # the seeds each of them should have after the round
-    reasons: list[str]         # one line per undecided comparison
+    cells: list[str]  # cells that get seeds, in table order
+    seeds: list[int]  # the seeds each of them should have after the round
+    reasons: list[str]  # one line per undecided comparison
 
 
 def read_table(spec: Any, cells: list[Any], uri: str, trainer: str) -> Any:
@@ -40,8 +41,9 @@ def read_table(spec: Any, cells: list[Any], uri: str, trainer: str) -> Any:
 
 def undecided(table: Any) -> list[Any]:
     """Rows whose comparison ran on complete cells and is not significant."""
-    return [row for row in table.rows if row.test is not None and row.test.p_value is not None
-            and not row.test.significant]
+    return [
+        row for row in table.rows if row.test is not None and row.test.p_value is not None and not row.test.significant
+    ]
 
 
 def plan_round(table: Any, max_seeds: int) -> Round | None:
@@ -60,44 +62,66 @@ def plan_round(table: Any, max_seeds: int) -> Round | None:
     while len(seeds) < target:
         seeds.append(nxt)
         nxt += 1
-    reasons = [f"{row.cell.name} vs {row.reference}: Δ {row.test.delta:+.2f}, p = {row.test.p_value:.3f} "
-               f"over {row.test.n} seeds (n80: {row.test.seeds_needed or '> 1000'})" for row in open_rows]
+    reasons = [
+        f"{row.cell.name} vs {row.reference}: Δ {row.test.delta:+.2f}, p = {row.test.p_value:.3f} "
+        f"over {row.test.n} seeds (n80: {row.test.seeds_needed or '> 1000'})"
+        for row in open_rows
+    ]
     return Round(cells, seeds, reasons)
 
 
 def until_significant(opts: Any, spec: Any, cells: list[Any], storage: Path, uri: str, out: Any) -> bool:
     """Run rounds until no comparison is open; True when every round's sweep completed."""
     from detlab.ablate.study import plan_of, study_data, write_study
-    from detlab.sweep.cell_trainer import TRAINERS
     from detlab.sweep import SweepOptions, run_sweep
+    from detlab.sweep.cell_trainer import TRAINERS
 
     if opts.max_seeds is None or opts.max_seeds < 2:
         raise UserError(f"--max-seeds {opts.max_seeds}: --until-significant needs --max-seeds N with N >= 2")
     alpha = spec.significance.alpha
-    for _ in range(opts.max_seeds):        # each round adds at least one seed: bounded by N rounds
+    for _ in range(opts.max_seeds):  # each round adds at least one seed: bounded by N rounds
         table = read_table(spec, cells, uri, opts.trainer)
         step = plan_round(table, opts.max_seeds)
         if step is None:
             left = undecided(table)
             if left:
-                names = ", ".join(f"{r.cell.name} vs {r.reference} (p = {r.test.p_value:.3f}, {r.test.n} seeds)"
-                                  for r in left)
-                print(f"until-significant: stopped at --max-seeds {opts.max_seeds}; not decided at α = {alpha:g}: "
-                      f"{names}", file=out)
+                names = ", ".join(
+                    f"{r.cell.name} vs {r.reference} (p = {r.test.p_value:.3f}, {r.test.n} seeds)" for r in left
+                )
+                print(
+                    f"until-significant: stopped at --max-seeds {opts.max_seeds}; not decided at α = {alpha:g}: "
+                    f"{names}",
+                    file=out,
+                )
             else:
                 print(f"until-significant: every comparison is decided at α = {alpha:g}", file=out)
             return True
         subset = [c for c in cells if c.name in step.cells]
-        print("until-significant: not decided yet:\n  " + "\n  ".join(step.reasons)
-              + f"\n  -> cells {', '.join(step.cells)} run seeds {step.seeds} (max {opts.max_seeds})", file=out)
+        print(
+            "until-significant: not decided yet:\n  "
+            + "\n  ".join(step.reasons)
+            + f"\n  -> cells {', '.join(step.cells)} run seeds {step.seeds} (max {opts.max_seeds})",
+            file=out,
+        )
         data = study_data(spec, subset, plan_of(spec, subset, trainer=opts.trainer, reuse=True))
         data["name"] = f"{spec.name}.seeds-{step.seeds[0]}-{step.seeds[-1]}-{'-'.join(step.cells)}"
         data["seeds"] = list(step.seeds)
         study = write_study(data, storage / "ablations")
-        outcome = run_sweep(SweepOptions(
-            study=str(study), storage=str(storage), trainer=TRAINERS[opts.trainer], address=opts.address,
-            num_cpus=opts.num_cpus, synth_images=opts.synth_images, max_failures=opts.max_failures,
-            trial_retries=opts.trial_retries, progress_interval=opts.progress_interval, verbose=opts.verbose), out)
+        outcome = run_sweep(
+            SweepOptions(
+                study=str(study),
+                storage=str(storage),
+                trainer=TRAINERS[opts.trainer],
+                address=opts.address,
+                num_cpus=opts.num_cpus,
+                synth_images=opts.synth_images,
+                max_failures=opts.max_failures,
+                trial_retries=opts.trial_retries,
+                progress_interval=opts.progress_interval,
+                verbose=opts.verbose,
+            ),
+            out,
+        )
         if not outcome.complete:
             return False
     return True

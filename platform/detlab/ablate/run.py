@@ -6,6 +6,7 @@ only compiles the definition into a study (study.py), picks the cell-aware train
 (trainer.py), and afterwards closes runs a killed driver left RUNNING and publishes
 the report to the parent run.
 """
+
 from __future__ import annotations
 
 import sys
@@ -21,7 +22,7 @@ class AblateOptions:
     ablation: str
     sets: list[str] = field(default_factory=list)
     storage: str | None = None
-    trainer: str = "mmdet"              # mmdet | toy
+    trainer: str = "mmdet"  # mmdet | toy
     address: str | None = None
     num_cpus: int | None = None
     fresh: bool = False
@@ -30,19 +31,19 @@ class AblateOptions:
     trial_retries: int = 2
     progress_interval: float = 20.0
     verbose: bool = False
-    reuse: bool = True                  # finished cells already in MLflow are not rerun
-    report: bool = True                 # publish the report to the parent run at the end
+    reuse: bool = True  # finished cells already in MLflow are not rerun
+    report: bool = True  # publish the report to the parent run at the end
     report_dir: str | None = None
-    until_significant: bool = False     # add seeds to undecided comparisons (extend.py) ...
-    max_seeds: int | None = None        # ... up to this many
+    until_significant: bool = False  # add seeds to undecided comparisons (extend.py) ...
+    max_seeds: int | None = None  # ... up to this many
 
 
 def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
     """Run (or resume) the ablation; returns the sweep's `SweepOutcome`."""
-    from detlab.specs.ablation_cells import load_ablation, resolve_cells
     from detlab.ablate.study import plan_of, study_data, write_study
-    from detlab.sweep.cell_trainer import TRAINERS
+    from detlab.specs.ablation_cells import load_ablation, resolve_cells
     from detlab.sweep import SweepOptions, run_sweep
+    from detlab.sweep.cell_trainer import TRAINERS
     from detlab.sweep.layout import default_storage
 
     out = out or sys.stdout
@@ -55,18 +56,34 @@ def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
     plan = plan_of(spec, cells, trainer=opts.trainer, reuse=opts.reuse)
     storage = Path(opts.storage).expanduser().resolve() if opts.storage else default_storage(spec.root)
     study = write_study(study_data(spec, cells, plan), storage / "ablations")
-    print(f"ablation {spec.name}: {len(cells)} cells x {len(spec.seeds)} seeds "
-          f"({', '.join(c.name for c in cells)}); study {study}", file=out)
-    outcome = run_sweep(SweepOptions(
-        study=str(study), storage=str(storage), trainer=TRAINERS[opts.trainer], address=opts.address,
-        num_cpus=opts.num_cpus, fresh=opts.fresh, synth_images=opts.synth_images,
-        max_failures=opts.max_failures, trial_retries=opts.trial_retries,
-        progress_interval=opts.progress_interval, verbose=opts.verbose), out)
+    print(
+        f"ablation {spec.name}: {len(cells)} cells x {len(spec.seeds)} seeds "
+        f"({', '.join(c.name for c in cells)}); study {study}",
+        file=out,
+    )
+    outcome = run_sweep(
+        SweepOptions(
+            study=str(study),
+            storage=str(storage),
+            trainer=TRAINERS[opts.trainer],
+            address=opts.address,
+            num_cpus=opts.num_cpus,
+            fresh=opts.fresh,
+            synth_images=opts.synth_images,
+            max_failures=opts.max_failures,
+            trial_retries=opts.trial_retries,
+            progress_interval=opts.progress_interval,
+            verbose=opts.verbose,
+        ),
+        out,
+    )
     if outcome.complete:
         closed = close_orphans(outcome.tracking_uri, outcome.parent_run_id)
         if closed:
-            print(f"marked {len(closed)} run(s) KILLED that a killed driver had left RUNNING: "
-                  f"{', '.join(closed)}", file=out)
+            print(
+                f"marked {len(closed)} run(s) KILLED that a killed driver had left RUNNING: {', '.join(closed)}",
+                file=out,
+            )
     if opts.until_significant and outcome.complete:
         from detlab.ablate.extend import until_significant
 
@@ -75,8 +92,16 @@ def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
     if opts.report:
         from detlab.report import ReportOptions, make_report
 
-        make_report(ReportOptions(ablation=opts.ablation, sets=list(opts.sets), tracking_uri=outcome.tracking_uri,
-                                  trainer=opts.trainer, out_dir=opts.report_dir), out)
+        make_report(
+            ReportOptions(
+                ablation=opts.ablation,
+                sets=list(opts.sets),
+                tracking_uri=outcome.tracking_uri,
+                trainer=opts.trainer,
+                out_dir=opts.report_dir,
+            ),
+            out,
+        )
     return outcome
 
 
@@ -88,12 +113,18 @@ def close_orphans(tracking_uri: str, parent_run_id: str) -> list[str]:
 
     client = make_client(tracking_uri)
     parent = client.get_run(parent_run_id)
-    runs = client.search_runs([parent.info.experiment_id],
-                              filter_string=f"tags.`mlflow.parentRunId` = '{parent_run_id}' "
-                                            "and attributes.status = 'RUNNING'", max_results=1000)
+    runs = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.`mlflow.parentRunId` = '{parent_run_id}' and attributes.status = 'RUNNING'",
+        max_results=1000,
+    )
     for run in runs:
-        RunRecorder.close_run(run.info.run_id, "KILLED", tracking_uri=tracking_uri,
-                              error="left RUNNING by a killed sweep driver; its cell was run again")
+        RunRecorder.close_run(
+            run.info.run_id,
+            "KILLED",
+            tracking_uri=tracking_uri,
+            error="left RUNNING by a killed sweep driver; its cell was run again",
+        )
     return [r.info.run_id for r in runs]
 
 

@@ -8,10 +8,10 @@ config and overrides. So cells may have different base configs while the sweep k
 one parent run, one child run per (cell, seed), resume and settling as for any study.
 Paths are written absolute, because the generated file lives in the sweep storage.
 """
+
 from __future__ import annotations
 
 from typing import Any
-
 
 from detlab.specs.ablation import CELL_KEY, PLAN_KEY, AblationSpec
 from detlab.specs.ablation_cells import ResolvedCell
@@ -23,12 +23,19 @@ __all__ = ["plan_of", "study_data", "write_study"]
 
 def plan_of(spec: AblationSpec, cells: list[ResolvedCell], *, trainer: str, reuse: bool) -> dict[str, Any]:
     """What every trial needs to train its cell: plain values only (it is pickled and logged)."""
-    out: dict[str, Any] = {"ablation": spec.name, "trainer": trainer, "reuse": reuse, "metric": spec.metric,
-                           "cells": {}}
+    out: dict[str, Any] = {
+        "ablation": spec.name,
+        "trainer": trainer,
+        "reuse": reuse,
+        "metric": spec.metric,
+        "cells": {},
+    }
     for cell in cells:
-        out["cells"][cell.name] = {"config": cell.config,
-                                   "overrides": {**cell_data_overrides(spec, cell), **cell.overrides},
-                                   "fingerprint": cell.fingerprint}
+        out["cells"][cell.name] = {
+            "config": cell.config,
+            "overrides": {**cell_data_overrides(spec, cell), **cell.overrides},
+            "fingerprint": cell.fingerprint,
+        }
     return out
 
 

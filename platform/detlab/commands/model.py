@@ -1,4 +1,5 @@
 """`detlab model register`: a training run's best checkpoint as an MLflow (registered) model."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,19 +7,25 @@ import json
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("model", help="log / register a trained model in MLflow",
-                              description="Models in MLflow: see docs/results.md.")
+    p = subparsers.add_parser(
+        "model", help="log / register a trained model in MLflow", description="Models in MLflow: see docs/results.md."
+    )
     sub = p.add_subparsers(dest="model_command", required=True, metavar="ACTION")
     r = sub.add_parser(
-        "register", help="log a run's best checkpoint as an MLflow model and register it",
+        "register",
+        help="log a run's best checkpoint as an MLflow model and register it",
         description="Log the best checkpoint of a training run, with its merged config and class names, as an "
-                    "MLflow 3 logged model (python_function flavor) of that run, its best val metrics linked; "
-                    "with --name, register it in the model registry (a new version each time). "
-                    "Then: detlab test --model models:/NAME/VERSION. Prints JSON.")
+        "MLflow 3 logged model (python_function flavor) of that run, its best val metrics linked; "
+        "with --name, register it in the model registry (a new version each time). "
+        "Then: detlab test --model models:/NAME/VERSION. Prints JSON.",
+    )
     r.add_argument("--run", required=True, metavar="RUN_ID", help="the training run")
     r.add_argument("--name", default=None, help="registered model name (omit: log the model only)")
-    r.add_argument("--mlflow-uri", default=None,
-                   help="tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
+    r.add_argument(
+        "--mlflow-uri",
+        default=None,
+        help="tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)",
+    )
     r.set_defaults(func=run_register)
 
 

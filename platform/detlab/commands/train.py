@@ -1,4 +1,5 @@
 """`detlab train`: distributed training on Ray Train, recorded in MLflow (see docs/training.md)."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,43 +11,88 @@ from detlab.limits import PLACEMENT_TIMEOUT_S
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "train", help="train a detector on Ray Train (N workers), recorded in MLflow",
+        "train",
+        help="train a detector on Ray Train (N workers), recorded in MLflow",
         description="Fit a Ray Train TorchTrainer whose workers run mmdet's training loop on the merged "
-                    "config. Uses a running Ray cluster ($RAY_ADDRESS or one started with `ray start`), "
-                    "else starts a local one. One MLflow run per training; failures end it FAILED with "
-                    "a one-line reason.")
+        "config. Uses a running Ray cluster ($RAY_ADDRESS or one started with `ray start`), "
+        "else starts a local one. One MLflow run per training; failures end it FAILED with "
+        "a one-line reason.",
+    )
     p.add_argument("--config", required=True, help="MMRotate config file (e.g. experiments/configs/...py)")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value by dotted key (repeatable); unknown keys are errors")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value by dotted key (repeatable); unknown keys are errors",
+    )
     p.add_argument("--workers", type=int, default=1, help="Ray Train workers (DDP processes), default 1")
-    p.add_argument("--gpus-per-worker", type=float, default=0.0,
-                   help="GPUs per worker (0: CPU training over gloo; >0: NCCL)")
-    p.add_argument("--cpus-per-worker", type=float, default=1.0,
-                   help="CPUs per worker (fractions allowed; torch threads = max(1, int(this)))")
+    p.add_argument(
+        "--gpus-per-worker", type=float, default=0.0, help="GPUs per worker (0: CPU training over gloo; >0: NCCL)"
+    )
+    p.add_argument(
+        "--cpus-per-worker",
+        type=float,
+        default=1.0,
+        help="CPUs per worker (fractions allowed; torch threads = max(1, int(this)))",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--mlflow-uri", default=None,
-                   help="tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
+    p.add_argument(
+        "--mlflow-uri",
+        default=None,
+        help="tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)",
+    )
     p.add_argument("--experiment", default=None, help="MLflow experiment (default: the config's name)")
     p.add_argument("--parent-run-id", default=None, help="record as a child of this MLflow run")
-    p.add_argument("--storage", default=None,
-                   help="Ray Train storage path for checkpoints and run folders (default: work_dirs/ray_train)")
+    p.add_argument(
+        "--storage",
+        default=None,
+        help="Ray Train storage path for checkpoints and run folders (default: work_dirs/ray_train)",
+    )
     p.add_argument("--name", default=None, help="run name (default: <config name>-<date>-<time>)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the stopped run --name (default: the latest run of this config)")
-    p.add_argument("--max-failures", type=int, default=3,
-                   help="worker-group restarts from the last checkpoint before giving up (default 3)")
-    p.add_argument("--placement-timeout", type=float, default=PLACEMENT_TIMEOUT_S, metavar="SECONDS",
-                   help="how long the workers may wait for their CPUs/GPUs on the cluster before the run ends "
-                        f"FAILED naming what it waited for (default {PLACEMENT_TIMEOUT_S:g})")
-    p.add_argument("--keep-checkpoints", type=int, default=2,
-                   help="checkpoints kept, best by val/mAP (the latest is always kept too)")
-    p.add_argument("--register", default=None, metavar="NAME",
-                   help="at the end, log the best checkpoint as an MLflow model and register it as NAME "
-                        "(see `detlab model register`)")
-    p.add_argument("--verbose", dest="show_library_noise", action="store_true",
-                   help="also show third-party warnings (torch, mmcv) that are filtered by default")
-    p.add_argument("--no-system-metrics", dest="system_metrics", action="store_false",
-                   help="do not record MLflow system metrics (CPU, memory, GPU) of the training nodes")
+    p.add_argument(
+        "--resume", action="store_true", help="continue the stopped run --name (default: the latest run of this config)"
+    )
+    p.add_argument(
+        "--max-failures",
+        type=int,
+        default=3,
+        help="worker-group restarts from the last checkpoint before giving up (default 3)",
+    )
+    p.add_argument(
+        "--placement-timeout",
+        type=float,
+        default=PLACEMENT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="how long the workers may wait for their CPUs/GPUs on the cluster before the run ends "
+        f"FAILED naming what it waited for (default {PLACEMENT_TIMEOUT_S:g})",
+    )
+    p.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        default=2,
+        help="checkpoints kept, best by val/mAP (the latest is always kept too)",
+    )
+    p.add_argument(
+        "--register",
+        default=None,
+        metavar="NAME",
+        help="at the end, log the best checkpoint as an MLflow model and register it as NAME "
+        "(see `detlab model register`)",
+    )
+    p.add_argument(
+        "--verbose",
+        dest="show_library_noise",
+        action="store_true",
+        help="also show third-party warnings (torch, mmcv) that are filtered by default",
+    )
+    p.add_argument(
+        "--no-system-metrics",
+        dest="system_metrics",
+        action="store_false",
+        help="do not record MLflow system metrics (CPU, memory, GPU) of the training nodes",
+    )
     p.set_defaults(func=run)
 
 
@@ -55,24 +101,47 @@ def run(args: argparse.Namespace) -> int:
 
     names: list[str] = []
     try:
-        result = fit(args.config, args.sets, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
-                     cpus_per_worker=args.cpus_per_worker, seed=args.seed, mlflow_uri=args.mlflow_uri,
-                     experiment=args.experiment, parent_run_id=args.parent_run_id, storage_path=args.storage,
-                     name=args.name, resume=True if args.resume else False, max_failures=args.max_failures,
-                     placement_timeout_s=args.placement_timeout, keep_checkpoints=args.keep_checkpoints,
-                     on_name=names.append, on_run=_print_links,
-                     system_metrics=None if args.system_metrics else False)
+        result = fit(
+            args.config,
+            args.sets,
+            workers=args.workers,
+            gpus_per_worker=args.gpus_per_worker,
+            cpus_per_worker=args.cpus_per_worker,
+            seed=args.seed,
+            mlflow_uri=args.mlflow_uri,
+            experiment=args.experiment,
+            parent_run_id=args.parent_run_id,
+            storage_path=args.storage,
+            name=args.name,
+            resume=True if args.resume else False,
+            max_failures=args.max_failures,
+            placement_timeout_s=args.placement_timeout,
+            keep_checkpoints=args.keep_checkpoints,
+            on_name=names.append,
+            on_run=_print_links,
+            system_metrics=None if args.system_metrics else False,
+        )
     except KeyboardInterrupt:
         where = f" --storage {args.storage}" if args.storage else ""
         name = f" --name {names[0]}" if names else ""
-        print(f"detlab: interrupted; the MLflow run is marked KILLED. Continue it with: "
-              f"detlab train --config {args.config}{where}{name} --resume", file=sys.stderr)
+        print(
+            f"detlab: interrupted; the MLflow run is marked KILLED. Continue it with: "
+            f"detlab train --config {args.config}{where}{name} --resume",
+            file=sys.stderr,
+        )
         return 130
-    summary = {"run_id": result.run_id, "name": result.name, "run_dir": result.path,
-               "tracking_uri": result.tracking_uri, "best_checkpoint": result.best_checkpoint,
-               "best": result.best_metrics, "last": result.metrics}
+    summary = {
+        "run_id": result.run_id,
+        "name": result.name,
+        "run_dir": result.path,
+        "tracking_uri": result.tracking_uri,
+        "best_checkpoint": result.best_checkpoint,
+        "best": result.best_metrics,
+        "last": result.metrics,
+    }
     if args.register:
         from detlab.inference.registry import log_run_model
+
         summary["model"] = log_run_model(result.run_id, result.tracking_uri, args.register)
     print(json.dumps(summary, indent=2, default=str))
     sys.stdout.flush()

@@ -1,10 +1,12 @@
 """Where a config keeps its data paths: one walker over the splits' dataset nodes (through
 wrappers such as RepeatDataset), and the rebasing of those paths onto another root. Used by
 the sweep and the ablations (a study's `dataset.root`) and by training's preflight."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 SPLITS = ("train", "val", "test")
 PATH_KEYS = ("ann_file", "img_prefix", "ann_subdir", "img_subdir")
@@ -32,7 +34,7 @@ def rebase_data_paths(cfg: Any, old_root: str, new_root: Path) -> dict[str, str]
         for key in PATH_KEYS:
             value = node.get(key)
             if isinstance(value, str) and value.startswith(old_slash):
-                out[f"{prefix}.{key}"] = new + value[len(old_slash):]
+                out[f"{prefix}.{key}"] = new + value[len(old_slash) :]
             elif isinstance(value, str) and value.rstrip("/") == old_root.rstrip("/"):
                 out[f"{prefix}.{key}"] = new
     return out

@@ -6,6 +6,7 @@ a learning rate written the natural way would silently be text. Our loader
 keeps only `true`/`false` as booleans, reads `1e-3` as a float and does not
 turn dates into `datetime` objects.
 """
+
 from __future__ import annotations
 
 import ast
@@ -27,7 +28,9 @@ _FLOAT_RE = re.compile(
         |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
         |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
         |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""", re.X)
+        |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
 
 
 class _Loader(yaml.SafeLoader):
@@ -38,8 +41,7 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(
-    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _Loader.add_implicit_resolver(_FLOAT_TAG, _FLOAT_RE, list("-+0123456789."))
 
 

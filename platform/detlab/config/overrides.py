@@ -13,6 +13,7 @@ Rules for the value (see `_replace`): a dict-valued key takes a whole dict
 key given a list keeps being a tuple (and vice versa), since mmdet pipelines
 test `isinstance(img_scale, tuple)`; any other value is taken as given.
 """
+
 from __future__ import annotations
 
 import copy
@@ -30,7 +31,11 @@ from detlab.config.suggest import suggest
 from detlab.errors import UserError
 
 __all__ = [
-    "OverrideError", "parse_override", "apply_overrides", "flatten_config", "load_config",
+    "OverrideError",
+    "parse_override",
+    "apply_overrides",
+    "flatten_config",
+    "load_config",
 ]
 
 ADD_PREFIX = "+"
@@ -60,14 +65,13 @@ def parse_override(text: str) -> tuple[str, Any]:
 def _split_key(key: str) -> tuple[bool, list[str]]:
     """`"+a.b.0"` -> `(True, ["a", "b", "0"])`: whether it adds, and its components."""
     adds = key.startswith(ADD_PREFIX)
-    parts = key[len(ADD_PREFIX):].split(".") if adds else key.split(".")
+    parts = key[len(ADD_PREFIX) :].split(".") if adds else key.split(".")
     if not all(part.strip() for part in parts):
         raise _Problem("empty component in a dotted key")
     return adds, [part.strip() for part in parts]
 
 
-def apply_overrides(cfg: Config, overrides: Mapping[str, Any] | Iterable[str], *,
-                    source: str = "--set") -> Config:
+def apply_overrides(cfg: Config, overrides: Mapping[str, Any] | Iterable[str], *, source: str = "--set") -> Config:
     """Return a copy of `cfg` with each override applied in order; `cfg` is left as it was.
 
     `overrides` is a mapping of dotted key -> value (already typed), or a list of
@@ -115,8 +119,13 @@ def flatten_config(cfg: Config | Mapping[str, Any], prefix: str = "") -> dict[st
     return flat
 
 
-def load_config(path: str | os.PathLike[str], overrides: Mapping[str, Any] | Iterable[str] = (), *,
-                source: str = "--set", import_custom_modules: bool = True) -> Config:
+def load_config(
+    path: str | os.PathLike[str],
+    overrides: Mapping[str, Any] | Iterable[str] = (),
+    *,
+    source: str = "--set",
+    import_custom_modules: bool = True,
+) -> Config:
     """`Config.fromfile(path)` then `apply_overrides`; a missing file (or `_base_`) is a UserError.
 
     `import_custom_modules=False` skips the config's `custom_imports`, for checks
@@ -131,8 +140,21 @@ def load_config(path: str | os.PathLike[str], overrides: Mapping[str, Any] | Ite
         _release_temp_files(err)
         if isinstance(err, FileNotFoundError):  # a `_base_` file named by the config
             raise UserError(f"{os.fspath(path)}: {err}") from None
-        if isinstance(err, (SyntaxError, NameError, TypeError, ValueError, KeyError, AttributeError,
-                            ImportError, UnicodeDecodeError, IndexError, ArithmeticError)):
+        if isinstance(
+            err,
+            (
+                SyntaxError,
+                NameError,
+                TypeError,
+                ValueError,
+                KeyError,
+                AttributeError,
+                ImportError,
+                UnicodeDecodeError,
+                IndexError,
+                ArithmeticError,
+            ),
+        ):
             first = (str(err).strip().splitlines() or [""])[0]
             raise UserError(f"{os.fspath(path)}: does not load: {type(err).__name__}: {first}") from None
         raise
@@ -148,7 +170,7 @@ def check_syntax(path: str | os.PathLike[str]) -> None:
     try:
         text = source.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = source[:err.start].count(b"\n") + 1
+        line = source[: err.start].count(b"\n") + 1
         raise UserError(f"{os.fspath(path)}:{line}: not UTF-8 text ({err.reason})") from None
     try:
         compile(text, os.fspath(path), "exec", dont_inherit=True)
@@ -184,6 +206,7 @@ def _release_temp_files(err: BaseException) -> None:
 
 # ---------------------------------------------------------------- internals
 
+
 def _set(node: Any, parts: list[str], done: list[str], value: Any, adds: bool) -> Any:
     """Set `parts` under `node` (reached through `done`) and return the node (new if a tuple)."""
     part, rest = parts[0], parts[1:]
@@ -214,8 +237,9 @@ def _replace(old: Any, new: Any, path: list[str]) -> Any:
     """The value to store instead of `old`; refuses changes that are clearly wrong."""
     if isinstance(old, dict) and new is not None and not isinstance(new, Mapping):
         example = f" (e.g. {'.'.join(path)}.{next(iter(old))}=...)" if old else ""
-        raise _Problem(f"is a dict, cannot set it to {_describe(new)}; set one of its keys{example} "
-                       "or give a whole dict")
+        raise _Problem(
+            f"is a dict, cannot set it to {_describe(new)}; set one of its keys{example} or give a whole dict"
+        )
     if isinstance(old, tuple) and isinstance(new, list):
         return tuple(_plain(new))
     if isinstance(old, list) and isinstance(new, tuple):
@@ -269,6 +293,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, tuple):
-        return type(value)(_plain(v) for v in value) if not hasattr(value, "_fields") \
+        return (
+            type(value)(_plain(v) for v in value)
+            if not hasattr(value, "_fields")
             else type(value)(*(_plain(v) for v in value))
+        )
     return copy.deepcopy(value)

@@ -6,19 +6,30 @@ which AP); a number of ours is comparable to one of theirs only under the same o
 Every training run records its protocol; reports put it beside the paper's and flag
 the fields that differ (``protocol_differences``).
 """
+
 from __future__ import annotations
 
 import os.path as osp
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # how the training-time val metric (val/mAP) is defined, per dataset kind
 VAL_METRIC = {
     "hrsc2016": "AP50 VOC07 11-point, IoU>=0.5, mmrotate rules (val/mAP)",
     "dota": "devkit Task1 mAP, VOC07, IoU>0.5, on split patches (val/mAP)",
 }
-FIELDS = ("dataset", "train_split", "test_split", "ms_train", "ms_test", "rotation_aug",
-          "pretrained_backbone", "input_size", "metric")
+FIELDS = (
+    "dataset",
+    "train_split",
+    "test_split",
+    "ms_train",
+    "ms_test",
+    "rotation_aug",
+    "pretrained_backbone",
+    "input_size",
+    "metric",
+)
 
 
 def _kind(data: Mapping) -> str:
@@ -70,14 +81,22 @@ def protocol_of(cfg: Any) -> dict[str, str]:
     rotation = any(float(s.get("rotate_ratio", 0.5)) > 0 for s in rotate)
     backbone = cfg["model"].get("backbone", {})
     init = backbone.get("init_cfg") or {}
-    pretrained = bool(cfg["model"].get("pretrained")) or (isinstance(init, Mapping) and init.get("type") == "Pretrained")
+    pretrained = bool(cfg["model"].get("pretrained")) or (
+        isinstance(init, Mapping) and init.get("type") == "Pretrained"
+    )
     sizes = [_scales(s) for s in aug] or [_scales(s) for s in resize_train]
     size = next((s[0] for s in sizes if s), None)
-    return {"dataset": kind, "train_split": _split_name(train), "test_split": _split_name(test),
-            "ms_train": str(ms_train).lower(), "ms_test": str(ms_test).lower(),
-            "rotation_aug": str(rotation).lower(), "pretrained_backbone": str(pretrained).lower(),
-            "input_size": "x".join(str(v) for v in size) if isinstance(size, (list, tuple)) else str(size),
-            "metric": VAL_METRIC.get(kind, "val/mAP")}
+    return {
+        "dataset": kind,
+        "train_split": _split_name(train),
+        "test_split": _split_name(test),
+        "ms_train": str(ms_train).lower(),
+        "ms_test": str(ms_test).lower(),
+        "rotation_aug": str(rotation).lower(),
+        "pretrained_backbone": str(pretrained).lower(),
+        "input_size": "x".join(str(v) for v in size) if isinstance(size, (list, tuple)) else str(size),
+        "metric": VAL_METRIC.get(kind, "val/mAP"),
+    }
 
 
 def protocol_tags(cfg: Any) -> dict[str, str]:

@@ -6,6 +6,7 @@ fails deep inside a DataLoader of every Ray worker. Each rule here names the key
 value and the range, so a bad ``--set`` is one line before any MLflow run or Ray worker
 exists. Keys a config does not have are skipped (not every config has every section).
 """
+
 from __future__ import annotations
 
 import math

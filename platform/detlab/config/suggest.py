@@ -1,4 +1,5 @@
 """Close matches for a misspelt key, shared by config overrides and study spec fields."""
+
 from __future__ import annotations
 
 import difflib
@@ -16,8 +17,7 @@ def suggest(word: str, names: Iterable[object], n: int = 3) -> list[str]:
     """
     names = [str(name) for name in names]
     found = [name for name in names if len(word) >= 3 and word in name and name != word]
-    scored = sorted(((difflib.SequenceMatcher(None, word, name).ratio(), name) for name in names),
-                    reverse=True)
+    scored = sorted(((difflib.SequenceMatcher(None, word, name).ratio(), name) for name in names), reverse=True)
     if scored and scored[0][0] >= 0.6:
         best = scored[0][0]
         found += [name for ratio, name in scored if ratio >= max(0.6, best - 0.05) and name not in found]

@@ -3,6 +3,7 @@
 The paper's single-component configs (``_cla_``, ``_frhead_``) live there as
 override sets, so an ablation setting is one line of YAML, not a copied file.
 """
+
 from __future__ import annotations
 
 import os.path as osp

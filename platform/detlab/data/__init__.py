@@ -3,6 +3,7 @@
 Each job has its own module (synth, split, merge), imported where used; all-or-nothing
 writes go through `detlab.atomic`.
 """
+
 from __future__ import annotations
 
 import errno
@@ -12,6 +13,7 @@ import os
 
 def _init_worker() -> None:
     import cv2
+
     cv2.setNumThreads(1)  # the pool is the parallelism
 
 
@@ -22,11 +24,11 @@ def process_pool(workers: int, preload: str):
     the children (seen under pytest); a fork server is a fresh process that
     imports `preload` once, and workers fork from it in a few milliseconds.
     """
-    if 'forkserver' in mp.get_all_start_methods():
-        ctx = mp.get_context('forkserver')
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload([preload])
     else:
-        ctx = mp.get_context('spawn')
+        ctx = mp.get_context("spawn")
     return ctx.Pool(workers, initializer=_init_worker)
 
 
@@ -35,13 +37,13 @@ def imwrite(path, img) -> None:
     only returns False, and libpng prints its own "Write Error" line)."""
     import cv2
 
-    ext = os.path.splitext(str(path))[1] or '.png'
-    params = [cv2.IMWRITE_PNG_COMPRESSION, 1] if ext == '.png' else []
+    ext = os.path.splitext(str(path))[1] or ".png"
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1] if ext == ".png" else []
     ok, buf = cv2.imencode(ext, img, params)
     if not ok:
-        raise OSError(errno.EIO, f'cv2 could not encode the image as {ext}', str(path))
+        raise OSError(errno.EIO, f"cv2 could not encode the image as {ext}", str(path))
     try:
-        with open(path, 'wb') as f:
+        with open(path, "wb") as f:
             f.write(buf.tobytes())
     except OSError as err:
         if err.filename is None:

@@ -7,26 +7,33 @@ noise), and the label is the tight rotated box of what was drawn. Image `i` of
 seed `s` is drawn from `default_rng([s, i, dataset])` alone, so the output is
 byte-identical for a seed whatever the number of workers.
 """
+
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from detlab.data import imwrite, process_pool
 from detlab.atomic import atomic_output_dir
+from detlab.data import imwrite, process_pool
 from detlab.errors import UserError
-from refined_det.datasets.formats import (DOTA_CLASSES, DotaAnnotation, HrscAnnotation,
-                                          rbox_to_poly, write_dota_label, write_hrsc_xml)
+from refined_det.datasets.formats import (
+    DOTA_CLASSES,
+    DotaAnnotation,
+    HrscAnnotation,
+    rbox_to_poly,
+    write_dota_label,
+    write_hrsc_xml,
+)
 
-DATASETS = ('hrsc2016', 'dota')
-_TAG = {'hrsc2016': 1, 'dota': 2}
+DATASETS = ("hrsc2016", "dota")
+_TAG = {"hrsc2016": 1, "dota": 2}
 Color = tuple[int, int, int]  # BGR, as cv2 draws and writes
 
 
@@ -100,13 +107,21 @@ def _clutter(img: np.ndarray, rng, count: int, size: tuple[float, float]) -> Non
         r = rng.uniform(*size)
         col = _jitter(rng, img[int(cy) % h, int(cx) % w], 45)
         if kind == 0:
-            cv2.ellipse(img, (int(cx), int(cy)), (int(r), int(r * rng.uniform(0.3, 1))),
-                        float(rng.uniform(0, 180)), 0, 360, col, -1, cv2.LINE_AA)
+            cv2.ellipse(
+                img,
+                (int(cx), int(cy)),
+                (int(r), int(r * rng.uniform(0.3, 1))),
+                float(rng.uniform(0, 180)),
+                0,
+                360,
+                col,
+                -1,
+                cv2.LINE_AA,
+            )
         elif kind == 1:
             a = rng.uniform(0, math.pi)
             d = np.array([math.cos(a), math.sin(a)]) * r * 3
-            _line(img, [(cx - d[0], cy - d[1]), (cx + d[0], cy + d[1])], col,
-                  int(rng.integers(1, 4)))
+            _line(img, [(cx - d[0], cy - d[1]), (cx + d[0], cy + d[1])], col, int(rng.integers(1, 4)))
         else:
             pts = np.stack([cx + rng.normal(0, r / 2, 6), cy + rng.normal(0, r / 2, 6)], 1)
             _fill(img, cv2.convexHull(pts.astype(np.float32)).reshape(-1, 2), col)
@@ -142,8 +157,7 @@ class Occupancy:
 def _hull(f: Frame, w: float, h: float, bow: int) -> np.ndarray:
     """Ship hull: flat stern, straight sides, pointed bow; spans exactly [-w/2, w/2] x [-h/2, h/2]."""
     b = w * 0.22
-    pts = np.array([(-w / 2, -h * 0.42), (w / 2 - b, -h / 2), (w / 2, 0), (w / 2 - b, h / 2),
-                    (-w / 2, h * 0.42)])
+    pts = np.array([(-w / 2, -h * 0.42), (w / 2 - b, -h / 2), (w / 2, 0), (w / 2 - b, h / 2), (-w / 2, h * 0.42)])
     pts[:, 0] *= bow
     return f(pts)
 
@@ -160,8 +174,9 @@ def draw_ship(img, rng, f: Frame, w: float, h: float, bow: int = 1) -> None:
     _fill(img, f(np.array(_rect(s0, -h * 0.22, s1, h * 0.22)) * (bow, 1)), top)
     if w > 60 and rng.random() < 0.5:  # deck cargo blocks
         for x in np.arange(s1 + 0.03 * w, w * 0.28, max(4.0, 0.06 * w)):
-            _fill(img, f(np.array(_rect(x, -h * 0.3, x + 0.045 * w, h * 0.3)) * (bow, 1)),
-                  _jitter(rng, (40, 90, 180), 60))
+            _fill(
+                img, f(np.array(_rect(x, -h * 0.3, x + 0.045 * w, h * 0.3)) * (bow, 1)), _jitter(rng, (40, 90, 180), 60)
+            )
 
 
 def _plane(img, rng, f, w, h):
@@ -171,8 +186,7 @@ def _plane(img, rng, f, w, h):
     _fill(img, f(body), col)
     for s in (-1, 1):
         wing = [(0.15 * w, s * fw), (-0.12 * w, s * h / 2), (-0.22 * w, s * h / 2), (-0.05 * w, s * fw)]
-        tail = [(-0.38 * w, s * fw * 0.5), (-0.47 * w, s * 0.18 * h), (-0.5 * w, s * 0.18 * h),
-                (-0.46 * w, 0)]
+        tail = [(-0.38 * w, s * fw * 0.5), (-0.47 * w, s * 0.18 * h), (-0.5 * w, s * 0.18 * h), (-0.46 * w, 0)]
         _fill(img, f(wing), col)
         _fill(img, f(tail), col)
     _line(img, f([(0.42 * w, 0), (-0.4 * w, 0)]), _shade(col, 0.8))
@@ -182,8 +196,18 @@ def _baseball(img, rng, f, w, h):
     s = w
     fan = np.vstack([[(-s / 2, s / 2)], _arc(-s / 2, s / 2, s, s, -math.pi / 2, 0, 14)])
     _fill(img, f(fan), _jitter(rng, (80, 140, 190), 15))
-    _fill(img, f([(-s / 2 + 0.08 * s, s / 2 - 0.08 * s), (-0.05 * s, s / 2 - 0.08 * s),
-                  (-0.05 * s, -0.05 * s), (-s / 2 + 0.08 * s, -0.05 * s)]), _jitter(rng, (60, 150, 70), 15))
+    _fill(
+        img,
+        f(
+            [
+                (-s / 2 + 0.08 * s, s / 2 - 0.08 * s),
+                (-0.05 * s, s / 2 - 0.08 * s),
+                (-0.05 * s, -0.05 * s),
+                (-s / 2 + 0.08 * s, -0.05 * s),
+            ]
+        ),
+        _jitter(rng, (60, 150, 70), 15),
+    )
     _line(img, f([(-s / 2, s / 2), (-s / 2, -s / 2)]), (240, 240, 240))
     _line(img, f([(-s / 2, s / 2), (s / 2, s / 2)]), (240, 240, 240))
 
@@ -199,8 +223,7 @@ def _bridge(img, rng, f, w, h):
 def _stadium(w, h, inset):
     r = h / 2 - inset
     x = w / 2 - h / 2
-    return np.vstack([_arc(x, 0, r, r, -math.pi / 2, math.pi / 2),
-                      _arc(-x, 0, r, r, math.pi / 2, 1.5 * math.pi)])
+    return np.vstack([_arc(x, 0, r, r, -math.pi / 2, math.pi / 2), _arc(-x, 0, r, r, math.pi / 2, 1.5 * math.pi)])
 
 
 def _track(img, rng, f, w, h):
@@ -279,8 +302,12 @@ def _roundabout_exits(img, rng, f, w):
     """Roads leaving the ring: context outside the box, drawn before any object."""
     for k in range(4):
         a = k * math.pi / 2 + rng.uniform(-0.3, 0.3)
-        _line(img, f([(0, 0), (w * 0.75 * math.cos(a), w * 0.75 * math.sin(a))]),
-              _jitter(rng, (120, 120, 118), 6), max(3, int(w * 0.12)))
+        _line(
+            img,
+            f([(0, 0), (w * 0.75 * math.cos(a), w * 0.75 * math.sin(a))]),
+            _jitter(rng, (120, 120, 118), 6),
+            max(3, int(w * 0.12)),
+        )
 
 
 def _roundabout(img, rng, f, w, h):
@@ -327,21 +354,21 @@ class ClassSpec:
 
 
 DOTA_SPECS: dict[str, ClassSpec] = {
-    'plane': ClassSpec((30, 70), (0.8, 1.0), _plane, (1, 3), (3, 10)),
-    'baseball-diamond': ClassSpec((60, 110), (1.0, 1.0), _baseball, (1, 2)),
-    'bridge': ClassSpec((80, 170), (0.12, 0.2), _bridge, (1, 2)),
-    'ground-track-field': ClassSpec((110, 175), (0.5, 0.6), _track, (1, 1)),
-    'small-vehicle': ClassSpec((8, 15), (0.42, 0.5), _small_vehicle, (5, 9), (12, 50)),
-    'large-vehicle': ClassSpec((22, 40), (0.25, 0.32), _large_vehicle, (2, 4), (3, 12)),
-    'ship': ClassSpec((20, 90), (0.18, 0.3), _ship, (3, 6), (2, 8)),
-    'tennis-court': ClassSpec((36, 44), (0.45, 0.52), _tennis, (1, 2), (1, 4)),
-    'basketball-court': ClassSpec((28, 34), (0.5, 0.56), _basketball, (1, 2), (1, 2)),
-    'storage-tank': ClassSpec((14, 60), (1.0, 1.0), _tank, (1, 3), (4, 16), True),
-    'soccer-ball-field': ClassSpec((90, 150), (0.6, 0.68), _soccer, (1, 1)),
-    'roundabout': ClassSpec((50, 100), (1.0, 1.0), _roundabout, (1, 2), (1, 1), True),
-    'harbor': ClassSpec((50, 160), (0.12, 0.22), _harbor, (1, 3)),
-    'swimming-pool': ClassSpec((10, 30), (0.45, 0.8), _pool, (3, 6), (1, 6)),
-    'helicopter': ClassSpec((14, 28), (0.8, 1.0), _helicopter, (1, 2), (1, 4)),
+    "plane": ClassSpec((30, 70), (0.8, 1.0), _plane, (1, 3), (3, 10)),
+    "baseball-diamond": ClassSpec((60, 110), (1.0, 1.0), _baseball, (1, 2)),
+    "bridge": ClassSpec((80, 170), (0.12, 0.2), _bridge, (1, 2)),
+    "ground-track-field": ClassSpec((110, 175), (0.5, 0.6), _track, (1, 1)),
+    "small-vehicle": ClassSpec((8, 15), (0.42, 0.5), _small_vehicle, (5, 9), (12, 50)),
+    "large-vehicle": ClassSpec((22, 40), (0.25, 0.32), _large_vehicle, (2, 4), (3, 12)),
+    "ship": ClassSpec((20, 90), (0.18, 0.3), _ship, (3, 6), (2, 8)),
+    "tennis-court": ClassSpec((36, 44), (0.45, 0.52), _tennis, (1, 2), (1, 4)),
+    "basketball-court": ClassSpec((28, 34), (0.5, 0.56), _basketball, (1, 2), (1, 2)),
+    "storage-tank": ClassSpec((14, 60), (1.0, 1.0), _tank, (1, 3), (4, 16), True),
+    "soccer-ball-field": ClassSpec((90, 150), (0.6, 0.68), _soccer, (1, 1)),
+    "roundabout": ClassSpec((50, 100), (1.0, 1.0), _roundabout, (1, 2), (1, 1), True),
+    "harbor": ClassSpec((50, 160), (0.12, 0.22), _harbor, (1, 3)),
+    "swimming-pool": ClassSpec((10, 30), (0.45, 0.8), _pool, (3, 6), (1, 6)),
+    "helicopter": ClassSpec((14, 28), (0.8, 1.0), _helicopter, (1, 2), (1, 4)),
 }
 assert tuple(DOTA_SPECS) == DOTA_CLASSES
 
@@ -358,7 +385,7 @@ def _occlude(img, rng, poly: np.ndarray) -> None:
 
 def render_hrsc(seed: int, index: int) -> tuple[np.ndarray, HrscAnnotation]:
     """One HRSC-size image (800-1000 x 500-600) with 1-8 ships at any angle, some difficult."""
-    rng = np.random.default_rng([seed, index, _TAG['hrsc2016']])
+    rng = np.random.default_rng([seed, index, _TAG["hrsc2016"]])
     w, h = int(rng.integers(800, 1001)), int(rng.integers(500, 601))
     water = np.array([[95, 75, 40], [110, 100, 60], [80, 90, 70], [120, 110, 90]], np.float32)
     img = _color_field(rng, h, w, water[rng.permutation(4)[:3]], 96)
@@ -393,9 +420,18 @@ def render_hrsc(seed: int, index: int) -> tuple[np.ndarray, HrscAnnotation]:
         f = Frame(box[0], box[1], box[4])
         if rng.random() < 0.4:  # wake behind the stern
             wl = box[2] * rng.uniform(0.4, 1.2)
-            _fill(img, f([(-bow * box[2] / 2, -box[3] * 0.3), (-bow * (box[2] / 2 + wl), -box[3] * 1.2),
-                          (-bow * (box[2] / 2 + wl), box[3] * 1.2), (-bow * box[2] / 2, box[3] * 0.3)]),
-                  _jitter(rng, (170, 165, 150), 10))
+            _fill(
+                img,
+                f(
+                    [
+                        (-bow * box[2] / 2, -box[3] * 0.3),
+                        (-bow * (box[2] / 2 + wl), -box[3] * 1.2),
+                        (-bow * (box[2] / 2 + wl), box[3] * 1.2),
+                        (-bow * box[2] / 2, box[3] * 0.3),
+                    ]
+                ),
+                _jitter(rng, (170, 165, 150), 10),
+            )
         drawn.append((f, box, bow))
         rboxes.append(box)
         headers.append(f([(bow * box[2] / 2, 0)])[0])
@@ -407,20 +443,24 @@ def render_hrsc(seed: int, index: int) -> tuple[np.ndarray, HrscAnnotation]:
             _occlude(img, rng, rbox_to_poly(np.array(box))[0])
             difficult[k] = True
     img = _add_noise(cv2.GaussianBlur(img, (3, 3), 0), rng, 6)
-    ann = HrscAnnotation(hrsc_image_id(index), w, h, np.array(rboxes).reshape(-1, 5),
-                         np.array(difficult, bool), headers=np.array(headers).reshape(-1, 2))
+    ann = HrscAnnotation(
+        hrsc_image_id(index),
+        w,
+        h,
+        np.array(rboxes).reshape(-1, 5),
+        np.array(difficult, bool),
+        headers=np.array(headers).reshape(-1, 2),
+    )
     return img, ann
 
 
-def render_dota(seed: int, index: int, size_range: tuple[int, int] = (2000, 4000)
-                ) -> tuple[np.ndarray, DotaAnnotation]:
+def render_dota(seed: int, index: int, size_range: tuple[int, int] = (2000, 4000)) -> tuple[np.ndarray, DotaAnnotation]:
     """One large DOTA-style image with every class, small objects in dense groups."""
-    rng = np.random.default_rng([seed, index, _TAG['dota']])
+    rng = np.random.default_rng([seed, index, _TAG["dota"]])
     w, h = (int(v) for v in rng.integers(size_range[0], size_range[1] + 1, 2))
-    terrain = np.array([[90, 130, 110], [110, 125, 130], [140, 150, 150], [70, 110, 80],
-                        [120, 140, 160]], np.float32)
+    terrain = np.array([[90, 130, 110], [110, 125, 130], [140, 150, 150], [70, 110, 80], [120, 140, 160]], np.float32)
     img = _color_field(rng, h, w, terrain[rng.permutation(5)[:4]], 160)
-    area = w * h / 3000 ** 2
+    area = w * h / 3000**2
     for _ in range(max(1, int(round(rng.uniform(2, 5) * math.sqrt(area))))):  # roads
         p0, p1 = rng.uniform(0, 1, 2) * (w, h), rng.uniform(0, 1, 2) * (w, h)
         p1 = p0 + (p1 - p0) * 3
@@ -451,19 +491,22 @@ def render_dota(seed: int, index: int, size_range: tuple[int, int] = (2000, 4000
                 poly = np.round(rbox_to_poly(box)[0], 1)
                 if occ.try_add(poly, margin=0):
                     placed.append((box, poly))
-            if placed and name in ('small-vehicle', 'large-vehicle', 'plane', 'storage-tank'):
+            if placed and name in ("small-vehicle", "large-vehicle", "plane", "storage-tank"):
                 pts = np.vstack([p.reshape(4, 2) for _, p in placed]).astype(np.float32)
                 hull = cv2.convexHull(pts).reshape(-1, 2)
                 c = hull.mean(0)
                 _fill(img, c + (hull - c) * 1.15, _jitter(rng, (95, 95, 92), 8))  # lot / apron
-            for box, _ in placed if name == 'roundabout' else []:
+            for box, _ in placed if name == "roundabout" else []:
                 _roundabout_exits(img, rng, Frame(*box[:2], box[4]), box[2])
-            if placed and name in ('ship', 'harbor', 'bridge'):
+            if placed and name in ("ship", "harbor", "bridge"):
                 for box, _ in placed:  # water under it
-                    f = Frame(*box[:2], box[4] + (math.pi / 2 if name == 'bridge' else 0))
-                    r = box[2] * (0.35 if name == 'bridge' else 0.9)
-                    _fill(img, f(_arc(0, 0, r * (3 if name == 'bridge' else 1), r, 0, 2 * math.pi, 20)),
-                          _jitter(rng, (100, 80, 45), 8))
+                    f = Frame(*box[:2], box[4] + (math.pi / 2 if name == "bridge" else 0))
+                    r = box[2] * (0.35 if name == "bridge" else 0.9)
+                    _fill(
+                        img,
+                        f(_arc(0, 0, r * (3 if name == "bridge" else 1), r, 0, 2 * math.pi, 20)),
+                        _jitter(rng, (100, 80, 45), 8),
+                    )
             for box, poly in placed:
                 jobs.append((name, box))
                 polys.append(poly)
@@ -476,82 +519,102 @@ def render_dota(seed: int, index: int, size_range: tuple[int, int] = (2000, 4000
             _occlude(img, rng, polys[k])
             diffs[k] = 1
     img = _add_noise(img, rng, 5)
-    ann = DotaAnnotation(np.array(polys).reshape(-1, 8), labels, np.array(diffs, np.int64),
-                         'synthetic', round(float(rng.uniform(0.3, 1.0)), 3))
+    ann = DotaAnnotation(
+        np.array(polys).reshape(-1, 8),
+        labels,
+        np.array(diffs, np.int64),
+        "synthetic",
+        round(float(rng.uniform(0.3, 1.0)), 3),
+    )
     return img, ann
 
 
 # --------------------------------------------------------------------------- writing
 def hrsc_image_id(index: int) -> str:
-    return f'1{index + 1:08d}'
+    return f"1{index + 1:08d}"
 
 
 def dota_image_id(index: int) -> str:
-    return f'P{index:04d}'
+    return f"P{index:04d}"
 
 
 def hrsc_split_of(index: int) -> str:
     """60% trainval (train 40%, val 20%), 40% test, fixed per index so N only adds images."""
-    return ('train', 'train', 'val', 'test', 'test')[index % 5]
+    return ("train", "train", "val", "test", "test")[index % 5]
 
 
 def _write_one(job: tuple[str, int, int, str, tuple[int, int]]) -> int:
     dataset, seed, index, root, size_range = job
     root = Path(root)
-    if dataset == 'hrsc2016':
+    if dataset == "hrsc2016":
         img, ann = render_hrsc(seed, index)
         name = hrsc_image_id(index)
-        imwrite(root / 'FullDataSet' / 'AllImages' / f'{name}.bmp', img)
-        write_hrsc_xml(root / 'FullDataSet' / 'Annotations' / f'{name}.xml', ann)
+        imwrite(root / "FullDataSet" / "AllImages" / f"{name}.bmp", img)
+        write_hrsc_xml(root / "FullDataSet" / "Annotations" / f"{name}.xml", ann)
     else:
         img, ann = render_dota(seed, index, size_range)
         name = dota_image_id(index)
-        imwrite(root / 'images' / f'{name}.png', img)
-        write_dota_label(root / 'labelTxt' / f'{name}.txt', ann)
+        imwrite(root / "images" / f"{name}.png", img)
+        write_dota_label(root / "labelTxt" / f"{name}.txt", ann)
     return len(ann)
 
 
-def synth_dataset(dataset: str, out: str | os.PathLike, images: int, seed: int = 0,
-                  workers: int = 0, overwrite: bool = False, progress: bool = True,
-                  size_range: tuple[int, int] = (2000, 4000)) -> dict:
+def synth_dataset(
+    dataset: str,
+    out: str | os.PathLike,
+    images: int,
+    seed: int = 0,
+    workers: int = 0,
+    overwrite: bool = False,
+    progress: bool = True,
+    size_range: tuple[int, int] = (2000, 4000),
+) -> dict:
     """Write `images` synthetic images of `dataset` under `out`, all or nothing (see atomic.py).
 
     `size_range` is the DOTA image side range; HRSC images are always HRSC-size.
     Returns the summary also stored in `out/.complete`.
     """
     if dataset not in DATASETS:
-        raise UserError(f'--dataset {dataset!r}: choose one of {", ".join(DATASETS)}')
+        raise UserError(f"--dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
     if images < 1:
-        raise UserError(f'--images {images}: must be at least 1')
+        raise UserError(f"--images {images}: must be at least 1")
     if not 64 <= size_range[0] <= size_range[1]:
-        raise UserError(f'size range {size_range}: need 64 <= min <= max')
+        raise UserError(f"size range {size_range}: need 64 <= min <= max")
     workers = min(workers or min(2, os.cpu_count() or 1), images)
-    meta = dict(tool='detlab data synth', dataset=dataset, images=images, seed=seed,
-                size_range=list(size_range) if dataset == 'dota' else None)
+    meta = dict(
+        tool="detlab data synth",
+        dataset=dataset,
+        images=images,
+        seed=seed,
+        size_range=list(size_range) if dataset == "dota" else None,
+    )
     with atomic_output_dir(out, overwrite, meta) as root:
-        subdirs = (['FullDataSet/AllImages', 'FullDataSet/Annotations', 'ImageSets']
-                   if dataset == 'hrsc2016' else ['images', 'labelTxt'])
+        subdirs = (
+            ["FullDataSet/AllImages", "FullDataSet/Annotations", "ImageSets"]
+            if dataset == "hrsc2016"
+            else ["images", "labelTxt"]
+        )
         for sub in subdirs:
             (root / sub).mkdir(parents=True)
         jobs = [(dataset, seed, i, str(root), tuple(size_range)) for i in range(images)]
-        bar = dict(total=images, desc=f'synth {dataset}', unit='img', disable=not progress)
+        bar = dict(total=images, desc=f"synth {dataset}", unit="img", disable=not progress)
         if workers == 1:
             counts = [_write_one(j) for j in tqdm(jobs, **bar)]
         else:
             with process_pool(workers, __name__) as pool:
                 counts = list(tqdm(pool.imap(_write_one, jobs, chunksize=4), **bar))
-        if dataset == 'hrsc2016':
-            _write_image_sets(root / 'ImageSets', images)
-        meta['objects'] = int(sum(counts))
+        if dataset == "hrsc2016":
+            _write_image_sets(root / "ImageSets", images)
+        meta["objects"] = int(sum(counts))
     return meta
 
 
 def _write_image_sets(folder: Path, images: int) -> None:
-    sets: dict[str, list[str]] = {'train': [], 'val': [], 'trainval': [], 'test': []}
+    sets: dict[str, list[str]] = {"train": [], "val": [], "trainval": [], "test": []}
     for i in range(images):
         split = hrsc_split_of(i)
         sets[split].append(hrsc_image_id(i))
-        if split != 'test':
-            sets['trainval'].append(hrsc_image_id(i))
+        if split != "test":
+            sets["trainval"].append(hrsc_image_id(i))
     for name, ids in sets.items():
-        (folder / f'{name}.txt').write_text(''.join(f'{x}\n' for x in ids))
+        (folder / f"{name}.txt").write_text("".join(f"{x}\n" for x in ids))

@@ -3,15 +3,16 @@
 Drawn from the dataset and each cell's merged config alone (no training, no MLflow),
 so they can be computed before, during or after the runs.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from detlab.specs.ablation_cells import ResolvedCell
-from detlab.specs.ablation import AblationSpec
 from detlab.diagnostics.positives import Series, count_positives, per_level_table
+from detlab.specs.ablation import AblationSpec
+from detlab.specs.ablation_cells import ResolvedCell
 
 __all__ = ["Diagnostics", "diagnose", "pick_cells"]
 
@@ -19,8 +20,8 @@ __all__ = ["Diagnostics", "diagnose", "pick_cells"]
 @dataclass
 class Diagnostics:
     series: list[Series]
-    table: list[dict[str, Any]]                     # per_level_table(series)
-    figures: dict[str, Any] = field(default_factory=dict)   # artifact path -> matplotlib Figure
+    table: list[dict[str, Any]]  # per_level_table(series)
+    figures: dict[str, Any] = field(default_factory=dict)  # artifact path -> matplotlib Figure
     images: int = 0
 
     def to_json(self) -> str:
@@ -37,8 +38,9 @@ def pick_cells(spec: AblationSpec, cells: list[ResolvedCell]) -> list[ResolvedCe
     seen, out = [], []
     for cell in cells:
         cfg = load_config(cell.config, cell.overrides, import_custom_modules=False)
-        key = json.dumps([cfg.model.bbox_head.anchor_generator, cfg.model.train_cfg.assigner],
-                         sort_keys=True, default=repr)
+        key = json.dumps(
+            [cfg.model.bbox_head.anchor_generator, cfg.model.train_cfg.assigner], sort_keys=True, default=repr
+        )
         if key not in seen:
             seen.append(key)
             out.append(cell)
@@ -79,7 +81,8 @@ def diagnose(spec: AblationSpec, cells: list[ResolvedCell], data_overrides: dict
         if sample is not None:
             labels, strides, per_cell = _cla_labels(cfg, sample)
             figures["diagnostics/assigned_cells.png"] = assigned_cells_figure(
-                sample, labels, strides, per_cell, title=f"{cell.title}, ")
+                sample, labels, strides, per_cell, title=f"{cell.title}, "
+            )
     n_images = len(next(iter(samples_by_data.values()))) if samples_by_data else 0
     return Diagnostics(series, per_level_table(series), figures, n_images)
 
@@ -95,20 +98,31 @@ def _cla_labels(cfg: Any, sample: Any) -> tuple[dict[str, Any], tuple[int, ...],
     """Step-A and CLA labels of one image under a CLA config."""
     import torch
     from mmrotate.core import build_assigner, build_prior_generator
-    from refined_det.assigners import cross_grid_assign_full
 
     from detlab.diagnostics.positives import featmap_sizes
+    from refined_det.assigners import cross_grid_assign_full
 
     gen = build_prior_generator(cfg.model.bbox_head.anchor_generator)
     strides = tuple(int(s[0] if isinstance(s, (tuple, list)) else s) for s in gen.strides)
     a = build_assigner(cfg.model.train_cfg.assigner)
     sizes = featmap_sizes(sample.pad_shape, strides)
-    res = cross_grid_assign_full(gen.grid_priors(sizes, device="cpu"), sizes, strides,
-                                 torch.as_tensor(sample.gt_bboxes).reshape(-1, 5), sample.pad_shape,
-                                 radius=a.radius, num_neighbors=a.num_neighbors, pos_iou_thr=a.pos_iou_thr,
-                                 neg_iou_thr=a.neg_iou_thr, min_pos_iou=a.min_pos_iou,
-                                 gt_max_assign_all=a.gt_max_assign_all, k2_min_scope=a.k2_min_scope,
-                                 overlaps_fn=a.iou_calculator)
-    labels = {"MaxIoU (step A)": res.maxiou_assigned.numpy(),
-              f"CLA k={a.num_neighbors}, r={a.radius:g}": res.assigned.numpy()}
+    res = cross_grid_assign_full(
+        gen.grid_priors(sizes, device="cpu"),
+        sizes,
+        strides,
+        torch.as_tensor(sample.gt_bboxes).reshape(-1, 5),
+        sample.pad_shape,
+        radius=a.radius,
+        num_neighbors=a.num_neighbors,
+        pos_iou_thr=a.pos_iou_thr,
+        neg_iou_thr=a.neg_iou_thr,
+        min_pos_iou=a.min_pos_iou,
+        gt_max_assign_all=a.gt_max_assign_all,
+        k2_min_scope=a.k2_min_scope,
+        overlaps_fn=a.iou_calculator,
+    )
+    labels = {
+        "MaxIoU (step A)": res.maxiou_assigned.numpy(),
+        f"CLA k={a.num_neighbors}, r={a.radius:g}": res.assigned.numpy(),
+    }
     return labels, strides, int(gen.num_base_anchors[0])

@@ -8,6 +8,7 @@ final CLA labels. Any other assigner (the Rotated RetinaNet baseline's MaxIoUAss
 on 9 anchors per cell, or CLA switched off) gives one MaxIoU series. Only the first
 stage is counted (FRHead's refine stage assigns on refined boxes, which need a model).
 """
+
 from __future__ import annotations
 
 import math
@@ -27,11 +28,11 @@ class Series:
     """Positives of every GT of the samples: `counts[g, l]` anchors of level l positive for GT g."""
 
     label: str
-    kind: str                       # "maxiou" | "cla"
+    kind: str  # "maxiou" | "cla"
     cell: str
     strides: tuple[int, ...]
     anchors_per_cell: int
-    counts: np.ndarray              # (num GTs over all samples, num levels) int
+    counts: np.ndarray  # (num GTs over all samples, num levels) int
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -68,9 +69,9 @@ def anchors_per_cell(cfg: Any) -> int:
 def count_positives(cfg: Any, samples: Sequence[Sample], *, cell: str = "", title: str = "") -> list[Series]:
     """One series (MaxIoU) or two (step A and CLA) for the config's head and assigner."""
     import torch
+    from mmrotate.core import build_assigner, build_prior_generator
 
     import refined_det.register  # noqa: F401  (registers the plugins)
-    from mmrotate.core import build_assigner, build_prior_generator
     from refined_det.assigners import CrossGridAssigner, cross_grid_assign_full
 
     gen = build_prior_generator(cfg.model.bbox_head.anchor_generator)
@@ -86,11 +87,20 @@ def count_positives(cfg: Any, samples: Sequence[Sample], *, cell: str = "", titl
         level_sizes = [a.shape[0] for a in anchors]
         if cla:
             res = cross_grid_assign_full(
-                anchors, sizes, strides, gts, sample.pad_shape, radius=assigner.radius,
-                num_neighbors=assigner.num_neighbors, pos_iou_thr=assigner.pos_iou_thr,
-                neg_iou_thr=assigner.neg_iou_thr, min_pos_iou=assigner.min_pos_iou,
-                gt_max_assign_all=assigner.gt_max_assign_all, k2_min_scope=assigner.k2_min_scope,
-                overlaps_fn=assigner.iou_calculator)
+                anchors,
+                sizes,
+                strides,
+                gts,
+                sample.pad_shape,
+                radius=assigner.radius,
+                num_neighbors=assigner.num_neighbors,
+                pos_iou_thr=assigner.pos_iou_thr,
+                neg_iou_thr=assigner.neg_iou_thr,
+                min_pos_iou=assigner.min_pos_iou,
+                gt_max_assign_all=assigner.gt_max_assign_all,
+                k2_min_scope=assigner.k2_min_scope,
+                overlaps_fn=assigner.iou_calculator,
+            )
             labelled = {"maxiou": res.maxiou_assigned, "cla": res.assigned}
         else:
             labelled = {"maxiou": assigner.assign(torch.cat(anchors), gts).gt_inds}
@@ -101,8 +111,17 @@ def count_positives(cfg: Any, samples: Sequence[Sample], *, cell: str = "", titl
     out = []
     if rows["maxiou"]:
         what = "step A: MaxIoU (seed comparisons)" if cla else "MaxIoU"
-        out.append(Series(f"{name}: {what}, {per_cell} anchor{'s' if per_cell > 1 else ''}/cell", "maxiou", cell,
-                          strides, per_cell, np.concatenate(rows["maxiou"]), settings))
+        out.append(
+            Series(
+                f"{name}: {what}, {per_cell} anchor{'s' if per_cell > 1 else ''}/cell",
+                "maxiou",
+                cell,
+                strides,
+                per_cell,
+                np.concatenate(rows["maxiou"]),
+                settings,
+            )
+        )
     if rows["cla"]:
         label = f"{name}: CLA k={assigner.num_neighbors}, r={assigner.radius:g}"
         out.append(Series(label, "cla", cell, strides, per_cell, np.concatenate(rows["cla"]), settings))
@@ -122,5 +141,14 @@ def _per_gt_per_level(labels: Any, level_sizes: Sequence[int], num_gts: int) -> 
 
 def per_level_table(series: Sequence[Series]) -> list[dict[str, Any]]:
     """Mean positives per GT, per level and in all, one row per series (for the note and the HTML)."""
-    return [{"series": s.label, "cell": s.cell, "kind": s.kind, "gts": int(s.counts.shape[0]),
-             "zero_positive_gts": int((s.per_gt == 0).sum()), **s.mean_per_level()} for s in series]
+    return [
+        {
+            "series": s.label,
+            "cell": s.cell,
+            "kind": s.kind,
+            "gts": int(s.counts.shape[0]),
+            "zero_positive_gts": int((s.per_gt == 0).sum()),
+            **s.mean_per_level(),
+        }
+        for s in series
+    ]

@@ -4,6 +4,7 @@ The config's own training set and pipeline are used, minus the random steps (fli
 rotations) and the tensor formatting, so the boxes, `img_shape` and `pad_shape` are
 those of a training iteration whose augmentations happened to be off.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,17 +14,16 @@ import numpy as np
 
 __all__ = ["Sample", "load_samples", "deterministic_pipeline"]
 
-RANDOM_STEPS = {"RRandomFlip", "RandomFlip", "PolyRandomRotate", "RRandomCrop", "RandomCrop", "RMosaic",
-                "RandomRotate"}
+RANDOM_STEPS = {"RRandomFlip", "RandomFlip", "PolyRandomRotate", "RRandomCrop", "RandomCrop", "RMosaic", "RandomRotate"}
 TENSOR_STEPS = {"Normalize", "DefaultFormatBundle", "Collect", "ImageToTensor"}
 
 
 @dataclass
 class Sample:
     filename: str
-    image: np.ndarray             # (H, W, 3) uint8 RGB after resize and pad
-    gt_bboxes: np.ndarray         # (G, 5) le90 (cx, cy, w, h, angle) in input pixels
-    gt_labels: np.ndarray         # (G,)
+    image: np.ndarray  # (H, W, 3) uint8 RGB after resize and pad
+    gt_bboxes: np.ndarray  # (G, 5) le90 (cx, cy, w, h, angle) in input pixels
+    gt_labels: np.ndarray  # (G,)
     img_shape: tuple[int, int]
     pad_shape: tuple[int, int]
 
@@ -35,7 +35,7 @@ def deterministic_pipeline(pipeline: list[dict]) -> list[dict]:
 
 def _train_dataset_cfg(cfg: Any) -> Any:
     node = cfg.data.train
-    while "dataset" in node and "ann_file" not in node:   # RepeatDataset & co.
+    while "dataset" in node and "ann_file" not in node:  # RepeatDataset & co.
         node = node["dataset"]
     return node
 
@@ -44,8 +44,9 @@ def load_samples(cfg: Any, count: int, *, start: int = 0) -> list[Sample]:
     """The first `count` training images from index `start` (fewer if the set is smaller)."""
     import copy
 
-    import refined_det.register  # noqa: F401  (registers the plugins)
     from mmrotate.datasets import build_dataset
+
+    import refined_det.register  # noqa: F401  (registers the plugins)
 
     data_cfg = copy.deepcopy(_train_dataset_cfg(cfg))
     data_cfg["pipeline"] = deterministic_pipeline(list(data_cfg["pipeline"]))
@@ -55,10 +56,15 @@ def load_samples(cfg: Any, count: int, *, start: int = 0) -> list[Sample]:
     for i in range(start, min(len(dataset), start + count)):
         res = dataset[i]
         img = res["img"]
-        img = img[..., ::-1].copy() if img.ndim == 3 else np.stack([img] * 3, -1)   # BGR -> RGB
-        out.append(Sample(filename=str(res.get("ori_filename") or res.get("filename")), image=img,
-                          gt_bboxes=np.asarray(res["gt_bboxes"], dtype=np.float32).reshape(-1, 5),
-                          gt_labels=np.asarray(res["gt_labels"]).reshape(-1),
-                          img_shape=tuple(int(v) for v in res["img_shape"][:2]),
-                          pad_shape=tuple(int(v) for v in res["pad_shape"][:2])))
+        img = img[..., ::-1].copy() if img.ndim == 3 else np.stack([img] * 3, -1)  # BGR -> RGB
+        out.append(
+            Sample(
+                filename=str(res.get("ori_filename") or res.get("filename")),
+                image=img,
+                gt_bboxes=np.asarray(res["gt_bboxes"], dtype=np.float32).reshape(-1, 5),
+                gt_labels=np.asarray(res["gt_labels"]).reshape(-1),
+                img_shape=tuple(int(v) for v in res["img_shape"][:2]),
+                pad_shape=tuple(int(v) for v in res["pad_shape"][:2]),
+            )
+        )
     return out

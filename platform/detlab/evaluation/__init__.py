@@ -7,6 +7,7 @@
 gts:  {image_id: (polys (N, 8), class_names (N,), difficult bool (N,))}
 dets: {class_name: (image_ids (M,), scores (M,), polys (M, 8))}
 """
+
 from .ap import average_precision, precision_recall, voc07_ap, voc12_ap
 from .classes import DOTA_V1_CLASSES, HRSC_CLASSES, HRSC_IOU_THRS
 from .dota import evaluate_dota
@@ -15,17 +16,27 @@ from .polyiou import quad_iou
 from .result import ClassResult, EvalResult
 
 
-def evaluate(dataset: str, gts, dets, iou_thr: float = 0.5, metric: str = 'voc07',
-             **kwargs) -> EvalResult:
+def evaluate(dataset: str, gts, dets, iou_thr: float = 0.5, metric: str = "voc07", **kwargs) -> EvalResult:
     """`evaluate_dota` or `evaluate_hrsc` by name ('dota', 'hrsc2016'), for configs and training."""
-    if dataset == 'dota':
+    if dataset == "dota":
         return evaluate_dota(gts, dets, iou_thr=iou_thr, metric=metric, **kwargs)
-    if dataset in ('hrsc', 'hrsc2016'):
+    if dataset in ("hrsc", "hrsc2016"):
         return evaluate_hrsc(gts, dets, iou_thr=iou_thr, metric=metric, **kwargs)
     raise ValueError(f"dataset must be 'dota' or 'hrsc2016', got {dataset!r}")
 
+
 __all__ = [
-    'evaluate', 'evaluate_dota', 'evaluate_hrsc', 'EvalResult', 'ClassResult', 'quad_iou',
-    'average_precision', 'precision_recall', 'voc07_ap', 'voc12_ap',
-    'DOTA_V1_CLASSES', 'HRSC_CLASSES', 'HRSC_IOU_THRS',
+    "evaluate",
+    "evaluate_dota",
+    "evaluate_hrsc",
+    "EvalResult",
+    "ClassResult",
+    "quad_iou",
+    "average_precision",
+    "precision_recall",
+    "voc07_ap",
+    "voc12_ap",
+    "DOTA_V1_CLASSES",
+    "HRSC_CLASSES",
+    "HRSC_IOU_THRS",
 ]

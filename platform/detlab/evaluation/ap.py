@@ -5,12 +5,13 @@ The 11 recall thresholds are the devkit's `np.arange(0., 1.1, 0.1)` (so the
 in the devkit and here alike), and the 11 precisions are added one by one in
 the devkit's order, so the APs agree with it to the last bit.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-VOC07_RECALL_THRESHOLDS = np.arange(0., 1.1, 0.1)
-METRICS = ('voc07', 'voc12')
+VOC07_RECALL_THRESHOLDS = np.arange(0.0, 1.1, 0.1)
+METRICS = ("voc07", "voc12")
 
 
 def precision_recall(tp: np.ndarray, fp: np.ndarray, npos: int) -> tuple[np.ndarray, np.ndarray]:
@@ -20,7 +21,7 @@ def precision_recall(tp: np.ndarray, fp: np.ndarray, npos: int) -> tuple[np.ndar
     """
     tp = np.cumsum(np.asarray(tp, dtype=np.float64))
     fp = np.cumsum(np.asarray(fp, dtype=np.float64))
-    with np.errstate(divide='ignore', invalid='ignore'):
+    with np.errstate(divide="ignore", invalid="ignore"):
         rec = tp / float(npos)
     prec = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
     return rec, prec
@@ -37,12 +38,12 @@ def voc07_ap(rec: np.ndarray, prec: np.ndarray) -> float:
     if rec.size and not np.isnan(rec).any():
         # recall is non-decreasing, so `rec >= t` is a suffix: take suffix maxima
         suffix_max = np.maximum.accumulate(prec[::-1])[::-1]
-        first = np.searchsorted(rec, VOC07_RECALL_THRESHOLDS, side='left')
+        first = np.searchsorted(rec, VOC07_RECALL_THRESHOLDS, side="left")
         hit = first < rec.size
         best[hit] = suffix_max[first[hit]]
-    ap = 0.
+    ap = 0.0
     for p in best:
-        ap = ap + p / 11.
+        ap = ap + p / 11.0
     return float(ap)
 
 
@@ -57,17 +58,17 @@ def voc12_ap(rec: np.ndarray, prec: np.ndarray) -> float:
     prec = np.asarray(prec, dtype=np.float64)
     if np.isnan(rec).any():
         return 0.0
-    mrec = np.concatenate(([0.], rec, [1.]))
-    mpre = np.concatenate(([0.], prec, [0.]))
+    mrec = np.concatenate(([0.0], rec, [1.0]))
+    mpre = np.concatenate(([0.0], prec, [0.0]))
     mpre = np.maximum.accumulate(mpre[::-1])[::-1]
     i = np.where(mrec[1:] != mrec[:-1])[0]
     return float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]))
 
 
-def average_precision(rec: np.ndarray, prec: np.ndarray, metric: str = 'voc07') -> float:
+def average_precision(rec: np.ndarray, prec: np.ndarray, metric: str = "voc07") -> float:
     """AP with `metric` 'voc07' (11-point) or 'voc12' (area)."""
-    if metric == 'voc07':
+    if metric == "voc07":
         return voc07_ap(rec, prec)
-    if metric == 'voc12':
+    if metric == "voc12":
         return voc12_ap(rec, prec)
-    raise ValueError(f'metric must be one of {METRICS}, got {metric!r}')
+    raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")

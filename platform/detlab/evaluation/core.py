@@ -5,10 +5,11 @@ Inputs (the Python API):
   dets: {class_name: (image_ids (M,), scores (M,), polys (M, 8))}, rows in any order
         (the order matters only for equal scores, where it is the devkit's file order).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -28,10 +29,10 @@ class GtIndex:
 
     image_ids: list[str]
     index: dict[str, int]
-    polys: np.ndarray      # (G, 8)
-    names: np.ndarray      # (G,) str
+    polys: np.ndarray  # (G, 8)
+    names: np.ndarray  # (G,) str
     difficult: np.ndarray  # (G,) bool
-    img: np.ndarray        # (G,) image index
+    img: np.ndarray  # (G,) image index
 
 
 def _as_polys(a, what: str) -> np.ndarray:
@@ -39,9 +40,9 @@ def _as_polys(a, what: str) -> np.ndarray:
     if arr.size == 0:
         return arr.reshape(0, 8)
     if arr.ndim != 2 or arr.shape[1] != 8:
-        raise UserError(f'{what}: polygons must have shape (N, 8), got {arr.shape}')
+        raise UserError(f"{what}: polygons must have shape (N, 8), got {arr.shape}")
     if not np.isfinite(arr).all():
-        raise UserError(f'{what}: polygons contain NaN or inf')
+        raise UserError(f"{what}: polygons contain NaN or inf")
     return arr
 
 
@@ -53,33 +54,37 @@ def index_gts(gts: GroundTruth) -> GtIndex:
         try:
             p, n, d = entry
         except (TypeError, ValueError):
-            raise UserError(f'ground truth of image {image_id!r}: expected '
-                            '(polys, class_names, difficult)') from None
-        p = _as_polys(p, f'ground truth of image {image_id!r}')
+            raise UserError(f"ground truth of image {image_id!r}: expected (polys, class_names, difficult)") from None
+        p = _as_polys(p, f"ground truth of image {image_id!r}")
         n = np.asarray(n, dtype=str).reshape(-1)
         d = np.asarray(d, dtype=bool).reshape(-1)
         if not len(p) == len(n) == len(d):
-            raise UserError(f'ground truth of image {image_id!r}: {len(p)} polygons, '
-                            f'{len(n)} class names, {len(d)} difficult flags')
+            raise UserError(
+                f"ground truth of image {image_id!r}: {len(p)} polygons, {len(n)} class names, {len(d)} difficult flags"
+            )
         polys.append(p)
         names.append(n)
         diffs.append(d)
         img.append(np.full(len(p), i, dtype=np.int64))
-    cat = (lambda xs, empty: np.concatenate(xs) if xs else empty)
-    return GtIndex(image_ids, {k: i for i, k in enumerate(image_ids)},
-                   cat(polys, np.zeros((0, 8))), cat(names, np.zeros(0, dtype=str)),
-                   cat(diffs, np.zeros(0, dtype=bool)), cat(img, np.zeros(0, dtype=np.int64)))
+    cat = lambda xs, empty: np.concatenate(xs) if xs else empty
+    return GtIndex(
+        image_ids,
+        {k: i for i, k in enumerate(image_ids)},
+        cat(polys, np.zeros((0, 8))),
+        cat(names, np.zeros(0, dtype=str)),
+        cat(diffs, np.zeros(0, dtype=bool)),
+        cat(img, np.zeros(0, dtype=np.int64)),
+    )
 
 
 def check_args(dets: Detections, classes: Sequence[str], iou_thr: float, metric: str) -> None:
     if metric not in METRICS:
-        raise UserError(f'metric must be one of {", ".join(METRICS)}, got {metric!r}')
+        raise UserError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     if not 0.0 < float(iou_thr) < 1.0:
-        raise UserError(f'iou_thr must be in (0, 1), got {iou_thr}')
+        raise UserError(f"iou_thr must be in (0, 1), got {iou_thr}")
     unknown = sorted(set(dets) - set(classes))
     if unknown:
-        raise UserError(f'detections for classes not evaluated: {", ".join(unknown)} '
-                        f'(classes: {", ".join(classes)})')
+        raise UserError(f"detections for classes not evaluated: {', '.join(unknown)} (classes: {', '.join(classes)})")
 
 
 @dataclass
@@ -88,10 +93,10 @@ class ClassMatches:
 
     name: str
     gt_polys: np.ndarray
-    ignore: np.ndarray      # objects whose matches count neither way
-    num_gt: int             # objects that count (npos)
+    ignore: np.ndarray  # objects whose matches count neither way
+    num_gt: int  # objects that count (npos)
     num_difficult: int
-    det_polys: np.ndarray   # sorted
+    det_polys: np.ndarray  # sorted
     best: BestOverlap
 
 
@@ -106,31 +111,31 @@ def match_class(index: GtIndex, name: str, entry, ignore_difficult: bool) -> Cla
         try:
             ids, scores, polys = entry
         except (TypeError, ValueError):
-            raise UserError(f'detections of {name!r}: expected (image_ids, scores, polys)') from None
-    polys = _as_polys(polys, f'detections of {name!r}')
+            raise UserError(f"detections of {name!r}: expected (image_ids, scores, polys)") from None
+    polys = _as_polys(polys, f"detections of {name!r}")
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     ids = list(ids)
     if not len(ids) == len(scores) == len(polys):
-        raise UserError(f'detections of {name!r}: {len(ids)} image ids, {len(scores)} scores, '
-                        f'{len(polys)} polygons')
+        raise UserError(f"detections of {name!r}: {len(ids)} image ids, {len(scores)} scores, {len(polys)} polygons")
     if not np.isfinite(scores).all():
-        raise UserError(f'detections of {name!r}: scores contain NaN or inf')
+        raise UserError(f"detections of {name!r}: scores contain NaN or inf")
     det_img = np.empty(len(ids), dtype=np.int64)
     for k, image_id in enumerate(ids):
         j = index.index.get(image_id)
         if j is None:
-            raise UserError(f'detections of {name!r}: image {image_id!r} has no ground truth '
-                            '(not in the evaluated image set)')
+            raise UserError(
+                f"detections of {name!r}: image {image_id!r} has no ground truth (not in the evaluated image set)"
+            )
         det_img[k] = j
     order = np.argsort(-scores)  # the devkit's call: its tie order for equal scores
     det_polys = polys[order]
     best = best_overlap(gt_polys, gt_img, det_polys, det_img[order], len(index.image_ids))
-    return ClassMatches(name, gt_polys, ignore, int((~ignore).sum()), int(diff.sum()),
-                        det_polys, best)
+    return ClassMatches(name, gt_polys, ignore, int((~ignore).sum()), int(diff.sum()), det_polys, best)
 
 
-def class_ap(cm: ClassMatches, iou_thr: float, metrics: Sequence[str], strict: bool,
-             devkit_ties: bool) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+def class_ap(
+    cm: ClassMatches, iou_thr: float, metrics: Sequence[str], strict: bool, devkit_ties: bool
+) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
     """({metric: AP}, recall, precision) of one class at one IoU threshold."""
     if devkit_ties:
         ovmax, jmax = recheck_with_devkit(cm.best, cm.gt_polys, cm.det_polys, iou_thr)

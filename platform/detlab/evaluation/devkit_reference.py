@@ -28,6 +28,7 @@ fast evaluator does the same except where noted; see docs/evaluation.md):
 Everything else, including the crash on a detection whose image is not in the
 image set (KeyError), is left as the devkit has it.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,13 +49,13 @@ def sig(d: float) -> int:
 class Point:
     """C++ `struct Point`: a mutable pair, compared with the 1e-8 tolerance."""
 
-    __slots__ = ('x', 'y')
+    __slots__ = ("x", "y")
 
     def __init__(self, x: float = 0.0, y: float = 0.0) -> None:
         self.x = x
         self.y = y
 
-    def copy(self) -> 'Point':
+    def copy(self) -> Point:
         return Point(self.x, self.y)
 
     def __eq__(self, p: object) -> bool:
@@ -176,20 +177,20 @@ def iou_poly(p, q) -> float:
 def parse_gt(filename: str) -> list[dict]:
     """All objects of one label file (lines with fewer than 9 fields are skipped)."""
     objects = []
-    with open(filename, 'r') as f:
+    with open(filename) as f:
         while True:
             line = f.readline()
             if line:
-                splitlines = line.strip().split(' ')
+                splitlines = line.strip().split(" ")
                 object_struct = {}
                 if len(splitlines) < 9:
                     continue
-                object_struct['name'] = splitlines[8]
+                object_struct["name"] = splitlines[8]
                 if len(splitlines) == 9:
-                    object_struct['difficult'] = 0
+                    object_struct["difficult"] = 0
                 elif len(splitlines) == 10:
-                    object_struct['difficult'] = int(splitlines[9])
-                object_struct['bbox'] = [float(v) for v in splitlines[:8]]
+                    object_struct["difficult"] = int(splitlines[9])
+                object_struct["bbox"] = [float(v) for v in splitlines[:8]]
                 objects.append(object_struct)
             else:
                 break
@@ -199,16 +200,16 @@ def parse_gt(filename: str) -> list[dict]:
 def voc_ap(rec: np.ndarray, prec: np.ndarray, use_07_metric: bool = False) -> float:
     """VOC AP from recall/precision: 11-point (VOC07) or area under the envelope."""
     if use_07_metric:
-        ap = 0.
-        for t in np.arange(0., 1.1, 0.1):
+        ap = 0.0
+        for t in np.arange(0.0, 1.1, 0.1):
             if np.sum(rec >= t) == 0:
                 p = 0
             else:
                 p = np.max(prec[rec >= t])
-            ap = ap + p / 11.
+            ap = ap + p / 11.0
     else:
-        mrec = np.concatenate(([0.], rec, [1.]))
-        mpre = np.concatenate(([0.], prec, [0.]))
+        mrec = np.concatenate(([0.0], rec, [1.0]))
+        mpre = np.concatenate(([0.0], prec, [0.0]))
         for i in range(mpre.size - 1, 0, -1):
             mpre[i - 1] = np.maximum(mpre[i - 1], mpre[i])
         i = np.where(mrec[1:] != mrec[:-1])[0]
@@ -218,14 +219,20 @@ def voc_ap(rec: np.ndarray, prec: np.ndarray, use_07_metric: bool = False) -> fl
 
 def _calcoverlaps(BBGT_keep: np.ndarray, bb: np.ndarray) -> list[float]:
     overlaps = []
-    for index, GT in enumerate(BBGT_keep):
+    for index, _ in enumerate(BBGT_keep):
         overlap = iou_poly(BBGT_keep[index], bb)
         overlaps.append(overlap)
     return overlaps
 
 
-def voc_eval_records(recs: dict[str, list[dict]], imagenames: list[str], det_lines: list[str],
-                     classname: str, ovthresh: float = 0.5, use_07_metric: bool = False):
+def voc_eval_records(
+    recs: dict[str, list[dict]],
+    imagenames: list[str],
+    det_lines: list[str],
+    classname: str,
+    ovthresh: float = 0.5,
+    use_07_metric: bool = False,
+):
     """The body of `voc_eval` once the label files and the Task1 file are read.
 
     recs: {imagename: parse_gt(...)}; det_lines: the lines of `Task1_<classname>.txt`.
@@ -234,14 +241,14 @@ def voc_eval_records(recs: dict[str, list[dict]], imagenames: list[str], det_lin
     class_recs = {}
     npos = 0
     for imagename in imagenames:
-        R = [obj for obj in recs[imagename] if obj['name'] == classname]
-        bbox = np.array([x['bbox'] for x in R])
-        difficult = np.array([x['difficult'] for x in R]).astype(bool)
+        R = [obj for obj in recs[imagename] if obj["name"] == classname]
+        bbox = np.array([x["bbox"] for x in R])
+        difficult = np.array([x["difficult"] for x in R]).astype(bool)
         det = [False] * len(R)
         npos = npos + sum(~difficult)
-        class_recs[imagename] = {'bbox': bbox, 'difficult': difficult, 'det': det}
+        class_recs[imagename] = {"bbox": bbox, "difficult": difficult, "det": det}
 
-    splitlines = [x.strip().split(' ') for x in det_lines]
+    splitlines = [x.strip().split(" ") for x in det_lines]
     image_ids = [x[0] for x in splitlines]
     confidence = np.array([float(x[1]) for x in splitlines])
     # the devkit's np.array(...) is 1-D when the file is empty; it then crashes
@@ -258,7 +265,7 @@ def voc_eval_records(recs: dict[str, list[dict]], imagenames: list[str], det_lin
         R = class_recs[image_ids[d]]
         bb = BB[d, :].astype(float)
         ovmax = -np.inf
-        BBGT = R['bbox'].astype(float)
+        BBGT = R["bbox"].astype(float)
 
         if BBGT.size > 0:
             # 1. overlaps between the HBBs; if they are 0, the polygon IoU is 0 too
@@ -275,13 +282,15 @@ def voc_eval_records(recs: dict[str, list[dict]], imagenames: list[str], det_lin
             iymin = np.maximum(BBGT_ymin, bb_ymin)
             ixmax = np.minimum(BBGT_xmax, bb_xmax)
             iymax = np.minimum(BBGT_ymax, bb_ymax)
-            iw = np.maximum(ixmax - ixmin + 1., 0.)
-            ih = np.maximum(iymax - iymin + 1., 0.)
+            iw = np.maximum(ixmax - ixmin + 1.0, 0.0)
+            ih = np.maximum(iymax - iymin + 1.0, 0.0)
             inters = iw * ih
 
-            uni = ((bb_xmax - bb_xmin + 1.) * (bb_ymax - bb_ymin + 1.) +
-                   (BBGT_xmax - BBGT_xmin + 1.) *
-                   (BBGT_ymax - BBGT_ymin + 1.) - inters)
+            uni = (
+                (bb_xmax - bb_xmin + 1.0) * (bb_ymax - bb_ymin + 1.0)
+                + (BBGT_xmax - BBGT_xmin + 1.0) * (BBGT_ymax - BBGT_ymin + 1.0)
+                - inters
+            )
 
             overlaps = inters / uni
 
@@ -295,46 +304,52 @@ def voc_eval_records(recs: dict[str, list[dict]], imagenames: list[str], det_lin
                 jmax = BBGT_keep_index[jmax]
 
         if ovmax > ovthresh:
-            if not R['difficult'][jmax]:
-                if not R['det'][jmax]:
-                    tp[d] = 1.
-                    R['det'][jmax] = 1
+            if not R["difficult"][jmax]:
+                if not R["det"][jmax]:
+                    tp[d] = 1.0
+                    R["det"][jmax] = 1
                 else:
-                    fp[d] = 1.
+                    fp[d] = 1.0
         else:
-            fp[d] = 1.
+            fp[d] = 1.0
 
     fp = np.cumsum(fp)
     tp = np.cumsum(tp)
-    with np.errstate(divide='ignore', invalid='ignore'):
+    with np.errstate(divide="ignore", invalid="ignore"):
         rec = tp / float(npos)
     # avoid divide by zero in case the first detection matches a difficult ground truth
     prec = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
-    with np.errstate(invalid='ignore'):
+    with np.errstate(invalid="ignore"):
         ap = voc_ap(rec, prec, use_07_metric)
     return rec, prec, ap
 
 
-def voc_eval(detpath: str, annopath: str, imagesetfile: str, classname: str,
-             ovthresh: float = 0.5, use_07_metric: bool = False):
+def voc_eval(
+    detpath: str, annopath: str, imagesetfile: str, classname: str, ovthresh: float = 0.5, use_07_metric: bool = False
+):
     """The devkit's entry point: `detpath.format(classname)`, `annopath.format(imagename)`."""
-    with open(imagesetfile, 'r') as f:
+    with open(imagesetfile) as f:
         lines = f.readlines()
     imagenames = [x.strip() for x in lines]
     recs = {}
     for imagename in imagenames:
         recs[imagename] = parse_gt(annopath.format(imagename))
-    with open(detpath.format(classname), 'r') as f:
+    with open(detpath.format(classname)) as f:
         det_lines = f.readlines()
     return voc_eval_records(recs, imagenames, det_lines, classname, ovthresh, use_07_metric)
 
 
-def evaluate_task1(detpath: str, annopath: str, imagesetfile: str, classnames: list[str],
-                   ovthresh: float = 0.5, use_07_metric: bool = True) -> tuple[float, list[float]]:
+def evaluate_task1(
+    detpath: str,
+    annopath: str,
+    imagesetfile: str,
+    classnames: list[str],
+    ovthresh: float = 0.5,
+    use_07_metric: bool = True,
+) -> tuple[float, list[float]]:
     """The devkit's `main()`: (mAP over all `classnames`, per-class APs)."""
     classaps = []
     for classname in classnames:
-        _, _, ap = voc_eval(detpath, annopath, imagesetfile, classname,
-                            ovthresh=ovthresh, use_07_metric=use_07_metric)
+        _, _, ap = voc_eval(detpath, annopath, imagesetfile, classname, ovthresh=ovthresh, use_07_metric=use_07_metric)
         classaps.append(float(ap))
     return sum(classaps) / len(classnames), classaps

@@ -5,17 +5,23 @@ polygons, a match needs IoU strictly above the threshold, difficult objects are
 neither counted nor penalised, VOC07 11-point AP by default, mAP over all
 classes (a class without objects counts with AP 0).
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .classes import DOTA_V1_CLASSES
 from .core import Detections, GroundTruth, check_args, class_ap, class_result, index_gts, match_class
 from .result import EvalResult
 
 
-def evaluate_dota(gts: GroundTruth, dets: Detections, iou_thr: float = 0.5,
-                  metric: str = 'voc07', classes: Sequence[str] = DOTA_V1_CLASSES) -> EvalResult:
+def evaluate_dota(
+    gts: GroundTruth,
+    dets: Detections,
+    iou_thr: float = 0.5,
+    metric: str = "voc07",
+    classes: Sequence[str] = DOTA_V1_CLASSES,
+) -> EvalResult:
     """Per-class AP and mAP as `dota_evaluation_task1.py` computes them (see docs/evaluation.md).
 
     Objects of classes not in `classes` are ignored, as the devkit ignores them.
@@ -28,4 +34,4 @@ def evaluate_dota(gts: GroundTruth, dets: Detections, iou_thr: float = 0.5,
         cm = match_class(index, name, dets.get(name), ignore_difficult=True)
         aps, rec, prec = class_ap(cm, iou_thr, [metric], strict=True, devkit_ties=True)
         results.append(class_result(cm, aps[metric], rec, prec))
-    return EvalResult('dota', metric, float(iou_thr), results, map_over='all')
+    return EvalResult("dota", metric, float(iou_thr), results, map_over="all")

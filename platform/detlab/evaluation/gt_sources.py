@@ -6,11 +6,12 @@ evaluators' `{image_id: (polys, class_names, difficult)}` and their
 `AnnotationError` into our `UserError`. DOTA labels are read keeping
 zero-area polygons, as the devkit keeps them (an object nothing can match).
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from .core import GroundTruth
 
 def _formats():
     from refined_det.datasets import formats
+
     return formats
 
 
@@ -37,36 +39,36 @@ def read_image_set(path: str | os.PathLike) -> list[str]:
 def _files(ann_dir: str | os.PathLike, ext: str, image_ids: Sequence[str] | None) -> list[Path]:
     ann_dir = Path(ann_dir)
     if not ann_dir.is_dir():
-        raise UserError(f'{ann_dir}: not a directory')
+        raise UserError(f"{ann_dir}: not a directory")
     if image_ids is None:
-        files = sorted(ann_dir.glob(f'*{ext}'))
+        files = sorted(ann_dir.glob(f"*{ext}"))
         if not files:
-            raise UserError(f'{ann_dir}: no annotation files (*{ext})')
+            raise UserError(f"{ann_dir}: no annotation files (*{ext})")
         return files
-    files = [ann_dir / f'{image_id}{ext}' for image_id in image_ids]
+    files = [ann_dir / f"{image_id}{ext}" for image_id in image_ids]
     for f in files:
         if not f.is_file():
-            raise UserError(f'{f}: no such file (image {f.stem!r} is in the image set)')
+            raise UserError(f"{f}: no such file (image {f.stem!r} is in the image set)")
     return files
 
 
-def load_dota_gts(ann_dir: str | os.PathLike, classes: Sequence[str] = DOTA_V1_CLASSES,
-                  image_ids: Sequence[str] | None = None) -> GroundTruth:
+def load_dota_gts(
+    ann_dir: str | os.PathLike, classes: Sequence[str] = DOTA_V1_CLASSES, image_ids: Sequence[str] | None = None
+) -> GroundTruth:
     """{image_id: (polys, names, difficult)} from a DOTA `labelTxt` folder (all `*.txt`, or
     the listed images)."""
     fmt = _formats()
     out = {}
-    for f in _files(ann_dir, '.txt', image_ids):
+    for f in _files(ann_dir, ".txt", image_ids):
         try:
-            ann = fmt.read_dota_label(f, classes=classes, degenerate='keep')
+            ann = fmt.read_dota_label(f, classes=classes, degenerate="keep")
         except fmt.AnnotationError as err:
             raise UserError(str(err)) from None
         out[f.stem] = (ann.polys, list(ann.labels), np.asarray(ann.difficult, dtype=bool))
     return out
 
 
-def load_hrsc_gts(ann_dir: str | os.PathLike, image_ids: Sequence[str] | None = None
-                  ) -> GroundTruth:
+def load_hrsc_gts(ann_dir: str | os.PathLike, image_ids: Sequence[str] | None = None) -> GroundTruth:
     """{image_id: (polys, ['ship', ...], difficult)} from an HRSC2016 `Annotations` folder.
 
     Every object is a `ship` (mmrotate's HRSCDataset with classwise=False);
@@ -74,7 +76,7 @@ def load_hrsc_gts(ann_dir: str | os.PathLike, image_ids: Sequence[str] | None = 
     """
     fmt = _formats()
     out = {}
-    for f in _files(ann_dir, '.xml', image_ids):
+    for f in _files(ann_dir, ".xml", image_ids):
         try:
             ann = fmt.read_hrsc_xml(f)
         except fmt.AnnotationError as err:

@@ -7,9 +7,10 @@ IoU 0.50, 0.55, ..., 0.95. Matching follows mmrotate's `eval_rbbox_map`: IoU >=
 threshold, and all objects count, difficult or not (mmrotate's HRSC loader never
 reads the flag); `ignore_difficult=True` ignores them the devkit's way instead.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .classes import HRSC_CLASSES, HRSC_IOU_THRS
 from .core import Detections, GroundTruth, check_args, class_ap, class_result, index_gts, match_class
@@ -21,9 +22,14 @@ def _mean_over_classes_with_gt(aps: list[float], num_gt: list[int]) -> float:
     return sum(used) / len(used) if used else 0.0
 
 
-def evaluate_hrsc(gts: GroundTruth, dets: Detections, iou_thr: float = 0.5,
-                  metric: str = 'voc07', classes: Sequence[str] = HRSC_CLASSES,
-                  ignore_difficult: bool = False) -> EvalResult:
+def evaluate_hrsc(
+    gts: GroundTruth,
+    dets: Detections,
+    iou_thr: float = 0.5,
+    metric: str = "voc07",
+    classes: Sequence[str] = HRSC_CLASSES,
+    ignore_difficult: bool = False,
+) -> EvalResult:
     """AP at `iou_thr` with `metric` as the headline, plus AP50_voc07, AP50_voc12 and AP50_95."""
     classes = list(classes)
     check_args(dets, classes, iou_thr, metric)
@@ -36,18 +42,15 @@ def evaluate_hrsc(gts: GroundTruth, dets: Detections, iou_thr: float = 0.5,
         aps, rec, prec = class_ap(cm, iou_thr, [metric], strict=False, devkit_ties=False)
         results.append(class_result(cm, aps[metric], rec, prec))
 
-    at50 = [class_ap(cm, 0.5, ['voc07', 'voc12'], strict=False, devkit_ties=False)[0]
-            for cm in matches]
+    at50 = [class_ap(cm, 0.5, ["voc07", "voc12"], strict=False, devkit_ties=False)[0] for cm in matches]
     per_thr = {}
     for thr in HRSC_IOU_THRS:
-        aps = [class_ap(cm, thr, ['voc07'], strict=False, devkit_ties=False)[0]['voc07']
-               for cm in matches]
-        per_thr[f'AP{int(thr * 100):02d}'] = _mean_over_classes_with_gt(aps, num_gt)
+        aps = [class_ap(cm, thr, ["voc07"], strict=False, devkit_ties=False)[0]["voc07"] for cm in matches]
+        per_thr[f"AP{int(thr * 100):02d}"] = _mean_over_classes_with_gt(aps, num_gt)
     extra = {
-        'AP50_voc07': _mean_over_classes_with_gt([a['voc07'] for a in at50], num_gt),
-        'AP50_voc12': _mean_over_classes_with_gt([a['voc12'] for a in at50], num_gt),
-        'AP50_95': sum(per_thr.values()) / len(per_thr),
-        'AP50_95_per_thr': per_thr,
+        "AP50_voc07": _mean_over_classes_with_gt([a["voc07"] for a in at50], num_gt),
+        "AP50_voc12": _mean_over_classes_with_gt([a["voc12"] for a in at50], num_gt),
+        "AP50_95": sum(per_thr.values()) / len(per_thr),
+        "AP50_95_per_thr": per_thr,
     }
-    return EvalResult('hrsc2016', metric, float(iou_thr), results, map_over='with_gt',
-                      iou_rule='>=', extra=extra)
+    return EvalResult("hrsc2016", metric, float(iou_thr), results, map_over="with_gt", iou_rule=">=", extra=extra)

@@ -13,6 +13,7 @@ threshold, or two objects tie for best, or a NaN appears, the detection is
 re-decided with the devkit's own arithmetic (`devkit_reference.iou_poly`), so
 even exact ties (IoU == 0.5 on integer boxes) come out as the devkit has them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,17 +32,21 @@ MAX_PAIRS_PER_CHUNK = 1 << 20
 
 def hbb(polys: np.ndarray) -> np.ndarray:
     """(K, 8) -> (K, 4) xmin, ymin, xmax, ymax."""
-    return np.stack([polys[:, 0::2].min(1), polys[:, 1::2].min(1),
-                     polys[:, 0::2].max(1), polys[:, 1::2].max(1)], axis=1)
+    return np.stack(
+        [polys[:, 0::2].min(1), polys[:, 1::2].min(1), polys[:, 0::2].max(1), polys[:, 1::2].max(1)], axis=1
+    )
 
 
 def _devkit_hbb_keep(g: np.ndarray, d: np.ndarray) -> np.ndarray:
     """The devkit's pre-filter, `+1` pixel convention and all: HBB IoU > 0 (row-aligned)."""
-    iw = np.maximum(np.minimum(g[:, 2], d[:, 2]) - np.maximum(g[:, 0], d[:, 0]) + 1., 0.)
-    ih = np.maximum(np.minimum(g[:, 3], d[:, 3]) - np.maximum(g[:, 1], d[:, 1]) + 1., 0.)
+    iw = np.maximum(np.minimum(g[:, 2], d[:, 2]) - np.maximum(g[:, 0], d[:, 0]) + 1.0, 0.0)
+    ih = np.maximum(np.minimum(g[:, 3], d[:, 3]) - np.maximum(g[:, 1], d[:, 1]) + 1.0, 0.0)
     inters = iw * ih
-    uni = ((d[:, 2] - d[:, 0] + 1.) * (d[:, 3] - d[:, 1] + 1.)
-           + (g[:, 2] - g[:, 0] + 1.) * (g[:, 3] - g[:, 1] + 1.) - inters)
+    uni = (
+        (d[:, 2] - d[:, 0] + 1.0) * (d[:, 3] - d[:, 1] + 1.0)
+        + (g[:, 2] - g[:, 0] + 1.0) * (g[:, 3] - g[:, 1] + 1.0)
+        - inters
+    )
     return inters / uni > 0
 
 
@@ -49,8 +54,8 @@ def _devkit_hbb_keep(g: np.ndarray, d: np.ndarray) -> np.ndarray:
 class BestOverlap:
     """Per detection (in the order given): best IoU, its object, and what is needed to re-check."""
 
-    ovmax: np.ndarray   # (M,) -inf where no object's HBB overlaps
-    jmax: np.ndarray    # (M,) object index, -1 where none
+    ovmax: np.ndarray  # (M,) -inf where no object's HBB overlaps
+    jmax: np.ndarray  # (M,) object index, -1 where none
     second: np.ndarray  # (M,) second-best IoU (-inf if none)
     has_nan: np.ndarray  # (M,) bool
     suspect: np.ndarray  # (M,) bool: a NaN, an IoU outside [0, 1] or a union of ~0 area
@@ -61,7 +66,7 @@ class BestOverlap:
 
 def _pairs_by_image(gt_img: np.ndarray, det_img: np.ndarray, num_images: int):
     """Yield (det index, object index) arrays of same-image pairs, in chunks, det-major order."""
-    order = np.argsort(gt_img, kind='stable')
+    order = np.argsort(gt_img, kind="stable")
     counts = np.bincount(gt_img, minlength=num_images)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     per_det = counts[det_img]
@@ -69,7 +74,7 @@ def _pairs_by_image(gt_img: np.ndarray, det_img: np.ndarray, num_images: int):
     lo = 0
     while lo < len(det_img):
         base = ends[lo - 1] if lo else 0
-        hi = max(int(np.searchsorted(ends, base + MAX_PAIRS_PER_CHUNK, side='right')), lo + 1)
+        hi = max(int(np.searchsorted(ends, base + MAX_PAIRS_PER_CHUNK, side="right")), lo + 1)
         cnt = per_det[lo:hi]
         total = int(cnt.sum())
         dets = np.repeat(np.arange(lo, hi), cnt)
@@ -79,8 +84,9 @@ def _pairs_by_image(gt_img: np.ndarray, det_img: np.ndarray, num_images: int):
         lo = hi
 
 
-def best_overlap(gt_polys: np.ndarray, gt_img: np.ndarray, det_polys: np.ndarray,
-                 det_img: np.ndarray, num_images: int) -> BestOverlap:
+def best_overlap(
+    gt_polys: np.ndarray, gt_img: np.ndarray, det_polys: np.ndarray, det_img: np.ndarray, num_images: int
+) -> BestOverlap:
     """Best-IoU object of each detection among the objects of its image (devkit's `ovmax`, `jmax`).
 
     Objects of one image are considered in index order, so `jmax` is the first
@@ -113,7 +119,8 @@ def best_overlap(gt_polys: np.ndarray, gt_img: np.ndarray, det_polys: np.ndarray
         # only self-intersecting or zero-area quads get here; the devkit's value is then
         # NaN, inf, negative or huge by the luck of rounding: use its arithmetic
         odd = ~((iou >= -DEGENERATE_UNION) & (iou <= 1 + DEGENERATE_UNION)) | (
-            np.abs(union) <= DEGENERATE_UNION * np.maximum(1.0, g_area[gts] + d_area[dets]))
+            np.abs(union) <= DEGENERATE_UNION * np.maximum(1.0, g_area[gts] + d_area[dets])
+        )
         suspect[ids] = np.logical_or.reduceat(odd, run)
         best = np.maximum.reduceat(np.where(nan, -np.inf, iou), run)
         ovmax[ids] = np.where(has_nan[ids], np.nan, best)
@@ -127,13 +134,22 @@ def best_overlap(gt_polys: np.ndarray, gt_img: np.ndarray, det_polys: np.ndarray
         keep_det.append(dets)
         keep_gt.append(gts)
         keep_iou.append(iou)
-    cat = (lambda xs, dtype: np.concatenate(xs) if xs else np.zeros(0, dtype))
-    return BestOverlap(ovmax, jmax, second, has_nan, suspect, cat(keep_det, np.int64),
-                       cat(keep_gt, np.int64), cat(keep_iou, np.float64))
+    cat = lambda xs, dtype: np.concatenate(xs) if xs else np.zeros(0, dtype)
+    return BestOverlap(
+        ovmax,
+        jmax,
+        second,
+        has_nan,
+        suspect,
+        cat(keep_det, np.int64),
+        cat(keep_gt, np.int64),
+        cat(keep_iou, np.float64),
+    )
 
 
-def recheck_with_devkit(best: BestOverlap, gt_polys: np.ndarray, det_polys: np.ndarray,
-                        iou_thr: float, tol: float = TIE_TOL) -> tuple[np.ndarray, np.ndarray]:
+def recheck_with_devkit(
+    best: BestOverlap, gt_polys: np.ndarray, det_polys: np.ndarray, iou_thr: float, tol: float = TIE_TOL
+) -> tuple[np.ndarray, np.ndarray]:
     """(ovmax, jmax) with the borderline detections re-decided by the devkit's arithmetic.
 
     Borderline: best IoU within `tol` of the threshold, a NaN among the IoUs
@@ -146,14 +162,14 @@ def recheck_with_devkit(best: BestOverlap, gt_polys: np.ndarray, det_polys: np.n
     those are recomputed (all of them for a suspect row).
     """
     ovmax, jmax = best.ovmax.copy(), best.jmax.copy()
-    with np.errstate(invalid='ignore'):
+    with np.errstate(invalid="ignore"):
         near_thr = np.abs(best.ovmax - iou_thr) <= tol
         tied = (best.second >= best.ovmax - tol) & (best.ovmax > iou_thr - tol)
     todo = near_thr | tied | best.suspect
     if not todo.any():
         return ovmax, jmax
     pd, pg = best.pair_det, best.pair_gt
-    with np.errstate(invalid='ignore'):
+    with np.errstate(invalid="ignore"):
         close = todo[pd] & ((best.pair_iou >= best.ovmax[pd] - tol) | best.suspect[pd])
     # a tie among copies of one polygon is decided the same way by both: drop it
     same = (gt_polys[pg] == gt_polys[np.maximum(jmax[pd], 0)]).all(axis=1)
@@ -169,14 +185,15 @@ def recheck_with_devkit(best: BestOverlap, gt_polys: np.ndarray, det_polys: np.n
     return ovmax, jmax
 
 
-def greedy_tp_fp(ovmax: np.ndarray, jmax: np.ndarray, gt_ignore: np.ndarray, iou_thr: float,
-                 strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def greedy_tp_fp(
+    ovmax: np.ndarray, jmax: np.ndarray, gt_ignore: np.ndarray, iou_thr: float, strict: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """TP/FP flags for detections sorted by falling score.
 
     strict=True: a match needs IoU > thr (devkit); False: IoU >= thr (mmrotate).
     A detection whose best object is ignored (difficult) is neither TP nor FP.
     """
-    with np.errstate(invalid='ignore'):
+    with np.errstate(invalid="ignore"):
         hit = ovmax > iou_thr if strict else ovmax >= iou_thr
     tp = np.zeros(len(ovmax))
     fp = np.where(hit, 0.0, 1.0)

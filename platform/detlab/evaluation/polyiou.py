@@ -15,6 +15,7 @@ and the result accurate to ~1e-13 even at DOTA's 4000-pixel coordinates.
 Like the devkit: a polygon with negative signed area is reoriented first, and
 IoU = inter / (|area p| + |area q| - inter) (0/0 gives NaN, as in C++).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,7 +58,7 @@ def _fan_pair_area(ax, ay, bx, by, cx, cy, dx, dy):
 
     e1x, e1y = bx - ax, by - ay
     e2x, e2y = dx - cx, dy - cy
-    with np.errstate(divide='ignore', invalid='ignore'):
+    with np.errstate(divide="ignore", invalid="ignore"):
         # ray t*w meets line ab at t = cross(a, b) / cross(w, b - a); exactly 1 at w = a or b
         def ray_t(wx, wy, is_a, is_b, k, ex, ey):
             t = k / _cross(wx, wy, ex, ey)
@@ -96,9 +97,9 @@ def quad_iou(p: np.ndarray, q: np.ndarray, return_parts: bool = False):
     p = np.asarray(p, dtype=np.float64).reshape(-1, 8)
     q = np.asarray(q, dtype=np.float64).reshape(-1, 8)
     if p.shape != q.shape:
-        raise ValueError(f'quad_iou needs row-aligned pairs, got {p.shape} and {q.shape}')
+        raise ValueError(f"quad_iou needs row-aligned pairs, got {p.shape} and {q.shape}")
     if len(p) > CHUNK:
-        parts = [_quad_iou(p[i:i + CHUNK], q[i:i + CHUNK]) for i in range(0, len(p), CHUNK)]
+        parts = [_quad_iou(p[i : i + CHUNK], q[i : i + CHUNK]) for i in range(0, len(p), CHUNK)]
         iou, inter, union = (np.concatenate(x) for x in zip(*parts))
     else:
         iou, inter, union = _quad_iou(p, q)
@@ -119,13 +120,12 @@ def _quad_iou(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     qcx, qcy = qx[:, None, :], qy[:, None, :]
     qdx, qdy = np.roll(qx, -1, axis=1)[:, None, :], np.roll(qy, -1, axis=1)[:, None, :]
     shape = (p.shape[0], 4, 4)
-    parts = _fan_pair_area(*(np.broadcast_to(v, shape) for v in
-                             (pax, pay, pbx, pby, qcx, qcy, qdx, qdy)))
+    parts = _fan_pair_area(*(np.broadcast_to(v, shape) for v in (pax, pay, pbx, pby, qcx, qcy, qdx, qdy)))
     inter = parts.reshape(-1, 16).sum(axis=1)
     # the devkit reverses a clockwise polygon before summing
     inter = inter * np.where(area_p < 0, -1.0, 1.0) * np.where(area_q < 0, -1.0, 1.0)
     union = np.abs(area_p) + np.abs(area_q) - inter
-    with np.errstate(divide='ignore', invalid='ignore'):
+    with np.errstate(divide="ignore", invalid="ignore"):
         iou = inter / union
     return iou, inter, union
 
@@ -136,9 +136,8 @@ def hbb_overlap_devkit(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     pymin, pymax = p[:, 1::2].min(axis=1), p[:, 1::2].max(axis=1)
     qxmin, qxmax = q[:, 0::2].min(axis=1), q[:, 0::2].max(axis=1)
     qymin, qymax = q[:, 1::2].min(axis=1), q[:, 1::2].max(axis=1)
-    iw = np.maximum(np.minimum(pxmax, qxmax) - np.maximum(pxmin, qxmin) + 1., 0.)
-    ih = np.maximum(np.minimum(pymax, qymax) - np.maximum(pymin, qymin) + 1., 0.)
+    iw = np.maximum(np.minimum(pxmax, qxmax) - np.maximum(pxmin, qxmin) + 1.0, 0.0)
+    ih = np.maximum(np.minimum(pymax, qymax) - np.maximum(pymin, qymin) + 1.0, 0.0)
     inters = iw * ih
-    uni = ((qxmax - qxmin + 1.) * (qymax - qymin + 1.)
-           + (pxmax - pxmin + 1.) * (pymax - pymin + 1.) - inters)
+    uni = (qxmax - qxmin + 1.0) * (qymax - qymin + 1.0) + (pxmax - pxmin + 1.0) * (pymax - pymin + 1.0) - inters
     return inters / uni > 0

@@ -1,4 +1,5 @@
 """What an evaluation returns: per-class AP with its PR curve, and the JSON-ready summary."""
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,8 @@ class EvalResult:
     metric: str
     iou_thr: float
     classes: list[ClassResult]
-    map_over: str = 'all'  # 'all' or 'with_gt'
-    iou_rule: str = '>'    # a match needs IoU > thr (devkit) or >= thr (mmrotate)
+    map_over: str = "all"  # 'all' or 'with_gt'
+    iou_rule: str = ">"  # a match needs IoU > thr (devkit) or >= thr (mmrotate)
     extra: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -44,7 +45,7 @@ class EvalResult:
 
     @property
     def mAP(self) -> float:  # noqa: N802 (the name everyone uses)
-        used = [c.ap for c in self.classes if self.map_over == 'all' or c.num_gt > 0]
+        used = [c.ap for c in self.classes if self.map_over == "all" or c.num_gt > 0]
         if not used:
             return 0.0
         total = 0
@@ -61,19 +62,19 @@ class EvalResult:
     def to_dict(self) -> dict:
         """JSON-ready: {"mAP", "AP": {class: ap}, "metric", "iou_thr", "num_gt", "num_det", ...}."""
         out = {
-            'mAP': _num(self.mAP),
-            'AP': {c.name: _num(c.ap) for c in self.classes},
-            'metric': self.metric,
-            'iou_thr': self.iou_thr,
-            'iou_rule': self.iou_rule,
-            'dataset': self.dataset,
-            'num_gt': {c.name: c.num_gt for c in self.classes},
-            'num_difficult': {c.name: c.num_difficult for c in self.classes},
-            'num_det': {c.name: c.num_det for c in self.classes},
+            "mAP": _num(self.mAP),
+            "AP": {c.name: _num(c.ap) for c in self.classes},
+            "metric": self.metric,
+            "iou_thr": self.iou_thr,
+            "iou_rule": self.iou_rule,
+            "dataset": self.dataset,
+            "num_gt": {c.name: c.num_gt for c in self.classes},
+            "num_difficult": {c.name: c.num_difficult for c in self.classes},
+            "num_det": {c.name: c.num_det for c in self.classes},
         }
         out.update({k: _num(v) if isinstance(v, float) else v for k, v in self.extra.items()})
         if self.notes:
-            out['notes'] = list(self.notes)
+            out["notes"] = list(self.notes)
         return out
 
 

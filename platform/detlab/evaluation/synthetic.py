@@ -6,11 +6,12 @@ duplicate and shifted detections, misses, false positives, detections labelled
 with the wrong class, scores with ties, classes without detections and classes
 without objects.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -31,10 +32,10 @@ def _quads(rng: np.random.Generator, n: int, size: float) -> np.ndarray:
     w = rng.uniform(4, 80, n)
     h = w * rng.uniform(0.2, 1.0, n)
     a = rng.uniform(-np.pi, np.pi, n)
-    corners = np.array([[-.5, -.5], [.5, -.5], [.5, .5], [-.5, .5]])
+    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
     pts = corners[None] * np.stack([w, h], 1)[:, None]
     rot = np.stack([np.stack([np.cos(a), -np.sin(a)], 1), np.stack([np.sin(a), np.cos(a)], 1)], 1)
-    pts = np.einsum('nij,nkj->nki', rot, pts)
+    pts = np.einsum("nij,nkj->nki", rot, pts)
     kind = rng.random(n)
     # general quads: move the corners independently (stays convex for small moves)
     general = kind < 0.35
@@ -47,19 +48,25 @@ def _quads(rng: np.random.Generator, n: int, size: float) -> np.ndarray:
     return pts.reshape(n, 8)
 
 
-def make_case(seed: int, num_images: int = 20, objects_per_image: tuple[int, int] = (5, 30),
-              classes: Sequence[str] = DOTA_V1_CLASSES, image_size: float = 1024.,
-              classes_without_gt: int = 2, classes_without_dets: int = 2) -> Case:
+def make_case(
+    seed: int,
+    num_images: int = 20,
+    objects_per_image: tuple[int, int] = (5, 30),
+    classes: Sequence[str] = DOTA_V1_CLASSES,
+    image_size: float = 1024.0,
+    classes_without_gt: int = 2,
+    classes_without_dets: int = 2,
+) -> Case:
     """A random case; the first `classes_without_gt` classes have detections but no objects,
     the last `classes_without_dets` have objects but no detections."""
     rng = np.random.default_rng(seed)
     classes = list(classes)
     gt_classes = classes[classes_without_gt:]
-    det_classes = classes[:len(classes) - classes_without_dets]
+    det_classes = classes[: len(classes) - classes_without_dets]
     gts = {}
     rows: dict[str, list] = {c: [] for c in det_classes}
     for i in range(num_images):
-        image_id = f'P{i:04d}'
+        image_id = f"P{i:04d}"
         n = int(rng.integers(objects_per_image[0], objects_per_image[1] + 1)) if i % 7 else 0
         polys = _quads(rng, n, image_size)
         integer = rng.random(n) < 0.5
@@ -85,8 +92,11 @@ def make_case(seed: int, num_images: int = 20, objects_per_image: tuple[int, int
     for name, rs in rows.items():
         order = rng.permutation(len(rs))
         rs = [rs[k] for k in order]
-        dets[name] = ([r[0] for r in rs], np.array([r[1] for r in rs], dtype=np.float64),
-                      np.array([r[2] for r in rs], dtype=np.float64).reshape(-1, 8))
+        dets[name] = (
+            [r[0] for r in rs],
+            np.array([r[1] for r in rs], dtype=np.float64),
+            np.array([r[2] for r in rs], dtype=np.float64).reshape(-1, 8),
+        )
     return Case(gts, dets, classes)
 
 
@@ -104,20 +114,20 @@ def write_dota_labels(label_dir: str | os.PathLike, gts) -> None:
     """DOTA `labelTxt` files (with the two header lines), float coordinates written exactly."""
     os.makedirs(label_dir, exist_ok=True)
     for image_id, (polys, names, difficult) in gts.items():
-        lines = ['imagesource:synthetic', 'gsd:null']
+        lines = ["imagesource:synthetic", "gsd:null"]
         for poly, name, diff in zip(polys, names, difficult):
-            lines.append(' '.join([*(repr(float(v)) for v in poly), str(name), str(int(diff))]))
-        with open(os.path.join(label_dir, f'{image_id}.txt'), 'w') as f:
-            f.write('\n'.join(lines) + '\n')
+            lines.append(" ".join([*(repr(float(v)) for v in poly), str(name), str(int(diff))]))
+        with open(os.path.join(label_dir, f"{image_id}.txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
 
 
 def write_case(root: str | os.PathLike, case: Case) -> tuple[str, str, str]:
     """Write labels, Task1 files and an image set under root: (label_dir, det_dir, imageset)."""
-    label_dir = os.path.join(root, 'labelTxt')
-    det_dir = os.path.join(root, 'Task1')
+    label_dir = os.path.join(root, "labelTxt")
+    det_dir = os.path.join(root, "Task1")
     write_dota_labels(label_dir, case.gts)
     write_task1_dir(det_dir, case.dets, case.classes)
-    imageset = os.path.join(root, 'imageset.txt')
-    with open(imageset, 'w') as f:
-        f.write('\n'.join(case.gts) + '\n')
+    imageset = os.path.join(root, "imageset.txt")
+    with open(imageset, "w") as f:
+        f.write("\n".join(case.gts) + "\n")
     return label_dir, det_dir, imageset

@@ -5,22 +5,22 @@ misreads a row with a missing field); here a bad row is an error naming
 `file:line`. An empty file is legal: the class has no detections. Row order is
 kept, since the devkit's sort breaks score ties by it.
 """
+
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from detlab.atomic import atomic_write_text
 from detlab.errors import UserError
 
-from detlab.atomic import atomic_write_text
-
-PREFIX = 'Task1_'
-FIELDS = 'image_id score x1 y1 x2 y2 x3 y3 x4 y4'
+PREFIX = "Task1_"
+FIELDS = "image_id score x1 y1 x2 y2 x3 y3 x4 y4"
 
 
 @dataclass
@@ -45,9 +45,9 @@ def _parse_number(token: str, what: str, where: str) -> float:
     try:
         value = float(token)
     except ValueError:
-        raise UserError(f'{where}: {what} is {token!r}, not a number') from None
+        raise UserError(f"{where}: {what} is {token!r}, not a number") from None
     if not math.isfinite(value):
-        raise UserError(f'{where}: {what} is {token!r}, not a finite number')
+        raise UserError(f"{where}: {what} is {token!r}, not a finite number")
     return value
 
 
@@ -55,14 +55,14 @@ def read_task1_file(path: str | os.PathLike) -> Task1Detections:
     """Parse one Task1 file strictly (blank lines are skipped)."""
     path = os.fspath(path)
     try:
-        with open(path, encoding='utf-8') as f:
+        with open(path, encoding="utf-8") as f:
             text = f.read()
     except FileNotFoundError:
-        raise UserError(f'{path}: no such file') from None
+        raise UserError(f"{path}: no such file") from None
     except UnicodeDecodeError as err:
-        raise UserError(f'{path}: not a text file ({err.reason} at byte {err.start})') from None
+        raise UserError(f"{path}: not a text file ({err.reason} at byte {err.start})") from None
     except OSError as err:
-        raise UserError(f'{path}: cannot read ({err.strerror})') from None
+        raise UserError(f"{path}: cannot read ({err.strerror})") from None
     numbered = [(n, raw.split()) for n, raw in enumerate(text.splitlines(), 1)]
     numbered = [(n, tokens) for n, tokens in numbered if tokens]
     if not numbered:
@@ -71,8 +71,9 @@ def read_task1_file(path: str | os.PathLike) -> Task1Detections:
     if values is None:
         values = _parse_slow(path, numbered)
     lines = np.array([n for n, _ in numbered], dtype=np.int64)
-    return Task1Detections(path, [tokens[0] for _, tokens in numbered], values[:, 0].copy(),
-                           values[:, 1:].copy(), lines)
+    return Task1Detections(
+        path, [tokens[0] for _, tokens in numbered], values[:, 0].copy(), values[:, 1:].copy(), lines
+    )
 
 
 def _parse_fast(numbered: list[tuple[int, list[str]]]) -> np.ndarray | None:
@@ -90,18 +91,16 @@ def _parse_slow(path: str, numbered: list[tuple[int, list[str]]]) -> np.ndarray:
     """Row by row with float(): the first bad row is an error naming its line."""
     values = []
     for lineno, tokens in numbered:
-        where = f'{path}:{lineno}'
+        where = f"{path}:{lineno}"
         if len(tokens) != 10:
             raise UserError(f'{where}: expected 10 fields "{FIELDS}", got {len(tokens)}')
-        row = [_parse_number(tokens[1], 'score', where)]
-        row += [_parse_number(t, f'coordinate {FIELDS.split()[k + 2]}', where)
-                for k, t in enumerate(tokens[2:])]
+        row = [_parse_number(tokens[1], "score", where)]
+        row += [_parse_number(t, f"coordinate {FIELDS.split()[k + 2]}", where) for k, t in enumerate(tokens[2:])]
         values.append(row)
     return np.array(values, dtype=np.float64).reshape(-1, 9)
 
 
-def read_task1_dir(det_dir: str | os.PathLike, classes: Sequence[str]
-                   ) -> tuple[dict[str, Task1Detections], list[str]]:
+def read_task1_dir(det_dir: str | os.PathLike, classes: Sequence[str]) -> tuple[dict[str, Task1Detections], list[str]]:
     """({class: detections}, [classes whose file is absent]) for `Task1_<class>.txt` in det_dir.
 
     An absent file means no detections for that class (the devkit would crash);
@@ -109,17 +108,16 @@ def read_task1_dir(det_dir: str | os.PathLike, classes: Sequence[str]
     """
     det_dir = os.fspath(det_dir)
     if not os.path.isdir(det_dir):
-        raise UserError(f'{det_dir}: not a directory')
+        raise UserError(f"{det_dir}: not a directory")
     found, missing = {}, []
     for name in classes:
-        path = os.path.join(det_dir, f'{PREFIX}{name}.txt')
+        path = os.path.join(det_dir, f"{PREFIX}{name}.txt")
         if os.path.isfile(path):
             found[name] = read_task1_file(path)
         else:
             missing.append(name)
     if len(missing) == len(classes):
-        raise UserError(f'{det_dir}: no detection files {PREFIX}<class>.txt for any of '
-                        f'{", ".join(classes)}')
+        raise UserError(f"{det_dir}: no detection files {PREFIX}<class>.txt for any of {', '.join(classes)}")
     return found, missing
 
 
@@ -129,25 +127,25 @@ def check_image_ids(dets: Mapping[str, Task1Detections], known: Iterable[str], a
     for d in dets.values():
         for image_id, lineno in zip(d.image_ids, d.lines):
             if image_id not in known:
-                raise UserError(f'{d.path}:{lineno}: image {image_id!r} has no annotation in '
-                                f'{ann_dir}')
+                raise UserError(f"{d.path}:{lineno}: image {image_id!r} has no annotation in {ann_dir}")
 
 
-def format_rows(image_ids: Sequence[str], scores: np.ndarray, polys: np.ndarray,
-                precision: int | None = None) -> str:
+def format_rows(image_ids: Sequence[str], scores: np.ndarray, polys: np.ndarray, precision: int | None = None) -> str:
     """Task1 rows; `precision=None` writes each float exactly (shortest round-trip form)."""
-    fmt = repr if precision is None else (lambda v: f'{v:.{precision}f}')
+    fmt = repr if precision is None else (lambda v: f"{v:.{precision}f}")
     out = []
-    for image_id, score, poly in zip(image_ids, np.asarray(scores, dtype=np.float64),
-                                     np.asarray(polys, dtype=np.float64).reshape(-1, 8)):
+    for image_id, score, poly in zip(
+        image_ids, np.asarray(scores, dtype=np.float64), np.asarray(polys, dtype=np.float64).reshape(-1, 8)
+    ):
         if not str(image_id) or any(c.isspace() for c in str(image_id)):
-            raise UserError(f'image id {image_id!r} cannot be written to a Task1 file')
-        out.append(' '.join([str(image_id), fmt(float(score)), *(fmt(float(v)) for v in poly)]))
-    return ''.join(line + '\n' for line in out)
+            raise UserError(f"image id {image_id!r} cannot be written to a Task1 file")
+        out.append(" ".join([str(image_id), fmt(float(score)), *(fmt(float(v)) for v in poly)]))
+    return "".join(line + "\n" for line in out)
 
 
-def write_task1_dir(det_dir: str | os.PathLike, dets: Mapping[str, tuple], classes: Sequence[str],
-                    precision: int | None = None) -> list[Path]:
+def write_task1_dir(
+    det_dir: str | os.PathLike, dets: Mapping[str, tuple], classes: Sequence[str], precision: int | None = None
+) -> list[Path]:
     """Write `Task1_<class>.txt` for every class (empty when it has no detections), atomically."""
     det_dir = Path(det_dir)
     det_dir.mkdir(parents=True, exist_ok=True)
@@ -156,8 +154,8 @@ def write_task1_dir(det_dir: str | os.PathLike, dets: Mapping[str, tuple], class
         entry = dets.get(name)
         if isinstance(entry, Task1Detections):
             entry = entry.as_tuple()
-        text = '' if entry is None else format_rows(*entry, precision=precision)
-        path = det_dir / f'{PREFIX}{name}.txt'
+        text = "" if entry is None else format_rows(*entry, precision=precision)
+        path = det_dir / f"{PREFIX}{name}.txt"
         atomic_write_text(path, text)
         paths.append(path)
     return paths

@@ -1,8 +1,9 @@
 """Pictures of detections: rotated boxes, class names and scores drawn with cv2."""
+
 from __future__ import annotations
 
 import colorsys
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -32,6 +33,5 @@ def draw_detections(img: np.ndarray, rows, colors: dict[str, tuple[int, int, int
         x, y = int(pts[:, 0].min()), int(pts[:, 1].min())
         y = max(y, th + base + 2)
         cv2.rectangle(out, (x, y - th - base - 2), (x + tw + 2, y), color, -1)
-        cv2.putText(out, label, (x + 1, y - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
-                    cv2.LINE_AA)
+        cv2.putText(out, label, (x + 1, y - base - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
     return out

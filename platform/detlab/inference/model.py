@@ -5,10 +5,11 @@ weights, so a checkpoint of another config would quietly test a half-random
 model; ``strict=True`` fails with a page of key names. Here the state dict is
 compared with the model's first, and a mismatch is one line naming both files.
 """
+
 from __future__ import annotations
 
 import os.path as osp
-from typing import Iterable
+from collections.abc import Iterable
 
 from detlab.errors import UserError
 
@@ -28,6 +29,7 @@ def load_test_config(config: str, overrides: Iterable[str] = (), device: str = "
 
 def _read_checkpoint(path: str) -> dict:
     import torch
+
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:
@@ -52,18 +54,20 @@ def check_fit(model, state: dict, checkpoint: str, config: str) -> None:
         parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
     if shapes:
         k = shapes[0]
-        parts.append(f"{len(shapes)} of another shape (e.g. {k}: {tuple(state[k].shape)} in the "
-                     f"checkpoint, {tuple(own[k].shape)} in the config)")
-    raise UserError(f"checkpoint {checkpoint} does not fit config {osp.basename(config)}: "
-                    + "; ".join(parts))
+        parts.append(
+            f"{len(shapes)} of another shape (e.g. {k}: {tuple(state[k].shape)} in the "
+            f"checkpoint, {tuple(own[k].shape)} in the config)"
+        )
+    raise UserError(f"checkpoint {checkpoint} does not fit config {osp.basename(config)}: " + "; ".join(parts))
 
 
 def build_model(cfg, checkpoint: str, config_path: str, classes=None):
     """The detector of ``cfg`` with the weights of ``checkpoint``, in eval mode, on ``cfg.device``.
 
     ``model.CLASSES``: ``classes`` if given, else the checkpoint's meta, else the test dataset's."""
-    import refined_det.register  # noqa: F401  (registers the plugins)
     from mmrotate.models import build_detector
+
+    import refined_det.register  # noqa: F401  (registers the plugins)
 
     ckpt = _read_checkpoint(checkpoint)
     state = ckpt.get("state_dict", ckpt)
@@ -83,8 +87,8 @@ def build_model(cfg, checkpoint: str, config_path: str, classes=None):
 
 
 def _dataset_classes(cfg) -> tuple[str, ...]:
-    from mmrotate.datasets import build_dataset  # noqa: F401  (registry)
     from mmdet.datasets import DATASETS
+    from mmrotate.datasets import build_dataset  # noqa: F401  (registry)
     from mmrotate.datasets.builder import ROTATED_DATASETS
 
     ds = cfg.data.test

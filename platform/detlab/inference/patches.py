@@ -1,9 +1,10 @@
 """Detect on images of any size: those larger than the model's input are cut into the windows
 ``detlab data split`` would cut, detected patch by patch, and merged back with rotated NMS
 (``detlab.data.merge``), as the DOTA benchmark's inference does."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -40,12 +41,11 @@ def cut(img: np.ndarray, win) -> np.ndarray:
         return patch
     full = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
     full[...] = PAD_VALUE
-    full[:patch.shape[0], :patch.shape[1]] = patch
+    full[: patch.shape[0], : patch.shape[1]] = patch
     return full
 
 
-def detect_image(model, img: np.ndarray, name: str, size: int, gap: int, batch: int = 4
-                 ) -> dict[str, tuple]:
+def detect_image(model, img: np.ndarray, name: str, size: int, gap: int, batch: int = 4) -> dict[str, tuple]:
     """{class: (image_ids, scores, polys)} of one image in its own pixel coordinates."""
     from mmdet.apis import inference_detector
 
@@ -55,7 +55,7 @@ def detect_image(model, img: np.ndarray, name: str, size: int, gap: int, batch: 
     wins = windows_of(img, size, gap)
     results, ids = [], []
     for i in range(0, len(wins), batch):
-        chunk = wins[i:i + batch]
+        chunk = wins[i : i + batch]
         results += inference_detector(model, [cut(img, w) for w in chunk])
         ids += [f"{name}__{int(w[2] - w[0])}__{int(w[0])}___{int(w[1])}" for w in chunk]
     patch = mmrotate_results_to_dets(results, ids, model.CLASSES, version)
@@ -66,8 +66,12 @@ def detect_image(model, img: np.ndarray, name: str, size: int, gap: int, batch: 
 
 def filter_score(dets: dict[str, tuple], thr: float) -> list[tuple[str, float, np.ndarray]]:
     """[(class, score, poly (8,))] with score >= thr, best first."""
-    rows = [(c, float(s), np.asarray(p, np.float64)) for c, (_, scores, polys) in dets.items()
-            for s, p in zip(scores, polys) if s >= thr]
+    rows = [
+        (c, float(s), np.asarray(p, np.float64))
+        for c, (_, scores, polys) in dets.items()
+        for s, p in zip(scores, polys)
+        if s >= thr
+    ]
     return sorted(rows, key=lambda r: -r[1])
 
 

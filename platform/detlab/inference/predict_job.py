@@ -4,12 +4,13 @@ Per image ``<stem>.txt`` (``class score x1 y1 ... x4 y4``) and ``<stem>.png`` (t
 drawn); ``index.html`` shows all pictures with their counts. The output folder is
 written all or nothing (``detlab.atomic``).
 """
+
 from __future__ import annotations
 
 import html
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from detlab.errors import UserError
 from detlab.inference.source import ModelSource
@@ -41,6 +42,7 @@ def collect_images(inputs: Sequence[str]) -> list[Path]:
 
 def _read(path: Path):
     import cv2
+
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         raise UserError(f"{path}: unreadable image (cv2 could not decode it)")
@@ -52,20 +54,33 @@ def index_html(title: str, entries: Sequence[dict]) -> str:
     cards = []
     for e in entries:
         counts = ", ".join(f"{html.escape(c)} {n}" for c, n in sorted(e["counts"].items(), key=lambda x: -x[1]))
-        cards.append(f'<figure><a href="{html.escape(e["png"])}"><img src="{html.escape(e["png"])}" '
-                     f'loading="lazy"></a><figcaption><b>{html.escape(e["image"])}</b> '
-                     f'{e["width"]}&times;{e["height"]}, {e["patches"]} patch(es): {e["detections"]} '
-                     f'detections<br>{counts or "none"} &middot; <a href="{html.escape(e["txt"])}">txt</a>'
-                     f'</figcaption></figure>')
-    return ("<!doctype html><meta charset=utf-8><title>{t}</title><style>body{{font-family:sans-serif;"
-            "margin:1em}}main{{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:1em}}"
-            "figure{{margin:0}}img{{width:100%;border:1px solid #ccc}}figcaption{{font-size:90%}}</style>"
-            "<h1>{t}</h1><main>{c}</main>\n").format(t=html.escape(title), c="".join(cards))
+        cards.append(
+            f'<figure><a href="{html.escape(e["png"])}"><img src="{html.escape(e["png"])}" '
+            f'loading="lazy"></a><figcaption><b>{html.escape(e["image"])}</b> '
+            f"{e['width']}&times;{e['height']}, {e['patches']} patch(es): {e['detections']} "
+            f'detections<br>{counts or "none"} &middot; <a href="{html.escape(e["txt"])}">txt</a>'
+            f"</figcaption></figure>"
+        )
+    return (
+        "<!doctype html><meta charset=utf-8><title>{t}</title><style>body{{font-family:sans-serif;"
+        "margin:1em}}main{{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:1em}}"
+        "figure{{margin:0}}img{{width:100%;border:1px solid #ccc}}figcaption{{font-size:90%}}</style>"
+        "<h1>{t}</h1><main>{c}</main>\n"
+    ).format(t=html.escape(title), c="".join(cards))
 
 
-def run_predict(source: ModelSource, images: Sequence[str], out: str, *, score_thr: float = 0.3,
-                sets: Sequence[str] = (), device: str = "cpu", gap: int | None = None,
-                overwrite: bool = False, progress: bool = True) -> dict:
+def run_predict(
+    source: ModelSource,
+    images: Sequence[str],
+    out: str,
+    *,
+    score_thr: float = 0.3,
+    sets: Sequence[str] = (),
+    device: str = "cpu",
+    gap: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict:
     """Detect on every image; returns the summary the CLI prints."""
     import cv2
     from tqdm import tqdm
@@ -98,10 +113,24 @@ def run_predict(source: ModelSource, images: Sequence[str], out: str, *, score_t
             counts: dict[str, int] = {}
             for name, _, _ in rows:
                 counts[name] = counts.get(name, 0) + 1
-            entries.append(dict(image=path.name, png=f"{path.stem}.png", txt=f"{path.stem}.txt",
-                                width=img.shape[1], height=img.shape[0], detections=len(rows), counts=counts,
-                                patches=len(windows_of(img, size, gap))))
+            entries.append(
+                dict(
+                    image=path.name,
+                    png=f"{path.stem}.png",
+                    txt=f"{path.stem}.txt",
+                    width=img.shape[1],
+                    height=img.shape[0],
+                    detections=len(rows),
+                    counts=counts,
+                    patches=len(windows_of(img, size, gap)),
+                )
+            )
         (root / "index.html").write_text(index_html(f"detlab predict: {source.describe}", entries))
         meta["images"] = [{k: e[k] for k in ("image", "detections", "patches")} for e in entries]
-    return {"out": os.path.abspath(out), "source": source.describe, "images": len(entries),
-            "detections": sum(e["detections"] for e in entries), "index": os.path.join(os.path.abspath(out), "index.html")}
+    return {
+        "out": os.path.abspath(out),
+        "source": source.describe,
+        "images": len(entries),
+        "detections": sum(e["detections"] for e in entries),
+        "index": os.path.join(os.path.abspath(out), "index.html"),
+    }

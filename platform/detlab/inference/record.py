@@ -1,10 +1,11 @@
 """Where test results go in MLflow: the training run they belong to, or a new run that names
 its source (a checkpoint file or a registered model). Synchronous: the command waits for
 the server (each request fails fast, see tracking.client) and says so in one line if it is down."""
+
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 from detlab.errors import UserError
 from detlab.tracking.client import create_run, make_client, one_line
@@ -15,8 +16,15 @@ TEST_EXPERIMENT = "detlab-test"
 class TestRecord:
     """Metrics, tags and artifacts for one ``detlab test``; ``close`` ends a run it created."""
 
-    def __init__(self, tracking_uri: str, run_id: str | None, *, source_tags: Mapping[str, str],
-                 run_name: str, experiment: str = TEST_EXPERIMENT):
+    def __init__(
+        self,
+        tracking_uri: str,
+        run_id: str | None,
+        *,
+        source_tags: Mapping[str, str],
+        run_name: str,
+        experiment: str = TEST_EXPERIMENT,
+    ):
         self.uri = tracking_uri
         self.client = make_client(tracking_uri)
         self.owned = run_id is None
@@ -35,12 +43,18 @@ class TestRecord:
         import time
 
         from mlflow.entities import Metric, RunTag
+
         now = int(time.time() * 1000)
         rows = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
         tag_rows = [RunTag(k, str(v)[:5000]) for k, v in tags.items()]
         for i in range(0, max(len(rows), 1), 500):
-            self._call("log the metrics", self.client.log_batch, self.run_id, metrics=rows[i:i + 500],
-                       tags=tag_rows if i == 0 else [])
+            self._call(
+                "log the metrics",
+                self.client.log_batch,
+                self.run_id,
+                metrics=rows[i : i + 500],
+                tags=tag_rows if i == 0 else [],
+            )
 
     def log_dir(self, local: str | os.PathLike, artifact_path: str) -> None:
         self._call("log the artifacts", self.client.log_artifacts, self.run_id, os.fspath(local), artifact_path)

@@ -8,6 +8,7 @@ model registry. ``detlab test --model models:/NAME/VERSION`` and ``detlab predic
 --model ...`` read the artifacts back (``source.from_model_uri``);
 ``mlflow.pyfunc.load_model`` gives a detector that takes a DataFrame of image paths.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,13 +16,13 @@ import os
 import tempfile
 from typing import Any
 
+import mlflow.pyfunc
+
 from detlab.errors import UserError
 from detlab.inference.source import MODEL_ARTIFACTS, from_run
 from detlab.tracking.client import make_client, one_line
 
-import mlflow.pyfunc
-
-MODEL_NAME = "model"   # the logged model's name inside the run
+MODEL_NAME = "model"  # the logged model's name inside the run
 COLUMNS = ["image", "class", "score", "x1", "y1", "x2", "y2", "x3", "y3", "x4", "y4"]
 
 
@@ -52,21 +53,25 @@ class DetlabDetector(mlflow.pyfunc.PythonModel):
             img = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if img is None:
                 raise ValueError(f"{path}: unreadable image")
-            dets = detect_image(self.model, img, os.path.splitext(os.path.basename(str(path)))[0],
-                                self.size, self.size // 5)
+            dets = detect_image(
+                self.model, img, os.path.splitext(os.path.basename(str(path)))[0], self.size, self.size // 5
+            )
             rows += [[str(path), c, s, *p.tolist()] for c, s, p in filter_score(dets, thr)]
         return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _requirements() -> list[str]:
     from detlab.tracking.context import PACKAGES, package_versions
+
     versions = package_versions()
-    return [f"{dist}=={versions[f'versions.{name}']}" for dist, name in PACKAGES.items()
-            if f"versions.{name}" in versions]
+    return [
+        f"{dist}=={versions[f'versions.{name}']}" for dist, name in PACKAGES.items() if f"versions.{name}" in versions
+    ]
 
 
 def _classes(source) -> list[str]:
     from detlab.inference.model import build_model, load_test_config
+
     cfg = load_test_config(source.config)
     return list(build_model(cfg, source.checkpoint, source.config).CLASSES)  # also checks the fit
 
@@ -76,10 +81,14 @@ def _link_best_metrics(client, run_id: str, model_id: str, metrics: dict) -> Non
     MLflow's own ``log_model`` links the run's step-0 metrics: the same points, with ``model_id``."""
     from mlflow.entities import Metric
 
-    points = [Metric(m.key, m.value, m.timestamp, m.step, model_id=model_id, run_id=run_id)
-              for key in metrics if key.startswith("best/") for m in client.get_metric_history(run_id, key)]
+    points = [
+        Metric(m.key, m.value, m.timestamp, m.step, model_id=model_id, run_id=run_id)
+        for key in metrics
+        if key.startswith("best/")
+        for m in client.get_metric_history(run_id, key)
+    ]
     for i in range(0, len(points), 500):
-        client.log_batch(run_id, metrics=points[i:i + 500])
+        client.log_batch(run_id, metrics=points[i : i + 500])
 
 
 def log_run_model(run_id: str, tracking_uri: str, register: str | None = None) -> dict[str, Any]:
@@ -104,9 +113,13 @@ def log_run_model(run_id: str, tracking_uri: str, register: str | None = None) -
             # log_model attaches the model to the active run; the run ends as it was before
             with mlflow.start_run(run_id=run_id):
                 info = mlflow.pyfunc.log_model(
-                    name=MODEL_NAME, python_model=DetlabDetector(), artifacts=artifacts,
-                    pip_requirements=_requirements(), registered_model_name=register,
-                    tags={"detlab.run_id": run_id, "detlab.run_name": run.info.run_name or ""})
+                    name=MODEL_NAME,
+                    python_model=DetlabDetector(),
+                    artifacts=artifacts,
+                    pip_requirements=_requirements(),
+                    registered_model_name=register,
+                    tags={"detlab.run_id": run_id, "detlab.run_name": run.info.run_name or ""},
+                )
         except Exception as err:
             raise UserError(f"cannot log the model of run {run_id} to {tracking_uri}: {one_line(err)}") from err
         finally:
@@ -114,8 +127,11 @@ def log_run_model(run_id: str, tracking_uri: str, register: str | None = None) -
     _link_best_metrics(client, run_id, info.model_id, run.data.metrics)
     registered = None
     if register:
-        registered = {"name": register, "version": int(info.registered_model_version),
-                      "uri": f"models:/{register}/{info.registered_model_version}"}
+        registered = {
+            "name": register,
+            "version": int(info.registered_model_version),
+            "uri": f"models:/{register}/{info.registered_model_version}",
+        }
         client.set_tag(run_id, "detlab.registered_model", registered["uri"])
     client.set_tag(run_id, "detlab.logged_model", info.model_uri)
     return {"run_id": run_id, "model_id": info.model_id, "model_uri": info.model_uri, "registered": registered}

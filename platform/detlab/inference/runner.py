@@ -1,10 +1,12 @@
 """Run a built detector over a config's val or test dataset: mmrotate's per-image results,
 in dataset order. One process, or ``workers`` Ray tasks each testing one shard (the
 evaluation hook's split: rank r takes images r, r+N, ...), gathered back in order."""
+
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from detlab.errors import UserError
 
@@ -13,8 +15,9 @@ SPLITS = ("val", "test")
 
 def build_split(cfg, split: str):
     """The strict dataset of ``cfg.data.<split>`` in test mode (a bad file fails now, in one line)."""
-    import refined_det.register  # noqa: F401  (registers the plugins)
     from mmrotate.datasets import build_dataset
+
+    import refined_det.register  # noqa: F401  (registers the plugins)
 
     if split not in SPLITS:
         raise UserError(f"--split {split!r}: choose one of {', '.join(SPLITS)}")
@@ -37,8 +40,9 @@ def _loader(dataset, indices: Sequence[int] | None = None):
     from torch.utils.data import DataLoader, Subset
 
     part = dataset if indices is None else Subset(dataset, list(indices))
-    return DataLoader(part, batch_size=1, shuffle=False, num_workers=0,
-                      collate_fn=lambda batch: collate(batch, samples_per_gpu=1))
+    return DataLoader(
+        part, batch_size=1, shuffle=False, num_workers=0, collate_fn=lambda batch: collate(batch, samples_per_gpu=1)
+    )
 
 
 def infer(model, dataset, indices: Sequence[int] | None = None) -> list:
@@ -72,8 +76,17 @@ def _remote_shard(spec: dict[str, Any]) -> list:
     return infer(model, dataset, spec["indices"])
 
 
-def infer_on_ray(cfg, checkpoint: str, config_path: str, classes, split: str, n: int,
-                 workers: int, cpus_per_worker: float = 1.0, timeout_s: float = 3600.0) -> list:
+def infer_on_ray(
+    cfg,
+    checkpoint: str,
+    config_path: str,
+    classes,
+    split: str,
+    n: int,
+    workers: int,
+    cpus_per_worker: float = 1.0,
+    timeout_s: float = 3600.0,
+) -> list:
     """``workers`` Ray tasks, one shard each; results back in dataset order."""
     import ray
 
@@ -82,8 +95,14 @@ def infer_on_ray(cfg, checkpoint: str, config_path: str, classes, split: str, n:
     ensure_ray()
     task = ray.remote(num_cpus=cpus_per_worker)(_remote_shard)
     parts = {r: shard(n, workers, r) for r in range(workers)}
-    base = dict(cfg=cfg._cfg_dict.to_dict(), checkpoint=os.path.abspath(checkpoint),
-                config_path=config_path, classes=list(classes), split=split, threads=cpus_per_worker)
+    base = dict(
+        cfg=cfg._cfg_dict.to_dict(),
+        checkpoint=os.path.abspath(checkpoint),
+        config_path=config_path,
+        classes=list(classes),
+        split=split,
+        threads=cpus_per_worker,
+    )
     refs = {r: task.remote({**base, "indices": idx}) for r, idx in parts.items() if idx}
     ready, pending = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout_s)
     if pending:
@@ -96,6 +115,7 @@ def infer_on_ray(cfg, checkpoint: str, config_path: str, classes, split: str, n:
             part = ray.get(ref)
         except Exception as err:
             from detlab.training.ray_trainer import failure_reason
+
             raise UserError(f"--workers: shard {r} failed: {failure_reason(err)}") from None
         for i, res in zip(parts[r], part):
             ordered[i] = res

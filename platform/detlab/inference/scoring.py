@@ -7,23 +7,25 @@ de-duplicated by rotated NMS (``detlab.data.merge``, as the devkit's ResultMerge
 then scored on the full images with the devkit's rules (``evaluate_dota``): AP50 with
 VOC07 (the devkit's, the server's), AP50 with VOC12, AP75 and mAP50:95.
 """
+
 from __future__ import annotations
 
 import os.path as osp
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from detlab.errors import UserError
-from detlab.evaluation import EvalResult, HRSC_IOU_THRS, evaluate_dota
+from detlab.evaluation import HRSC_IOU_THRS, EvalResult, evaluate_dota
 from detlab.evaluation.convert import mmrotate_results_to_dets
 
 # what every test metric means, logged as tags beside the numbers (protocol of the metric)
 METRIC_DEFINITIONS = {
     "hrsc2016": "AP50_voc07=VOC07 11-point AP at IoU>=0.5 (paper); AP50_voc12=area under PR at IoU>=0.5; "
-                "AP75=VOC07 AP at IoU>=0.75; mAP50_95=mean VOC07 AP over IoU 0.50:0.05:0.95 (mmrotate rules)",
+    "AP75=VOC07 AP at IoU>=0.75; mAP50_95=mean VOC07 AP over IoU 0.50:0.05:0.95 (mmrotate rules)",
     "dota": "full images after patch merge (rotated NMS 0.1); AP50_voc07=devkit Task1 mAP at IoU>0.5; "
-            "AP50_voc12=area under PR; AP75=devkit rules at IoU>0.75; mAP50_95=mean over IoU 0.50:0.05:0.95",
+    "AP50_voc12=area under PR; AP75=devkit rules at IoU>0.75; mAP50_95=mean over IoU 0.50:0.05:0.95",
 }
 
 
@@ -32,8 +34,8 @@ class TestScore:
     """The numbers, the headline evaluation (for PR curves) and the detections that were scored."""
 
     metrics: dict[str, float]
-    result: EvalResult | None            # None: the split has no labels (DOTA test server split)
-    dets: dict[str, tuple]               # {class: (image_ids, scores, polys)}, full images for DOTA
+    result: EvalResult | None  # None: the split has no labels (DOTA test server split)
+    dets: dict[str, tuple]  # {class: (image_ids, scores, polys)}, full images for DOTA
     classes: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
 
@@ -56,8 +58,12 @@ def score_hrsc(dataset: Any, results: Sequence, prefix: str) -> TestScore:
     dets = mmrotate_results_to_dets(results, val.image_ids, val.classes, val.version)
     result = evaluate_hrsc(val.gts, dets, iou_thr=0.5, metric="voc07", classes=val.classes)
     extra = result.extra
-    values = {"AP50_voc07": extra["AP50_voc07"], "AP50_voc12": extra["AP50_voc12"],
-              "AP75": extra["AP50_95_per_thr"]["AP75"], "mAP50_95": extra["AP50_95"]}
+    values = {
+        "AP50_voc07": extra["AP50_voc07"],
+        "AP50_voc12": extra["AP50_voc12"],
+        "AP75": extra["AP50_95_per_thr"]["AP75"],
+        "mAP50_95": extra["AP50_95"],
+    }
     return TestScore(_named(prefix, values, result), result, dets, val.classes)
 
 
@@ -101,16 +107,22 @@ def score_dota(dataset: Any, results: Sequence, prefix: str, labels: str | None 
     dets = merged_dota_dets(dataset, results, classes)
     label_dir = full_image_labels(dataset, labels)
     if label_dir is None:
-        return TestScore({}, None, dets, classes,
-                         [f"no full-image labels for {split_root(dataset)}: only the submission is written"])
+        return TestScore(
+            {}, None, dets, classes, [f"no full-image labels for {split_root(dataset)}: only the submission is written"]
+        )
     images = sorted({parse_patch_id(osp.splitext(i["filename"])[0])[0] for i in dataset.data_infos})
     gts = load_dota_gts(label_dir, classes, images)
     at = {thr: evaluate_dota(gts, dets, iou_thr=thr, metric="voc07", classes=classes) for thr in HRSC_IOU_THRS}
     voc12 = evaluate_dota(gts, dets, iou_thr=0.5, metric="voc12", classes=classes)
-    values = {"AP50_voc07": at[0.5].mAP, "AP50_voc12": voc12.mAP, "AP75": at[0.75].mAP,
-              "mAP50_95": sum(r.mAP for r in at.values()) / len(at)}
-    return TestScore(_named(prefix, values, at[0.5]), at[0.5], dets, classes,
-                     [f"scored on {len(images)} full images of {label_dir}"])
+    values = {
+        "AP50_voc07": at[0.5].mAP,
+        "AP50_voc12": voc12.mAP,
+        "AP75": at[0.75].mAP,
+        "mAP50_95": sum(r.mAP for r in at.values()) / len(at),
+    }
+    return TestScore(
+        _named(prefix, values, at[0.5]), at[0.5], dets, classes, [f"scored on {len(images)} full images of {label_dir}"]
+    )
 
 
 def score(kind: str, dataset: Any, results: Sequence, prefix: str, labels: str | None = None) -> TestScore:

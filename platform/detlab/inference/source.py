@@ -4,6 +4,7 @@ Whatever the source, the result is the same ``ModelSource``: a local checkpoint,
 merged config it was trained with, the class names, and the MLflow run its numbers
 belong to (``None``: a new run is made, tagged with the source).
 """
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,9 @@ from dataclasses import dataclass, field
 from detlab.errors import UserError
 from detlab.tracking.client import make_client, one_line
 
-CHECKPOINT_ARTIFACT = "checkpoints/best"   # ray_trainer._close logs the best checkpoint here
+CHECKPOINT_ARTIFACT = "checkpoints/best"  # ray_trainer._close logs the best checkpoint here
 CHECKPOINT_FILE = "checkpoint.pth"
-CONFIG_ARTIFACT = "config/merged.py"       # RunRecorder.log_config writes the merged config here
+CONFIG_ARTIFACT = "config/merged.py"  # RunRecorder.log_config writes the merged config here
 MODEL_URI = re.compile(r"^models:/(?P<name>[^/]+)/(?P<version>\d+|latest)$")
 # inside a logged detlab model (pyfunc.py): artifacts/<key>
 MODEL_ARTIFACTS = {"checkpoint": CHECKPOINT_FILE, "config": "merged.py", "classes": "classes.json"}
@@ -30,8 +31,8 @@ class ModelSource:
 
     checkpoint: str
     config: str
-    describe: str                      # e.g. "run 3f2a...", "models:/refined-det/2", a file path
-    run_id: str | None = None          # the training run numbers are logged to
+    describe: str  # e.g. "run 3f2a...", "models:/refined-det/2", a file path
+    run_id: str | None = None  # the training run numbers are logged to
     classes: tuple[str, ...] | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -46,8 +47,7 @@ def from_files(checkpoint: str, config: str) -> ModelSource:
     """``--checkpoint FILE --config FILE``."""
     ckpt = _need_file(checkpoint, "checkpoint")
     cfg = _need_file(config, "config")
-    return ModelSource(ckpt, cfg, describe=ckpt, tags={"detlab.source.checkpoint": ckpt,
-                                                        "detlab.source.config": cfg})
+    return ModelSource(ckpt, cfg, describe=ckpt, tags={"detlab.source.checkpoint": ckpt, "detlab.source.config": cfg})
 
 
 def from_run(run_id: str, tracking_uri: str, dst: str | None = None) -> ModelSource:
@@ -60,8 +60,10 @@ def from_run(run_id: str, tracking_uri: str, dst: str | None = None) -> ModelSou
     listed = {a.path for a in client.list_artifacts(run_id, CHECKPOINT_ARTIFACT)}
     if f"{CHECKPOINT_ARTIFACT}/{CHECKPOINT_FILE}" not in listed:
         status = run.info.status
-        raise UserError(f"run {run_id} ({run.info.run_name}, {status}) has no best checkpoint "
-                        f"({CHECKPOINT_ARTIFACT}/{CHECKPOINT_FILE}): it never finished an evaluation")
+        raise UserError(
+            f"run {run_id} ({run.info.run_name}, {status}) has no best checkpoint "
+            f"({CHECKPOINT_ARTIFACT}/{CHECKPOINT_FILE}): it never finished an evaluation"
+        )
     dst = dst or tempfile.mkdtemp(prefix=f"detlab-run-{run_id[:8]}-")
     ckpt = client.download_artifacts(run_id, f"{CHECKPOINT_ARTIFACT}/{CHECKPOINT_FILE}", dst)
     try:
@@ -94,10 +96,12 @@ def from_model_uri(uri: str, tracking_uri: str, dst: str | None = None) -> Model
     dst = dst or tempfile.mkdtemp(prefix="detlab-model-")
     os.environ.setdefault("MLFLOW_TRACKING_URI", tracking_uri)  # models:/ resolves through the registry
     import mlflow
+
     mlflow.set_registry_uri(tracking_uri)
     try:
-        local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{m['name']}/{version.version}",
-                                                    dst_path=dst, tracking_uri=tracking_uri)
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{m['name']}/{version.version}", dst_path=dst, tracking_uri=tracking_uri
+        )
     except Exception as err:
         raise UserError(f"--model {uri}: cannot download it ({one_line(err)})") from None
     art = osp.join(local, "artifacts")
@@ -107,18 +111,26 @@ def from_model_uri(uri: str, tracking_uri: str, dst: str | None = None) -> Model
         raise UserError(f"--model {uri}: not a detlab model (no {osp.relpath(missing[0], local)})")
     with open(files["classes"], encoding="utf-8") as f:
         classes = tuple(json.load(f))
-    return ModelSource(files["checkpoint"], files["config"], describe=f"models:/{m['name']}/{version.version}",
-                       run_id=None, classes=classes,
-                       tags={"detlab.source.model": f"models:/{m['name']}/{version.version}",
-                             "detlab.source.run": version.run_id or ""})
+    return ModelSource(
+        files["checkpoint"],
+        files["config"],
+        describe=f"models:/{m['name']}/{version.version}",
+        run_id=None,
+        classes=classes,
+        tags={
+            "detlab.source.model": f"models:/{m['name']}/{version.version}",
+            "detlab.source.run": version.run_id or "",
+        },
+    )
 
 
 def resolve(args, tracking_uri: str) -> ModelSource:
     """The one source the command line names (``--run``, ``--model`` or ``--checkpoint --config``)."""
     given = [n for n in ("run", "model", "checkpoint") if getattr(args, n, None)]
     if len(given) != 1:
-        raise UserError("give exactly one of --run RUN_ID, --model models:/NAME/VERSION, "
-                        "--checkpoint FILE --config FILE")
+        raise UserError(
+            "give exactly one of --run RUN_ID, --model models:/NAME/VERSION, --checkpoint FILE --config FILE"
+        )
     if args.run:
         if args.config:
             raise UserError("--config goes with --checkpoint; a run brings its own merged config")
@@ -138,7 +150,16 @@ def add_source_args(p) -> None:
     p.add_argument("--model", default=None, metavar="models:/NAME/VERSION", help="a registered model")
     p.add_argument("--checkpoint", default=None, metavar="FILE", help="a checkpoint file (with --config)")
     p.add_argument("--config", default=None, metavar="FILE", help="the config the checkpoint was trained with")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value by dotted key (repeatable)")
-    p.add_argument("--mlflow-uri", default=None,
-                   help="tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value by dotted key (repeatable)",
+    )
+    p.add_argument(
+        "--mlflow-uri",
+        default=None,
+        help="tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)",
+    )

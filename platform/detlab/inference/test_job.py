@@ -4,6 +4,7 @@ recorded in MLflow beside the training numbers (see docs/results.md).
 Everything that can be wrong with the input (the run, the checkpoint, the config, the
 data) is checked before an MLflow run is created or a file is written.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,10 +23,10 @@ from detlab.inference.source import ModelSource
 class TestOptions:
     split: str = "test"
     sets: list[str] = field(default_factory=list)
-    submission: str | None = None      # OUT.zip: the Task1 files the DOTA server takes
-    workers: int = 1                   # > 1: Ray tasks, one shard each
-    labels: str | None = None          # DOTA full-image labelTxt (default: the split's source)
-    out: str | None = None             # keep the Task1 files, PR curves and eval.json here
+    submission: str | None = None  # OUT.zip: the Task1 files the DOTA server takes
+    workers: int = 1  # > 1: Ray tasks, one shard each
+    labels: str | None = None  # DOTA full-image labelTxt (default: the split's source)
+    out: str | None = None  # keep the Task1 files, PR curves and eval.json here
     device: str = "cpu"
 
 
@@ -53,8 +54,10 @@ def _write_outputs(root: Path, score, classes, submission: Path | None) -> None:
     write_task1_dir(root / "Task1", score.dets, classes)
     if score.result is not None:
         save_pr_curves(score.result, root / "pr")
-        (root / "eval.json").write_text(json.dumps({"metrics": score.metrics, "notes": score.notes,
-                                                    "headline": score.result.to_dict()}, indent=2) + "\n")
+        (root / "eval.json").write_text(
+            json.dumps({"metrics": score.metrics, "notes": score.notes, "headline": score.result.to_dict()}, indent=2)
+            + "\n"
+        )
     if submission is not None:
         with tempfile.TemporaryDirectory(dir=submission.parent, prefix=".submission-") as tmp:
             archive = write_submission(Path(tmp), score.dets, submission.name, classes)
@@ -79,13 +82,15 @@ def run_test(source: ModelSource, opts: TestOptions, tracking_uri: str) -> dict:
         raise UserError(f"data.{opts.split}: no images")
     kind = dataset_kind(dataset)
     prefix = metric_prefix(opts.split)
-    record = TestRecord(tracking_uri, source.run_id, source_tags=source.tags,
-                        run_name=f"test {os.path.basename(source.describe)}")
+    record = TestRecord(
+        tracking_uri, source.run_id, source_tags=source.tags, run_name=f"test {os.path.basename(source.describe)}"
+    )
     try:
         started = time.perf_counter()
         if opts.workers > 1:
-            results = infer_on_ray(cfg, source.checkpoint, source.config, model.CLASSES, opts.split,
-                                   len(dataset), opts.workers)
+            results = infer_on_ray(
+                cfg, source.checkpoint, source.config, model.CLASSES, opts.split, len(dataset), opts.workers
+            )
         else:
             results = infer(model, dataset)
         infer_s = time.perf_counter() - started
@@ -93,8 +98,13 @@ def run_test(source: ModelSource, opts: TestOptions, tracking_uri: str) -> dict:
         metrics = dict(sc.metrics)
         metrics[f"{prefix}/images"] = float(len(dataset))
         metrics[f"{prefix}/infer_s_per_image"] = infer_s / len(dataset)
-        tags = {f"{prefix}.split": opts.split, f"{prefix}.dataset": kind, f"{prefix}.source": source.describe,
-                f"{prefix}.workers": opts.workers, f"protocol.metric.{prefix}": METRIC_DEFINITIONS[kind]}
+        tags = {
+            f"{prefix}.split": opts.split,
+            f"{prefix}.dataset": kind,
+            f"{prefix}.source": source.describe,
+            f"{prefix}.workers": opts.workers,
+            f"protocol.metric.{prefix}": METRIC_DEFINITIONS[kind],
+        }
         if opts.sets:
             tags[f"{prefix}.overrides"] = " ".join(opts.sets)
         out_root = Path(opts.out).absolute() if opts.out else Path(tempfile.mkdtemp(prefix="detlab-test-"))
@@ -108,6 +118,13 @@ def run_test(source: ModelSource, opts: TestOptions, tracking_uri: str) -> dict:
         record.close(False, str(err) or type(err).__name__)
         raise
     record.close(True)
-    return {"run_id": record.run_id, "source": source.describe, "split": opts.split, "dataset": kind,
-            "metrics": metrics, "notes": sc.notes, "submission": str(submission) if submission else None,
-            "out": opts.out}
+    return {
+        "run_id": record.run_id,
+        "source": source.describe,
+        "split": opts.split,
+        "dataset": kind,
+        "metrics": metrics,
+        "notes": sc.notes,
+        "submission": str(submission) if submission else None,
+        "out": opts.out,
+    }

@@ -4,6 +4,7 @@ Images are embedded (base64 PNG) so the page works as a single MLflow artifact, 
 from the run's artifact view or downloaded. Run ids link to the MLflow UI when the
 tracking URI is a server.
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,26 +31,39 @@ code{background:#f4f4f4;padding:1px 3px}
 """
 
 
-def to_html(table: Table, figures: Mapping[str, bytes], *, diagnostics: Sequence[Mapping[str, Any]] = (),
-            diag_images: int = 0, tracking_uri: str = "", parent_run_id: str | None = None) -> str:
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(table.name)}</title>"
-             f"<style>{STYLE}</style></head><body>",
-             f"<h1>Ablation <code>{escape(table.name)}</code></h1>",
-             f"<p>Dataset: {escape(table.dataset)}; trainer: {escape(table.trainer)}"
-             + (f"; MLflow parent run {_link(parent_run_id, table)}" if parent_run_id else "")
-             + (f"; tracking URI <code>{escape(tracking_uri)}</code>" if tracking_uri else "") + "</p>",
-             _table(table)]
+def to_html(
+    table: Table,
+    figures: Mapping[str, bytes],
+    *,
+    diagnostics: Sequence[Mapping[str, Any]] = (),
+    diag_images: int = 0,
+    tracking_uri: str = "",
+    parent_run_id: str | None = None,
+) -> str:
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(table.name)}</title>"
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Ablation <code>{escape(table.name)}</code></h1>",
+        f"<p>Dataset: {escape(table.dataset)}; trainer: {escape(table.trainer)}"
+        + (f"; MLflow parent run {_link(parent_run_id, table)}" if parent_run_id else "")
+        + (f"; tracking URI <code>{escape(tracking_uri)}</code>" if tracking_uri else "")
+        + "</p>",
+        _table(table),
+    ]
     errors = [(row.cell.title, e) for row in table.rows for e in row.cell.errors]
     if errors:
-        parts.append("<h2>Failed runs</h2><ul>" + "".join(
-            f"<li>{escape(t)}, {escape(e)}</li>" for t, e in errors) + "</ul>")
+        parts.append(
+            "<h2>Failed runs</h2><ul>" + "".join(f"<li>{escape(t)}, {escape(e)}</li>" for t, e in errors) + "</ul>"
+        )
     parts.append("<h2>Runs</h2>" + _runs(table))
     if figures:
         parts.append("<h2>Plots</h2>")
         for name, png in figures.items():
             data = base64.b64encode(png).decode()
-            parts.append(f"<figure><img alt='{escape(name)}' src='data:image/png;base64,{data}'>"
-                         f"<figcaption><code>{escape(name)}</code></figcaption></figure>")
+            parts.append(
+                f"<figure><img alt='{escape(name)}' src='data:image/png;base64,{data}'>"
+                f"<figcaption><code>{escape(name)}</code></figcaption></figure>"
+            )
     if diagnostics:
         parts.append(f"<h2>Positives per GT (from {diag_images} training images)</h2>" + _diag(diagnostics))
     parts.append("</body></html>")
@@ -57,18 +71,29 @@ def to_html(table: Table, figures: Mapping[str, bytes], *, diagnostics: Sequence
 
 
 def _table(table: Table) -> str:
-    head = ["Method", f"Ours ({escape(table.metric)})", "Δ", "95 % CI of Δ", "p", "n80", *(["Paper"] if table.has_paper else []), "seeds"]
+    head = [
+        "Method",
+        f"Ours ({escape(table.metric)})",
+        "Δ",
+        "95 % CI of Δ",
+        "p",
+        "n80",
+        *(["Paper"] if table.has_paper else []),
+        "seeds",
+    ]
     out = ["<table id='ablation-table'><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
     for row in table.rows:
         t = cells_text(row)
         note = table.note_number(row)
-        cells = [f"<td>{escape(t['method'])}</td>",
-                 f"<td class='{'' if row.cell.complete else 'bad'}' data-status='{row.cell.status}'>"
-                 f"{escape(t['ours'])}</td>",
-                 f"<td class='{'sig' if t['significant'] else ''}'>{escape(t['delta'])}</td>",
-                 f"<td data-col='ci'>{escape(t['ci'])}</td>",
-                 f"<td>{escape(t['p'])}</td>",
-                 f"<td data-col='n80'>{escape(t['needed'])}</td>"]
+        cells = [
+            f"<td>{escape(t['method'])}</td>",
+            f"<td class='{'' if row.cell.complete else 'bad'}' data-status='{row.cell.status}'>"
+            f"{escape(t['ours'])}</td>",
+            f"<td class='{'sig' if t['significant'] else ''}'>{escape(t['delta'])}</td>",
+            f"<td data-col='ci'>{escape(t['ci'])}</td>",
+            f"<td>{escape(t['p'])}</td>",
+            f"<td data-col='n80'>{escape(t['needed'])}</td>",
+        ]
         if table.has_paper:
             cells.append(f"<td>{escape(t['paper'])}{f'<sup>{note}</sup>' if note else ''}</td>")
         cells.append(f"<td>{t['seeds']}</td>")
@@ -88,10 +113,12 @@ def _runs(table: Table) -> str:
             value = row.cell.values.get(seed)
             status = run.status if run else "missing"
             reused = f" (copy of {escape(run.reused_from[:8])})" if run and run.reused_from else ""
-            rows.append(f"<tr><td>{escape(row.cell.title)}</td><td>{seed}</td>"
-                        f"<td class='{'' if status == 'finished' else 'bad'}'>{status}</td>"
-                        f"<td>{'' if value is None else f'{value:.2f}'}</td>"
-                        f"<td>{_link(run.run_id, table) if run else ''}{reused}</td></tr>")
+            rows.append(
+                f"<tr><td>{escape(row.cell.title)}</td><td>{seed}</td>"
+                f"<td class='{'' if status == 'finished' else 'bad'}'>{status}</td>"
+                f"<td>{'' if value is None else f'{value:.2f}'}</td>"
+                f"<td>{_link(run.run_id, table) if run else ''}{reused}</td></tr>"
+            )
     rows.append("</tbody></table>")
     return "\n".join(rows)
 
@@ -101,11 +128,17 @@ def _diag(rows: Sequence[Mapping[str, Any]]) -> str:
     head = ["series", "GTs", "GTs with 0", *[f"stride {k[1:]}" for k in levels], "all levels"]
     out = ["<table id='positives-table'><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
     for r in rows:
-        out.append("<tr>" + f"<td>{escape(str(r['series']))}</td><td>{r['gts']}</td><td>{r['zero_positive_gts']}</td>"
-                   + "".join(f"<td>{r[k]:.2f}</td>" for k in levels) + f"<td>{r['all']:.2f}</td></tr>")
-    out.append("</tbody></table><p class='caption'>Mean positive anchors per GT per FPN level (first stage), "
-               "counted with each cell's own anchors and assigner on the resized, padded training images "
-               "without random augmentation.</p>")
+        out.append(
+            "<tr>"
+            + f"<td>{escape(str(r['series']))}</td><td>{r['gts']}</td><td>{r['zero_positive_gts']}</td>"
+            + "".join(f"<td>{r[k]:.2f}</td>" for k in levels)
+            + f"<td>{r['all']:.2f}</td></tr>"
+        )
+    out.append(
+        "</tbody></table><p class='caption'>Mean positive anchors per GT per FPN level (first stage), "
+        "counted with each cell's own anchors and assigner on the resized, padded training images "
+        "without random augmentation.</p>"
+    )
     return "\n".join(out)
 
 

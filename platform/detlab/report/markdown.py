@@ -1,4 +1,5 @@
 """The ablation table as GitHub Markdown (what a PR or an issue shows)."""
+
 from __future__ import annotations
 
 from detlab.report.table import Table, cells_text
@@ -10,17 +11,38 @@ def to_markdown(table: Table, profile: bool = False) -> str:
     """The table; ``profile=True`` adds the cells' params / GFLOPs / CPU latency (profile/* metrics)."""
     from detlab.tracking.profile_columns import PROFILE
 
-    head = ["Method", f"Ours ({table.metric})", "Δ", "95 % CI of Δ", "p", "n80", *(["Paper"] if table.has_paper else []),
-            "seeds", *(PROFILE.values() if profile else [])]
-    lines = [f"### {table.name}", "", "| " + " | ".join(head) + " |",
-             "|" + "|".join([":---"] + ["---:"] * (len(head) - 1)) + "|"]
+    head = [
+        "Method",
+        f"Ours ({table.metric})",
+        "Δ",
+        "95 % CI of Δ",
+        "p",
+        "n80",
+        *(["Paper"] if table.has_paper else []),
+        "seeds",
+        *(PROFILE.values() if profile else []),
+    ]
+    lines = [
+        f"### {table.name}",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join([":---"] + ["---:"] * (len(head) - 1)) + "|",
+    ]
     for row in table.rows:
         t = cells_text(row)
         ours = t["ours"] if row.cell.complete else f"**{t['ours']}**"
         delta = f"**{t['delta'].rstrip('*')}**\\*" if t["significant"] else t["delta"]
         paper = t["paper"] + (f"<sup>{table.note_number(row)}</sup>" if table.note_number(row) else "")
-        cells = [_md(t["method"]), ours, delta, t["ci"], t["p"], t["needed"], *([paper] if table.has_paper else []),
-                 t["seeds"]]
+        cells = [
+            _md(t["method"]),
+            ours,
+            delta,
+            t["ci"],
+            t["p"],
+            t["needed"],
+            *([paper] if table.has_paper else []),
+            t["seeds"],
+        ]
         if profile:
             found = row.cell.profile()
             cells += [f"{found[k]:.4g}" if k in found else "-" for k in PROFILE]
@@ -28,8 +50,9 @@ def to_markdown(table: Table, profile: bool = False) -> str:
     lines += ["", table.caption()]
     for i, note in enumerate(table.notes(), 1):
         lines.append(f"<sup>{i}</sup> {_md(note)}")
-    protocol = [f"- {_md(row.cell.title)}: {row.cell.protocol_note()}" for row in table.rows
-                if row.cell.protocol_note()]
+    protocol = [
+        f"- {_md(row.cell.title)}: {row.cell.protocol_note()}" for row in table.rows if row.cell.protocol_note()
+    ]
     if protocol:
         lines += ["", "Protocol beside the paper's numbers:", *protocol]
     errors = [f"- {row.cell.title}, {e}" for row in table.rows for e in row.cell.errors]

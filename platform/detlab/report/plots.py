@@ -5,6 +5,7 @@
 * `response_figure`: the metric against the value of the key the cells vary (radius, k).
 Incomplete cells are drawn from their finished seeds and labelled as incomplete.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -31,13 +32,34 @@ def seeds_figure(table: Table) -> Any:
         values = [row.cell.values[s] for s in row.cell.seeds if s in row.cell.values]
         if values:
             mean, std = row.cell.mean_std
-            ax.errorbar([i], [mean], yerr=[std or 0.0], fmt="s", color="C0", capsize=6, ms=7,
-                        label="ours: mean ± std" if i == 0 else None)
-            ax.scatter([i + 0.12] * len(values), values, color="C0", alpha=0.45, s=18,
-                       label="ours: each seed" if i == 0 else None)
+            ax.errorbar(
+                [i],
+                [mean],
+                yerr=[std or 0.0],
+                fmt="s",
+                color="C0",
+                capsize=6,
+                ms=7,
+                label="ours: mean ± std" if i == 0 else None,
+            )
+            ax.scatter(
+                [i + 0.12] * len(values),
+                values,
+                color="C0",
+                alpha=0.45,
+                s=18,
+                label="ours: each seed" if i == 0 else None,
+            )
         if row.cell.paper is not None:
-            ax.scatter([i - 0.12], [row.cell.paper], marker="D", facecolors="none", edgecolors="C3", s=46,
-                       label="paper / zoo" if not any(r.cell.paper is not None for r in table.rows[:i]) else None)
+            ax.scatter(
+                [i - 0.12],
+                [row.cell.paper],
+                marker="D",
+                facecolors="none",
+                edgecolors="C3",
+                s=46,
+                label="paper / zoo" if not any(r.cell.paper is not None for r in table.rows[:i]) else None,
+            )
     ax.set_xticks(range(len(table.rows)))
     ax.set_xticklabels([_label(r) for r in table.rows], fontsize=8)
     ax.set_ylabel(f"{table.metric} (x{table.scale:g})")
@@ -49,8 +71,16 @@ def seeds_figure(table: Table) -> Any:
 
 def per_class_figure(table: Table) -> Any | None:
     """None when the runs logged no per-class AP (e.g. the toy trainer)."""
-    classes = sorted({k[len(CLASS_PREFIX):] for row in table.rows for run in row.cell.runs.values()
-                      if run.status == "finished" for k in run.metrics if k.startswith(CLASS_PREFIX)})
+    classes = sorted(
+        {
+            k[len(CLASS_PREFIX) :]
+            for row in table.rows
+            for run in row.cell.runs.values()
+            if run.status == "finished"
+            for k in run.metrics
+            if k.startswith(CLASS_PREFIX)
+        }
+    )
     if not classes:
         return None
     rows = [r for r in table.rows if r.cell.values]
@@ -59,14 +89,20 @@ def per_class_figure(table: Table) -> Any | None:
     width = 0.8 / max(1, len(rows))
     x = np.arange(len(classes))
     for j, row in enumerate(rows):
-        per_seed = np.array([[run.metrics.get(CLASS_PREFIX + c, np.nan) * table.scale for c in classes]
-                             for s, run in sorted(row.cell.runs.items()) if s in row.cell.values])
+        per_seed = np.array(
+            [
+                [run.metrics.get(CLASS_PREFIX + c, np.nan) * table.scale for c in classes]
+                for s, run in sorted(row.cell.runs.items())
+                if s in row.cell.values
+            ]
+        )
         mean = np.nanmean(per_seed, axis=0)
         std = np.nanstd(per_seed, axis=0, ddof=1) if per_seed.shape[0] > 1 else np.zeros(len(classes))
         ax.bar(x + (j - (len(rows) - 1) / 2) * width, mean, width, yerr=std, capsize=2, label=_label(row))
     ax.set_xticks(x)
-    ax.set_xticklabels(classes, rotation=45 if len(classes) > 3 else 0, ha="right" if len(classes) > 3 else "center",
-                       fontsize=8)
+    ax.set_xticklabels(
+        classes, rotation=45 if len(classes) > 3 else 0, ha="right" if len(classes) > 3 else "center", fontsize=8
+    )
     ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1], 1e-3 * table.scale))
     ax.set_ylabel(f"AP (x{table.scale:g})")
     ax.set_title(f"{table.name}: per-class AP per cell (mean ± std over seeds)", fontsize=10)

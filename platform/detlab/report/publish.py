@@ -6,6 +6,7 @@ same runs; the assignment diagnostics from the dataset and the cells' configs. A
 it goes to `<out>/` and, when the ablation has a parent run, to that run's artifacts
 (`report/`, `plots/`, `diagnostics/`) with each cell's mean and std as metrics.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,16 +28,16 @@ class ReportOptions:
     tracking_uri: str | None = None
     trainer: str = "mmdet"
     fmt: str = "md"
-    out_dir: str | None = None          # default: <repo>/work_dirs/reports/<name>
+    out_dir: str | None = None  # default: <repo>/work_dirs/reports/<name>
     log_to_mlflow: bool = True
     diagnostics: bool = True
-    profile: bool = False               # Markdown: params / GFLOPs / CPU latency columns
+    profile: bool = False  # Markdown: params / GFLOPs / CPU latency columns
 
 
 @dataclass
 class Report:
     table: Any
-    texts: dict[str, str]               # format -> text
+    texts: dict[str, str]  # format -> text
     files: dict[str, Path]
     figures: dict[str, bytes]
     diagnostics: Any | None
@@ -45,9 +46,9 @@ class Report:
 
 
 def make_report(opts: ReportOptions, out: Any = None) -> Report:
-    from detlab.specs.ablation_cells import load_ablation, resolve_cells
     from detlab.report.query import fetch_runs, latest_parent, pick_runs
     from detlab.report.table import build_table
+    from detlab.specs.ablation_cells import load_ablation, resolve_cells
     from detlab.tracking import resolve_tracking_uri
     from detlab.tracking.client import make_client
 
@@ -62,8 +63,10 @@ def make_report(opts: ReportOptions, out: Any = None) -> Report:
     parent = latest_parent(client, spec.mlflow.experiment, spec.name)
     if uri.startswith("http"):
         exp = parent.info.experiment_id if parent else None
-        table.links = {r.run_id: f"{uri.rstrip('/')}/#/experiments/{exp or _exp_of(client, r.run_id)}/runs/{r.run_id}"
-                       for r in picked.values()}
+        table.links = {
+            r.run_id: f"{uri.rstrip('/')}/#/experiments/{exp or _exp_of(client, r.run_id)}/runs/{r.run_id}"
+            for r in picked.values()
+        }
 
     from detlab.report import plots
 
@@ -86,22 +89,37 @@ def make_report(opts: ReportOptions, out: Any = None) -> Report:
     from detlab.report.latex import to_latex
     from detlab.report.markdown import to_markdown
 
-    texts = {"md": to_markdown(table, profile=opts.profile), "latex": to_latex(table), "csv": to_csv(table),
-             "html": to_html(table, pngs, diagnostics=diagnostics.table if diagnostics else (),
-                             diag_images=diagnostics.images if diagnostics else 0, tracking_uri=uri,
-                             parent_run_id=parent.info.run_id if parent else None)}
+    texts = {
+        "md": to_markdown(table, profile=opts.profile),
+        "latex": to_latex(table),
+        "csv": to_csv(table),
+        "html": to_html(
+            table,
+            pngs,
+            diagnostics=diagnostics.table if diagnostics else (),
+            diag_images=diagnostics.images if diagnostics else 0,
+            tracking_uri=uri,
+            parent_run_id=parent.info.run_id if parent else None,
+        ),
+    }
     folder = Path(opts.out_dir) if opts.out_dir else spec.root / "work_dirs" / "reports" / spec.name
     files = _write(folder, texts, pngs, diagnostics)
     parent_id = parent.info.run_id if parent else None
     if opts.log_to_mlflow:
         if parent is None:
-            print(f"no parent run of {spec.name} in MLflow experiment {spec.mlflow.experiment!r}: "
-                  "the report is not logged (run `detlab ablate run` first)", file=sys.stderr)
+            print(
+                f"no parent run of {spec.name} in MLflow experiment {spec.mlflow.experiment!r}: "
+                "the report is not logged (run `detlab ablate run` first)",
+                file=sys.stderr,
+            )
         else:
             _log(client, parent_id, table, files, figs, diagnostics)
     print(texts[opts.fmt], file=out, end="" if texts[opts.fmt].endswith("\n") else "\n")
-    print(f"report written to {folder}" + (f" and logged to MLflow run {parent_id}" if parent_id and
-                                           opts.log_to_mlflow else ""), file=sys.stderr)
+    print(
+        f"report written to {folder}"
+        + (f" and logged to MLflow run {parent_id}" if parent_id and opts.log_to_mlflow else ""),
+        file=sys.stderr,
+    )
     return Report(table, texts, files, pngs, diagnostics, parent_id, uri)
 
 
@@ -125,14 +143,16 @@ def _response_values(key: str, cells: list[Any]) -> list[float | None]:
 
 
 def _diagnostics(spec: Any, cells: list[Any]) -> Any | None:
-    from detlab.sweep.data import cell_data_overrides
     from detlab.diagnostics.ablation import diagnose
+    from detlab.sweep.data import cell_data_overrides
 
     try:
         return diagnose(spec, cells, {c.name: cell_data_overrides(spec, c) for c in cells})
     except Exception as err:  # noqa: BLE001 - no data here (e.g. a cluster path): the table still stands
-        print(f"diagnostics skipped: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
-              file=sys.stderr)
+        print(
+            f"diagnostics skipped: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
+            file=sys.stderr,
+        )
         return None
 
 
@@ -158,8 +178,7 @@ def _write(folder: Path, texts: dict[str, str], pngs: dict[str, bytes], diagnost
     return files
 
 
-def _log(client: Any, run_id: str, table: Any, files: dict[str, Path], figs: dict[str, Any],
-         diagnostics: Any) -> None:
+def _log(client: Any, run_id: str, table: Any, files: dict[str, Path], figs: dict[str, Any], diagnostics: Any) -> None:
     """Artifacts and per-cell metrics on the parent run; a failure warns, the files stay on disk."""
     import time
 
@@ -182,16 +201,22 @@ def _log(client: Any, run_id: str, table: Any, files: dict[str, Path], figs: dic
                     metrics.append(Metric(f"table/{row.cell.name}/std", std, now, 0))
             test = row.test
             if test is not None:
-                numbers = {"delta": test.delta, "delta_ci_low": test.ci_low, "delta_ci_high": test.ci_high,
-                           "p_value": test.p_value, "seeds_needed": test.seeds_needed}
-                metrics += [Metric(f"table/{row.cell.name}/{k}", float(v), now, 0)
-                            for k, v in numbers.items() if v is not None]
-        for r in (diagnostics.table if diagnostics else ()):
+                numbers = {
+                    "delta": test.delta,
+                    "delta_ci_low": test.ci_low,
+                    "delta_ci_high": test.ci_high,
+                    "p_value": test.p_value,
+                    "seeds_needed": test.seeds_needed,
+                }
+                metrics += [
+                    Metric(f"table/{row.cell.name}/{k}", float(v), now, 0) for k, v in numbers.items() if v is not None
+                ]
+        for r in diagnostics.table if diagnostics else ():
             for k, v in r.items():
                 if k == "all" or (k.startswith("s") and k[1:].isdigit()):
                     metrics.append(Metric(f"diag/pos_per_gt/{r['cell']}/{r['kind']}/{k}", float(v), now, 0))
         for i in range(0, len(metrics), 500):
-            client.log_batch(run_id, metrics=metrics[i:i + 500])
+            client.log_batch(run_id, metrics=metrics[i : i + 500])
         client.set_tag(run_id, "detlab.report", "report/report.html")
     except Exception as err:  # noqa: BLE001
         print(f"warning: could not log the report to MLflow run {run_id}: {err}", file=sys.stderr)

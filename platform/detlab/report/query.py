@@ -8,6 +8,7 @@ resumed driver that ran a trial twice, a reused copy), one is picked, so a seed 
 never counted twice: a FINISHED run first (an original before a reused copy, then the
 latest), else a RUNNING one, else the latest that failed or was killed.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from detlab.tracking.ablation_tags import (TAG_ABLATION, TAG_CELL, TAG_FINGERPRINT, TAG_REUSED, TAG_SEED,
-                                          TAG_TRAINER)
+from detlab.tracking.ablation_tags import TAG_ABLATION, TAG_CELL, TAG_FINGERPRINT, TAG_REUSED, TAG_SEED, TAG_TRAINER
 
 __all__ = ["RunInfo", "fetch_runs", "pick_runs", "latest_parent", "experiment_id"]
 
@@ -29,13 +29,13 @@ class RunInfo:
     cell: str
     seed: int
     fingerprint: str
-    status: str                      # finished | running | failed | killed | pruned
-    metrics: dict[str, float] = field(default_factory=dict)   # last value of each metric
+    status: str  # finished | running | failed | killed | pruned
+    metrics: dict[str, float] = field(default_factory=dict)  # last value of each metric
     error: str = ""
     start_time: int = 0
     reused_from: str | None = None
     parent_run_id: str | None = None
-    protocol: dict[str, str] = field(default_factory=dict)    # its protocol.* tags, without the prefix
+    protocol: dict[str, str] = field(default_factory=dict)  # its protocol.* tags, without the prefix
 
     def value(self, metric: str) -> float | None:
         v = self.metrics.get(metric)
@@ -79,8 +79,12 @@ def latest_parent(client: Any, experiment: str, ablation: str) -> Any | None:
     exp_id = experiment_id(client, experiment)
     if exp_id is None:
         return None
-    runs = client.search_runs([exp_id], filter_string=f"tags.`detlab.study` = '{ablation}'",
-                              order_by=["attributes.start_time DESC"], max_results=50)
+    runs = client.search_runs(
+        [exp_id],
+        filter_string=f"tags.`detlab.study` = '{ablation}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=50,
+    )
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     return parents[0] if parents else None
 
@@ -92,17 +96,29 @@ def _rank(run: RunInfo) -> tuple[int, int, int]:
 
 def _info(run: Any) -> RunInfo:
     tags = run.data.tags
-    status = {"FINISHED": "finished", "RUNNING": "running", "SCHEDULED": "running", "FAILED": "failed",
-              "KILLED": "killed"}.get(run.info.status, "failed")
+    status = {
+        "FINISHED": "finished",
+        "RUNNING": "running",
+        "SCHEDULED": "running",
+        "FAILED": "failed",
+        "KILLED": "killed",
+    }.get(run.info.status, "failed")
     if status == "finished" and tags.get("pruned") == "true":
         status = "pruned"
     try:
         seed = int(tags.get(TAG_SEED, ""))
     except ValueError:
         seed = -1
-    return RunInfo(run_id=run.info.run_id, cell=tags.get(TAG_CELL, ""), seed=seed,
-                   fingerprint=tags.get(TAG_FINGERPRINT, ""), status=status,
-                   metrics={k: float(v) for k, v in run.data.metrics.items()}, error=tags.get("error", ""),
-                   start_time=int(run.info.start_time or 0), reused_from=tags.get(TAG_REUSED),
-                   parent_run_id=tags.get("mlflow.parentRunId"),
-                   protocol={k[len("protocol."):]: v for k, v in tags.items() if k.startswith("protocol.")})
+    return RunInfo(
+        run_id=run.info.run_id,
+        cell=tags.get(TAG_CELL, ""),
+        seed=seed,
+        fingerprint=tags.get(TAG_FINGERPRINT, ""),
+        status=status,
+        metrics={k: float(v) for k, v in run.data.metrics.items()},
+        error=tags.get("error", ""),
+        start_time=int(run.info.start_time or 0),
+        reused_from=tags.get(TAG_REUSED),
+        parent_run_id=tags.get("mlflow.parentRunId"),
+        protocol={k[len("protocol.") :]: v for k, v in tags.items() if k.startswith("protocol.")},
+    )

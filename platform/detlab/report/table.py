@@ -4,14 +4,15 @@ A cell shows a number only when every seed finished; otherwise its status says w
 missing ("failed 1/3", "missing", "running 2/3"), never a zero. Deltas and tests need
 both the row and its reference complete.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from detlab.specs.ablation_cells import ResolvedCell
-from detlab.specs.ablation import AblationSpec
 from detlab.report.query import RunInfo
+from detlab.specs.ablation import AblationSpec
+from detlab.specs.ablation_cells import ResolvedCell
 from detlab.stats import PairedTest, mean_std, paired_test
 
 __all__ = ["CellResult", "Row", "Table", "build_table", "cell_seeds"]
@@ -21,9 +22,9 @@ __all__ = ["CellResult", "Row", "Table", "build_table", "cell_seeds"]
 class CellResult:
     name: str
     title: str
-    seeds: list[int]                          # seeds the ablation asks for, then extra finished ones
-    values: dict[int, float]                  # seed -> scaled metric, finished runs only
-    runs: dict[int, RunInfo]                  # seed -> the run that stands for it
+    seeds: list[int]  # seeds the ablation asks for, then extra finished ones
+    values: dict[int, float]  # seed -> scaled metric, finished runs only
+    runs: dict[int, RunInfo]  # seed -> the run that stands for it
     paper: float | None = None
     paper_note: str | None = None
     paper_protocol: dict[str, str] | None = None
@@ -31,6 +32,7 @@ class CellResult:
     def profile(self) -> dict[str, float]:
         """Mean of each ``profile/*`` metric over the cell's runs that have it."""
         from detlab.tracking.profile_columns import PROFILE
+
         out = {}
         for key in PROFILE:
             values = [r.metrics[key] for r in self.runs.values() if key in r.metrics]
@@ -43,6 +45,7 @@ class CellResult:
         if self.paper is None:
             return None
         from detlab.config.protocol import protocol_differences
+
         ours = next((r.protocol for r in self.runs.values() if r.protocol), None)
         if not ours:
             return "our protocol unknown (runs without protocol.* tags)"
@@ -95,7 +98,7 @@ class CellResult:
 @dataclass
 class Row:
     cell: CellResult
-    reference: str | None = None              # name of the cell this row is compared with
+    reference: str | None = None  # name of the cell this row is compared with
     test: PairedTest | None = None
 
 
@@ -113,7 +116,7 @@ class Table:
     rows: list[Row] = field(default_factory=list)
     trainer: str = "mmdet"
     baseline_title: str = ""
-    links: dict[str, str] = field(default_factory=dict)   # run id -> MLflow UI address
+    links: dict[str, str] = field(default_factory=dict)  # run id -> MLflow UI address
 
     @property
     def has_paper(self) -> bool:
@@ -135,19 +138,31 @@ class Table:
         ref = "the row above" if self.compare == "previous" else f"the baseline ({self.baseline_title})"
         test = "paired t-test" if self.test == "paired_t" else "paired bootstrap"
         head = f"{self.description.rstrip('.')}. " if self.description else ""
-        return (f"{head}{self.metric} ({unit}), mean ± sample std over seeds {', '.join(map(str, self.seeds))}; "
-                f"Δ against {ref}, with its 95 % CI (paired t); * marks p < {self.alpha:g} ({test} over seeds); "
-                f"n80: seeds needed to detect the observed Δ at α = {self.alpha:g} with 80 % power "
-                f"(from the observed spread).")
+        return (
+            f"{head}{self.metric} ({unit}), mean ± sample std over seeds {', '.join(map(str, self.seeds))}; "
+            f"Δ against {ref}, with its 95 % CI (paired t); * marks p < {self.alpha:g} ({test} over seeds); "
+            f"n80: seeds needed to detect the observed Δ at α = {self.alpha:g} with 80 % power "
+            f"(from the observed spread)."
+        )
 
 
-def build_table(spec: AblationSpec, cells: list[ResolvedCell], picked: dict[tuple[str, int], RunInfo],
-                *, trainer: str = "mmdet") -> Table:
+def build_table(
+    spec: AblationSpec, cells: list[ResolvedCell], picked: dict[tuple[str, int], RunInfo], *, trainer: str = "mmdet"
+) -> Table:
     sig = spec.significance
-    table = Table(name=spec.name, description=spec.description.strip(), dataset=spec.dataset.name,
-                  metric=spec.metric, scale=spec.scale, compare=spec.compare, test=sig.test, alpha=sig.alpha,
-                  seeds=list(spec.seeds), trainer=trainer,
-                  baseline_title=spec.cell(spec.baseline_cell).title)
+    table = Table(
+        name=spec.name,
+        description=spec.description.strip(),
+        dataset=spec.dataset.name,
+        metric=spec.metric,
+        scale=spec.scale,
+        compare=spec.compare,
+        test=sig.test,
+        alpha=sig.alpha,
+        seeds=list(spec.seeds),
+        trainer=trainer,
+        baseline_title=spec.cell(spec.baseline_cell).title,
+    )
     results = []
     for cell in cells:
         seeds = cell_seeds(spec.seeds, cell.name, picked)
@@ -157,14 +172,25 @@ def build_table(spec: AblationSpec, cells: list[ResolvedCell], picked: dict[tupl
             v = run.value(spec.metric)
             if run.status == "finished" and v is not None:
                 values[s] = v * spec.scale
-        results.append(CellResult(cell.name, cell.title, seeds, values, runs, cell.paper, cell.paper_note,
-                                  getattr(cell, "paper_protocol", None)))
+        results.append(
+            CellResult(
+                cell.name,
+                cell.title,
+                seeds,
+                values,
+                runs,
+                cell.paper,
+                cell.paper_note,
+                getattr(cell, "paper_protocol", None),
+            )
+        )
     for i, result in enumerate(results):
         j = spec.reference_of(i)
         row = Row(result, reference=results[j].name if j is not None else None)
         if j is not None and result.complete and results[j].complete:
-            row.test = paired_test(result.values, results[j].values, test=sig.test, alpha=sig.alpha,
-                                   resamples=sig.resamples, seed=sig.seed)
+            row.test = paired_test(
+                result.values, results[j].values, test=sig.test, alpha=sig.alpha, resamples=sig.resamples, seed=sig.seed
+            )
         table.rows.append(row)
     return table
 
@@ -197,11 +223,23 @@ def cells_text(row: Row) -> dict[str, Any]:
     if row.test is not None:
         delta = fmt(row.test.delta, signed=True) + ("*" if row.test.significant else "")
         p = "–" if row.test.p_value is None else f"{row.test.p_value:.3f}"
-        ci = (f"[{fmt(row.test.ci_low, signed=True)}, {fmt(row.test.ci_high, signed=True)}]"
-              if row.test.ci_low is not None else "–")
+        ci = (
+            f"[{fmt(row.test.ci_low, signed=True)}, {fmt(row.test.ci_high, signed=True)}]"
+            if row.test.ci_low is not None
+            else "–"
+        )
         needed = needed_text(row.test)
     else:
         delta, p, ci, needed = ("–", "–", "–", "–")
     paper = fmt(c.paper) if c.paper is not None else "–"
-    return {"method": c.title, "ours": ours, "delta": delta, "p": p, "ci": ci, "needed": needed, "paper": paper,
-            "significant": bool(row.test and row.test.significant), "seeds": f"{c.n_finished}/{len(c.seeds)}"}
+    return {
+        "method": c.title,
+        "ours": ours,
+        "delta": delta,
+        "p": p,
+        "ci": ci,
+        "needed": needed,
+        "paper": paper,
+        "significant": bool(row.test and row.test.significant),
+        "seeds": f"{c.n_finished}/{len(c.seeds)}",
+    }

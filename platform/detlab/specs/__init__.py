@@ -3,16 +3,54 @@
 Loading and checking a spec imports neither Ray nor MLflow (space.py imports
 `ray.tune` only when building a search space).
 """
+
 from detlab.specs.load import check_against_config, find_root, load_spec, parse_spec
-from detlab.specs.space import (check_resources, decode_trial, grid_size, num_trials, param_space,
-                                to_tune, trial_resources)
-from detlab.specs.study import (SEED_KEY, DatasetSpec, Dimension, MlflowSpec, ObjectiveSpec,
-                                ResourcesSpec, SamplerSpec, SchedulerSpec, StorageSpec, StudySpec,
-                                TrialsSpec, markdown_reference)
+from detlab.specs.space import (
+    check_resources,
+    decode_trial,
+    grid_size,
+    num_trials,
+    param_space,
+    to_tune,
+    trial_resources,
+)
+from detlab.specs.study import (
+    SEED_KEY,
+    DatasetSpec,
+    Dimension,
+    MlflowSpec,
+    ObjectiveSpec,
+    ResourcesSpec,
+    SamplerSpec,
+    SchedulerSpec,
+    StorageSpec,
+    StudySpec,
+    TrialsSpec,
+    markdown_reference,
+)
 
 __all__ = [
-    "SEED_KEY", "DatasetSpec", "Dimension", "MlflowSpec", "ObjectiveSpec", "ResourcesSpec",
-    "SamplerSpec", "SchedulerSpec", "StorageSpec", "StudySpec", "TrialsSpec", "check_against_config",
-    "check_resources", "decode_trial", "find_root", "grid_size", "load_spec", "markdown_reference",
-    "num_trials", "param_space", "parse_spec", "to_tune", "trial_resources",
+    "SEED_KEY",
+    "DatasetSpec",
+    "Dimension",
+    "MlflowSpec",
+    "ObjectiveSpec",
+    "ResourcesSpec",
+    "SamplerSpec",
+    "SchedulerSpec",
+    "StorageSpec",
+    "StudySpec",
+    "TrialsSpec",
+    "check_against_config",
+    "check_resources",
+    "decode_trial",
+    "find_root",
+    "grid_size",
+    "load_spec",
+    "markdown_reference",
+    "num_trials",
+    "param_space",
+    "parse_spec",
+    "to_tune",
+    "trial_resources",
 ]

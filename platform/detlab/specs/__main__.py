@@ -1,4 +1,5 @@
 """`python -m detlab.specs [DOC.md ...]`: regenerate the spec field reference in Markdown files."""
+
 from __future__ import annotations
 
 import sys

@@ -4,6 +4,7 @@ Like study specs, everything is checked before Ray or MLflow is touched: every
 override key of every cell must exist in that cell's base config (`+key` adds one),
 so a typo fails at once with the file, the cell and the key.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,9 +16,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from detlab.specs.ablation import AblationSpec, CellSpec
 from detlab.config import OverrideError, apply_overrides, load_config, parse_override
 from detlab.errors import UserError
+from detlab.specs.ablation import AblationSpec, CellSpec
 from detlab.specs.fields import SpecPathError, set_field
 from detlab.specs.load import condense_errors, find_root, read_spec_file
 
@@ -30,14 +31,14 @@ class ResolvedCell:
 
     name: str
     title: str
-    config: str                          # absolute path
-    base_config: str                     # as the definition names it (relative to the repository root)
-    overrides: dict[str, Any]            # ablation overrides, variant set, cell overrides (in order)
-    fingerprint: str                     # of the merged config and the dataset: same cell, same number
+    config: str  # absolute path
+    base_config: str  # as the definition names it (relative to the repository root)
+    overrides: dict[str, Any]  # ablation overrides, variant set, cell overrides (in order)
+    fingerprint: str  # of the merged config and the dataset: same cell, same number
     paper: float | None = None
     paper_note: str | None = None
     paper_protocol: dict[str, str] | None = None
-    assigner: dict[str, Any] = field(default_factory=dict)   # merged model.train_cfg.assigner
+    assigner: dict[str, Any] = field(default_factory=dict)  # merged model.train_cfg.assigner
 
 
 def load_ablation(path: str | Path, sets: Sequence[str] = (), *, root: str | Path | None = None) -> AblationSpec:
@@ -91,8 +92,7 @@ def _resolve(spec: AblationSpec, index: int, cell: CellSpec, table: dict[str, di
 
             close = suggest(cell.variant, list(table))
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UserError(f"{where}: variant: no variant {cell.variant!r} in "
-                            f"experiments/configs/variants.yaml{hint}")
+            raise UserError(f"{where}: variant: no variant {cell.variant!r} in experiments/configs/variants.yaml{hint}")
         variant_set = dict(table[cell.variant]["set"])
         base = base or table[cell.variant]["base"]
     assert base is not None  # the model requires base_config or variant
@@ -103,24 +103,37 @@ def _resolve(spec: AblationSpec, index: int, cell: CellSpec, table: dict[str, di
         cfg = load_config(path, import_custom_modules=False)
     except UserError as err:
         raise UserError(f"{where}: base_config: {err}") from None
-    layers = [("overrides", spec.overrides), (f"variant {cell.variant}", variant_set),
-              ("overrides", cell.overrides)]
+    layers = [("overrides", spec.overrides), (f"variant {cell.variant}", variant_set), ("overrides", cell.overrides)]
     merged: dict[str, Any] = {}
     for label, layer in layers:
         for key, value in layer.items():
             try:
                 cfg = apply_overrides(cfg, {key: value}, source="")
             except OverrideError as err:
-                field_ = f"{spec.source}: overrides.{key} (cell {cell.name})" if layer is spec.overrides \
-                    else f"{where}: {label}.{key}" if label == "overrides" else f"{where}: {label}: {key}"
+                field_ = (
+                    f"{spec.source}: overrides.{key} (cell {cell.name})"
+                    if layer is spec.overrides
+                    else f"{where}: {label}.{key}"
+                    if label == "overrides"
+                    else f"{where}: {label}: {key}"
+                )
                 raise UserError(f"{field_}: {base}: {err.problem}") from None
-            merged.pop(key, None)   # a later layer's value comes last, as it is applied last
+            merged.pop(key, None)  # a later layer's value comes last, as it is applied last
             merged[key] = value
     _check_flat(where, path, merged, cfg)
     assigner = (cfg.get("model", {}).get("train_cfg") or {}).get("assigner") or {}
-    return ResolvedCell(name=cell.name, title=cell.title, config=str(path), base_config=base,
-                        overrides=merged, fingerprint=fingerprint(cfg, spec), paper=cell.paper,
-                        paper_note=cell.paper_note, paper_protocol=cell.paper_protocol, assigner=dict(assigner))
+    return ResolvedCell(
+        name=cell.name,
+        title=cell.title,
+        config=str(path),
+        base_config=base,
+        overrides=merged,
+        fingerprint=fingerprint(cfg, spec),
+        paper=cell.paper,
+        paper_note=cell.paper_note,
+        paper_protocol=cell.paper_protocol,
+        assigner=dict(assigner),
+    )
 
 
 def _check_flat(where: str, path: Path, merged: dict[str, Any], cfg: Any) -> None:
@@ -132,5 +145,7 @@ def _check_flat(where: str, path: Path, merged: dict[str, Any], cfg: Any) -> Non
     except OverrideError:
         same = False
     if not same:
-        raise UserError(f"{where}: the same key is set in several layers (ablation overrides, variant, "
-                        f"cell) in an order that one list of overrides cannot reproduce; set it in one place")
+        raise UserError(
+            f"{where}: the same key is set in several layers (ablation overrides, variant, "
+            f"cell) in an order that one list of overrides cannot reproduce; set it in one place"
+        )

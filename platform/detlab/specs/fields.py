@@ -7,6 +7,7 @@ with the valid names. Maps keyed by dotted config keys (`search_space`,
 `search_space.model.train_cfg.assigner.radius.high` is field `high` of the
 dimension `model.train_cfg.assigner.radius`.
 """
+
 from __future__ import annotations
 
 import types

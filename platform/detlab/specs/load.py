@@ -4,6 +4,7 @@ Everything here runs before Ray, Optuna or MLflow are touched: a bad spec must
 fail before any trial starts and leave no MLflow run behind. The base config is
 read with `Config.fromfile` (its `custom_imports` skipped), never built.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -135,12 +136,16 @@ def _fill_max_t(spec: StudySpec, cfg: Config) -> None:
     runner, evaluation = cfg.get("runner") or {}, cfg.get("evaluation") or {}
     epochs, interval = runner.get("max_epochs"), evaluation.get("interval", 1)
     if not (isinstance(epochs, int) and isinstance(interval, int) and interval >= 1 and epochs >= interval):
-        raise UserError(f"{spec.source}: scheduler.max_t: give it; {spec.base_config} has no usable "
-                        f"runner.max_epochs ({epochs!r}) and evaluation.interval ({interval!r})")
+        raise UserError(
+            f"{spec.source}: scheduler.max_t: give it; {spec.base_config} has no usable "
+            f"runner.max_epochs ({epochs!r}) and evaluation.interval ({interval!r})"
+        )
     max_t = epochs // interval
     if sched.grace_period > max_t:
-        raise UserError(f"{spec.source}: scheduler.grace_period: {sched.grace_period} exceeds the "
-                        f"{max_t} evaluations of {spec.base_config}")
+        raise UserError(
+            f"{spec.source}: scheduler.grace_period: {sched.grace_period} exceeds the "
+            f"{max_t} evaluations of {spec.base_config}"
+        )
     sched.max_t = max_t
 
 

@@ -12,6 +12,7 @@ into Tune as its `repr` label; `decode_trial` maps labels back. The runner gets
 a trial's config overrides and seed from `decode_trial`, never by reading the
 Tune config itself.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,8 @@ from typing import Any
 from detlab.errors import UserError
 from detlab.specs.study import SEED_KEY, Dimension, StudySpec, choice_label, same_label
 
-__all__ = ["to_tune", "param_space", "decode_trial", "grid_size", "num_trials", "trial_resources",
-           "check_resources"]
+__all__ = ["to_tune", "param_space", "decode_trial", "grid_size", "num_trials", "trial_resources", "check_resources"]
+
 
 def to_tune(dim: Dimension, *, exhaustive: bool = False) -> Any:
     """One dimension as a Tune sample object; `exhaustive` makes a choice a grid (sampler grid)."""
@@ -92,10 +93,13 @@ def check_resources(spec: StudySpec, available: Mapping[str, float]) -> None:
     autoscaling cluster pass what it can grow to.
     """
     res, need = spec.resources, trial_resources(spec)
-    for name, per_worker, field in (("CPU", res.cpus_per_worker, "cpus_per_worker"),
-                                    ("GPU", res.gpus_per_worker, "gpus_per_worker")):
+    for name, per_worker, field in (
+        ("CPU", res.cpus_per_worker, "cpus_per_worker"),
+        ("GPU", res.gpus_per_worker, "gpus_per_worker"),
+    ):
         have = float(available.get(name, 0.0))
         if need[name] > have + 1e-9:
             raise UserError(
                 f"{spec.source}: resources.workers_per_trial: {res.workers_per_trial} workers x {per_worker:g} "
-                f"{name} ({field}) = {need[name]:g} {name} per trial, but the cluster has {have:g}")
+                f"{name} ({field}) = {need[name]:g} {name} per trial, but the cluster has {have:g}"
+            )

@@ -6,6 +6,7 @@ sampler/dimension compatibility); checks against the base config and the
 cluster live in `load.py` and `space.py`. `markdown_reference()` renders these
 models as the field tables of docs/studies.md.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,17 +17,29 @@ from typing import Annotated, Any, Literal
 
 import annotated_types
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticUndefined
 
 from detlab.limits import PLACEMENT_TIMEOUT_S
 
 __all__ = [
-    "StudySpec", "DatasetSpec", "Dimension", "ObjectiveSpec", "SamplerSpec", "SchedulerSpec",
-    "TrialsSpec", "ResourcesSpec", "MlflowSpec", "StorageSpec", "ConfirmSpec", "CLA_BASELINE", "SEED_KEY",
+    "StudySpec",
+    "DatasetSpec",
+    "Dimension",
+    "ObjectiveSpec",
+    "SamplerSpec",
+    "SchedulerSpec",
+    "TrialsSpec",
+    "ResourcesSpec",
+    "MlflowSpec",
+    "StorageSpec",
+    "ConfirmSpec",
+    "CLA_BASELINE",
+    "SEED_KEY",
     "markdown_reference",
-    "update_reference", "choice_label", "same_label",
+    "update_reference",
+    "choice_label",
+    "same_label",
 ]
 
 SEED_KEY = "seed"
@@ -56,6 +69,7 @@ def same_label(a: Any, b: Any) -> bool:
 
 class StrictSpec(BaseModel):
     """Base of every spec section: unknown keys are errors, as in Ray's release-test specs."""
+
     model_config = ConfigDict(extra="forbid")
 
     def _explicit(self, *names: str) -> list[str]:
@@ -68,10 +82,13 @@ class DatasetSpec(StrictSpec):
     """Which data the trials train and evaluate on."""
 
     name: Literal["hrsc2016", "dota"] = Field(
-        description="Dataset family; picks the evaluator (DOTA v1.0 Task1 VOC07, or HRSC2016 VOC07 and VOC12).")
+        description="Dataset family; picks the evaluator (DOTA v1.0 Task1 VOC07, or HRSC2016 VOC07 and VOC12)."
+    )
     root: str | None = Field(
-        None, description="Directory holding the data, absolute or relative to the repository root; "
-                          "null keeps the paths of the base config.")
+        None,
+        description="Directory holding the data, absolute or relative to the repository root; "
+        "null keeps the paths of the base config.",
+    )
 
 
 class Dimension(StrictSpec):
@@ -83,17 +100,21 @@ class Dimension(StrictSpec):
 
     type: Literal["uniform", "loguniform", "int", "choice", "grid"] = Field(
         description="How values are drawn: uniform, loguniform (low > 0), int (both ends included), "
-                    "choice (sampled from values) or grid (every value; sampler grid only).")
-    low: Number | None = Field(
-        None, description="Lower bound, included (uniform, loguniform, int).")
+        "choice (sampled from values) or grid (every value; sampler grid only)."
+    )
+    low: Number | None = Field(None, description="Lower bound, included (uniform, loguniform, int).")
     high: Number | None = Field(
-        None, description="Upper bound, included (uniform, loguniform, int); must be above low.")
+        None, description="Upper bound, included (uniform, loguniform, int); must be above low."
+    )
     step: int | None = Field(
-        None, ge=1, description="int only: spacing of the values (default 1); with step > 1, low and high "
-                                "must be multiples of it.")
+        None,
+        ge=1,
+        description="int only: spacing of the values (default 1); with step > 1, low and high must be multiples of it.",
+    )
     values: list[Any] | None = Field(
-        None, description="choice and grid: the values, any YAML (numbers, booleans, strings, lists, maps); "
-                          "no duplicates.")
+        None,
+        description="choice and grid: the values, any YAML (numbers, booleans, strings, lists, maps); no duplicates.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Dimension:
@@ -117,8 +138,10 @@ class Dimension(StrictSpec):
                 raise ValueError(f"type int needs integer low and high, got {self.low!r} and {self.high!r}")
             step = self.step or 1
             if step > 1 and (self.low % step or self.high % step):
-                raise ValueError(f"with step {step}, low ({self.low}) and high ({self.high}) must be multiples "
-                                 "of it (Ray Tune draws multiples of step)")
+                raise ValueError(
+                    f"with step {step}, low ({self.low}) and high ({self.high}) must be multiples "
+                    "of it (Ray Tune draws multiples of step)"
+                )
         if self.low >= self.high:
             raise ValueError(f"low ({self.low}) must be below high ({self.high}); put a constant in overrides")
         if self.type == "loguniform" and self.low <= 0:
@@ -141,8 +164,10 @@ class ObjectiveSpec(StrictSpec):
     """What the search optimises."""
 
     metric: str = Field(
-        "val/mAP_voc07", min_length=1,
-        description="Metric reported at each evaluation, e.g. val/mAP_voc07, val/mAP_voc12 (HRSC2016).")
+        "val/mAP_voc07",
+        min_length=1,
+        description="Metric reported at each evaluation, e.g. val/mAP_voc07, val/mAP_voc12 (HRSC2016).",
+    )
     mode: Literal["max", "min"] = Field("max", description="Whether higher (max) or lower (min) is better.")
 
 
@@ -150,11 +175,12 @@ class SamplerSpec(StrictSpec):
     """How configurations are proposed."""
 
     type: Literal["tpe", "random", "grid"] = Field(
-        "tpe", description="tpe: Optuna TPE; random: Optuna random sampling; grid: every combination of "
-                           "the grid and choice dimensions (ablations), no Optuna.")
+        "tpe",
+        description="tpe: Optuna TPE; random: Optuna random sampling; grid: every combination of "
+        "the grid and choice dimensions (ablations), no Optuna.",
+    )
     seed: int = Field(0, description="Seed of the Optuna sampler (tpe, random); unused by grid.")
-    n_startup_trials: int = Field(
-        10, ge=0, description="tpe only: random trials before TPE starts modelling.")
+    n_startup_trials: int = Field(10, ge=0, description="tpe only: random trials before TPE starts modelling.")
 
     @model_validator(mode="after")
     def _check(self) -> SamplerSpec:
@@ -167,16 +193,18 @@ class SchedulerSpec(StrictSpec):
     """Early stopping of poor trials."""
 
     type: Literal["asha", "none"] = Field(
-        "none", description="asha: Ray Tune's ASHA (async successive halving); none: every trial runs "
-                            "its full schedule.")
-    grace_period: int = Field(
-        1, ge=1, description="asha: evaluations a trial gets before it can be stopped.")
-    reduction_factor: float = Field(
-        4.0, gt=1, description="asha: 1/reduction_factor of the trials go on at each rung.")
+        "none",
+        description="asha: Ray Tune's ASHA (async successive halving); none: every trial runs its full schedule.",
+    )
+    grace_period: int = Field(1, ge=1, description="asha: evaluations a trial gets before it can be stopped.")
+    reduction_factor: float = Field(4.0, gt=1, description="asha: 1/reduction_factor of the trials go on at each rung.")
     max_t: int | None = Field(
-        None, ge=1, description="asha: evaluations in a full trial (Tune's training_iteration, one per "
-                                "evaluation); null: runner.max_epochs / evaluation.interval of the base "
-                                "config with the overrides applied.")
+        None,
+        ge=1,
+        description="asha: evaluations in a full trial (Tune's training_iteration, one per "
+        "evaluation); null: runner.max_epochs / evaluation.interval of the base "
+        "config with the overrides applied.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SchedulerSpec:
@@ -193,10 +221,10 @@ class TrialsSpec(StrictSpec):
     """How many trials, and how many at once."""
 
     num_samples: int = Field(
-        ge=1, description="tpe/random: trials to run; grid: repeats of the whole grid (keep 1, repeat with "
-                          "seeds instead).")
-    max_concurrent: int = Field(
-        1, ge=1, description="Trials running at the same time; more wait for resources.")
+        ge=1,
+        description="tpe/random: trials to run; grid: repeats of the whole grid (keep 1, repeat with seeds instead).",
+    )
+    max_concurrent: int = Field(1, ge=1, description="Trials running at the same time; more wait for resources.")
 
 
 class ResourcesSpec(StrictSpec):
@@ -206,58 +234,88 @@ class ResourcesSpec(StrictSpec):
     cpus_per_worker: float = Field(1.0, gt=0, description="CPUs each worker reserves.")
     gpus_per_worker: float = Field(0.0, ge=0, description="GPUs each worker reserves (0: train on CPU, gloo).")
     placement_timeout_s: float = Field(
-        PLACEMENT_TIMEOUT_S, gt=0, description="Seconds a trial's workers may wait to be placed on the cluster; past it the "
-                                 "trial ends FAILED with what it waited for and what the cluster had free.")
+        PLACEMENT_TIMEOUT_S,
+        gt=0,
+        description="Seconds a trial's workers may wait to be placed on the cluster; past it the "
+        "trial ends FAILED with what it waited for and what the cluster had free.",
+    )
 
 
 class MlflowSpec(StrictSpec):
     """Where the study is recorded."""
 
     experiment: str | None = Field(
-        None, description="MLflow experiment holding the study's parent run; null: the study name.")
+        None, description="MLflow experiment holding the study's parent run; null: the study name."
+    )
     tracking_uri: str | None = Field(
-        None, description="MLflow tracking URI; null: $MLFLOW_TRACKING_URI, else a local SQLite store "
-                          "(detlab.tracking.uri).")
+        None,
+        description="MLflow tracking URI; null: $MLFLOW_TRACKING_URI, else a local SQLite store (detlab.tracking.uri).",
+    )
 
 
 class StorageSpec(StrictSpec):
     """Where search state persists, so a study can be resumed."""
 
     optuna: str | None = Field(
-        None, description="Optuna storage (tpe, random): an RDB URL (sqlite:///..., postgresql://...) or a "
-                          "file path relative to the repository root (a SQLite file); null: the runner's "
-                          "default beside the Ray Tune results.")
+        None,
+        description="Optuna storage (tpe, random): an RDB URL (sqlite:///..., postgresql://...) or a "
+        "file path relative to the repository root (a SQLite file); null: the runner's "
+        "default beside the Ray Tune results.",
+    )
 
 
 CLA_BASELINE: dict[str, Any] = {
-    "model.train_cfg.assigner.radius": 0.5, "model.train_cfg.assigner.num_neighbors": 3,
-    "model.train_cfg.assigner.pos_iou_thr": 0.5, "model.train_cfg.assigner.neg_iou_thr": 0.4}
+    "model.train_cfg.assigner.radius": 0.5,
+    "model.train_cfg.assigner.num_neighbors": 3,
+    "model.train_cfg.assigner.pos_iou_thr": 0.5,
+    "model.train_cfg.assigner.neg_iou_thr": 0.4,
+}
 """The paper's CLA setting: the default confirmation baseline of studies that search the assigner."""
 
 
 class ConfirmSpec(StrictSpec):
     """After the search: the best settings and a baseline trained again over seeds, and tested."""
 
-    top_k: int = Field(3, ge=1, description="How many of the best finished trials' settings (distinct, by the "
-                                            "objective) are trained again.")
+    top_k: int = Field(
+        3,
+        ge=1,
+        description="How many of the best finished trials' settings (distinct, by the objective) are trained again.",
+    )
     seeds: list[int] = Field(
-        default_factory=lambda: [0, 1, 2], min_length=2,
-        description="Seeds each setting and the baseline train with (paired by seed in the test).")
+        default_factory=lambda: [0, 1, 2],
+        min_length=2,
+        description="Seeds each setting and the baseline train with (paired by seed in the test).",
+    )
     baseline: dict[str, Any] | None = Field(
-        None, description="Dotted config key -> value: the setting to beat, over the base config and overrides; "
-                          "null: the paper's CLA setting (radius 0.5, num_neighbors 3, pos_iou_thr 0.5, "
-                          "neg_iou_thr 0.4) when the search space has model.train_cfg.assigner keys, else the "
-                          "base config as it is.")
-    alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of the paired t-test against the "
-                                                       "baseline; a winner must beat it at this level.")
+        None,
+        description="Dotted config key -> value: the setting to beat, over the base config and overrides; "
+        "null: the paper's CLA setting (radius 0.5, num_neighbors 3, pos_iou_thr 0.5, "
+        "neg_iou_thr 0.4) when the search space has model.train_cfg.assigner keys, else the "
+        "base config as it is.",
+    )
+    alpha: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="Significance level of the paired t-test against the "
+        "baseline; a winner must beat it at this level.",
+    )
     overrides: dict[str, Any] = Field(
-        default_factory=dict, description="Dotted config key -> value for the confirmation trials only, after "
-                                          "the study's overrides (e.g. a shorter schedule for a smoke study).")
-    register_winner: bool = Field(True, description="Register the winner (its search trial's best checkpoint, logged as "
-                                              "an MLflow model) in MLflow's model registry; nothing is registered "
-                                              "when no setting beats the baseline.")
-    model_name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-                                   description="Registered-model name for the winner; null: the study's name.")
+        default_factory=dict,
+        description="Dotted config key -> value for the confirmation trials only, after "
+        "the study's overrides (e.g. a shorter schedule for a smoke study).",
+    )
+    register_winner: bool = Field(
+        True,
+        description="Register the winner (its search trial's best checkpoint, logged as "
+        "an MLflow model) in MLflow's model registry; nothing is registered "
+        "when no setting beats the baseline.",
+    )
+    model_name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Registered-model name for the winner; null: the study's name.",
+    )
 
     @model_validator(mode="after")
     def _distinct_seeds(self) -> ConfirmSpec:
@@ -280,31 +338,40 @@ class StudySpec(StrictSpec):
 
     name: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-        description="Study name (default: the spec file's name without .yaml); names the Tune run.")
+        description="Study name (default: the spec file's name without .yaml); names the Tune run.",
+    )
     description: str = Field("", description="One or two sentences: what the study asks.")
     base_config: str = Field(
-        min_length=1, description="MMRotate config file (.py) every trial starts from, relative to the "
-                                  "repository root (the nearest folder above the spec with a pyproject.toml).")
+        min_length=1,
+        description="MMRotate config file (.py) every trial starts from, relative to the "
+        "repository root (the nearest folder above the spec with a pyproject.toml).",
+    )
     dataset: DatasetSpec = Field(description="The data (section below).")
     overrides: dict[str, Any] = Field(
-        default_factory=dict, description="Dotted config key -> value applied to every trial before the "
-                                          "sampled values (`+key` adds a key).")
+        default_factory=dict,
+        description="Dotted config key -> value applied to every trial before the sampled values (`+key` adds a key).",
+    )
     search_space: dict[str, Dimension] = Field(
-        description="Dotted config key -> dimension (section below); at least one.")
+        description="Dotted config key -> dimension (section below); at least one."
+    )
     objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec, description="Section below.")
     sampler: SamplerSpec = Field(default_factory=SamplerSpec, description="Section below.")
     scheduler: SchedulerSpec = Field(default_factory=SchedulerSpec, description="Section below.")
     trials: TrialsSpec = Field(description="Section below.")
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec, description="Section below.")
     seeds: list[int] = Field(
-        default_factory=lambda: [0], min_length=1,
+        default_factory=lambda: [0],
+        min_length=1,
         description="Training seeds; several only with sampler grid, where the seed is one more grid "
-                    "dimension (so each cell gives mean and std).")
+        "dimension (so each cell gives mean and std).",
+    )
     mlflow: MlflowSpec = Field(default_factory=MlflowSpec, description="Section below.")
     storage: StorageSpec = Field(default_factory=StorageSpec, description="Section below.")
     confirm: ConfirmSpec | None = Field(
-        None, description="A confirmation stage after the search (section below); null: none, the leaderboard's "
-                          "best single run is all there is.")
+        None,
+        description="A confirmation stage after the search (section below); null: none, the leaderboard's "
+        "best single run is all there is.",
+    )
 
     _source: str = PrivateAttr("<spec>")
     _root: Path = PrivateAttr(default_factory=Path.cwd)
@@ -335,11 +402,14 @@ class StudySpec(StrictSpec):
             if self.sampler.type == "grid" and dim.type not in ("grid", "choice"):
                 raise ValueError(f"{where}: sampler grid takes only grid and choice dimensions, not {dim.type}")
             if self.sampler.type != "grid" and dim.type == "grid":
-                raise ValueError(f"{where}: type grid needs sampler.type grid (Optuna cannot enumerate a grid); "
-                                 "use choice")
+                raise ValueError(
+                    f"{where}: type grid needs sampler.type grid (Optuna cannot enumerate a grid); use choice"
+                )
         if len(self.seeds) > 1 and self.sampler.type != "grid":
-            raise ValueError(f"seeds: several seeds need sampler.type grid; a {self.sampler.type} trial trains "
-                             "one seed (re-run its best configuration in a grid study)")
+            raise ValueError(
+                f"seeds: several seeds need sampler.type grid; a {self.sampler.type} trial trains "
+                "one seed (re-run its best configuration in a grid study)"
+            )
         if self.mlflow.experiment is None:
             self.mlflow.experiment = self.name
         return self
@@ -360,9 +430,16 @@ class StudySpec(StrictSpec):
 
 
 SECTIONS: list[tuple[str, type[StrictSpec]]] = [
-    ("(top level)", StudySpec), ("dataset", DatasetSpec), ("search_space.KEY", Dimension),
-    ("objective", ObjectiveSpec), ("sampler", SamplerSpec), ("scheduler", SchedulerSpec),
-    ("trials", TrialsSpec), ("resources", ResourcesSpec), ("mlflow", MlflowSpec), ("storage", StorageSpec),
+    ("(top level)", StudySpec),
+    ("dataset", DatasetSpec),
+    ("search_space.KEY", Dimension),
+    ("objective", ObjectiveSpec),
+    ("sampler", SamplerSpec),
+    ("scheduler", SchedulerSpec),
+    ("trials", TrialsSpec),
+    ("resources", ResourcesSpec),
+    ("mlflow", MlflowSpec),
+    ("storage", StorageSpec),
     ("confirm", ConfirmSpec),
 ]
 """Section path -> model, in the order docs/studies.md lists them."""
@@ -378,8 +455,14 @@ def markdown_reference(sections: list[tuple[str, type]] | None = None) -> str:
     sections = SECTIONS if sections is None else sections
     out: list[str] = []
     for section, model in sections:
-        out += [f"### `{section}`", "", (model.__doc__ or "").strip().splitlines()[0], "",
-                "| field | type | default | description |", "|---|---|---|---|"]
+        out += [
+            f"### `{section}`",
+            "",
+            (model.__doc__ or "").strip().splitlines()[0],
+            "",
+            "| field | type | default | description |",
+            "|---|---|---|---|",
+        ]
         for name, field in model.model_fields.items():
             kind = _type_name(field.annotation) + _constraints(field.metadata)
             if field.default is PydanticUndefined and field.default_factory is None:
@@ -394,8 +477,9 @@ def markdown_reference(sections: list[tuple[str, type]] | None = None) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def update_reference(doc: str, sections: list[tuple[str, type]] | None = None,
-                     begin: str = BEGIN, end: str = END) -> str:
+def update_reference(
+    doc: str, sections: list[tuple[str, type]] | None = None, begin: str = BEGIN, end: str = END
+) -> str:
     """`doc` with the text between `begin` and `end` replaced by `markdown_reference(sections)`."""
     head, found, rest = doc.partition(begin)
     _, found_end, tail = rest.partition(end)
@@ -423,8 +507,13 @@ def _type_name(annotation: Any) -> str:
 
 
 def _constraints(metadata: list[Any]) -> str:
-    marks = {annotated_types.Ge: ">=", annotated_types.Gt: ">", annotated_types.Le: "<=",
-             annotated_types.Lt: "<", annotated_types.MinLen: "length >="}
+    marks = {
+        annotated_types.Ge: ">=",
+        annotated_types.Gt: ">",
+        annotated_types.Le: "<=",
+        annotated_types.Lt: "<",
+        annotated_types.MinLen: "length >=",
+    }
     parts = []
     for item in metadata:
         for cls, sign in marks.items():
@@ -439,4 +528,3 @@ def _yaml(value: Any) -> str:
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
-

@@ -12,6 +12,7 @@ initialisation), so they look at the per-seed differences:
 Each test also carries the t-based 95 % interval of the delta and the seeds needed to
 detect the observed delta at alpha with 80 % power (power.py), whichever test gave p.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,13 +35,13 @@ def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
 @dataclass(frozen=True)
 class PairedTest:
     test: str
-    n: int                 # seeds present in both cells
-    delta: float           # mean of the per-seed differences (this row minus its reference)
+    n: int  # seeds present in both cells
+    delta: float  # mean of the per-seed differences (this row minus its reference)
     p_value: float | None  # None when it cannot be computed (n < 2)
     significant: bool
-    ci_low: float | None = None       # 95 % interval of delta (paired t), None with n < 2
+    ci_low: float | None = None  # 95 % interval of delta (paired t), None with n < 2
     ci_high: float | None = None
-    seeds_needed: int | None = None   # seeds to detect `delta` at alpha with 80 % power; None: > 1000 or delta 0
+    seeds_needed: int | None = None  # seeds to detect `delta` at alpha with 80 % power; None: > 1000 or delta 0
 
     @property
     def decided(self) -> bool:
@@ -48,8 +49,15 @@ class PairedTest:
         return self.significant
 
 
-def paired_test(a: dict[int, float], b: dict[int, float], *, test: str = "paired_t", alpha: float = 0.05,
-                resamples: int = 10000, seed: int = 0) -> PairedTest | None:
+def paired_test(
+    a: dict[int, float],
+    b: dict[int, float],
+    *,
+    test: str = "paired_t",
+    alpha: float = 0.05,
+    resamples: int = 10000,
+    seed: int = 0,
+) -> PairedTest | None:
     """Test a - b over the seeds both have; None when they share no seed."""
     seeds = sorted(set(a) & set(b))
     if not seeds:
@@ -62,15 +70,14 @@ def paired_test(a: dict[int, float], b: dict[int, float], *, test: str = "paired
 
     p = _t_p(d) if test == "paired_t" else _bootstrap_p(d, resamples, seed)
     low, high = delta_interval(d) or (None, None)
-    return PairedTest(test, int(d.size), delta, p, p is not None and p < alpha, low, high,
-                      seeds_needed(d, alpha=alpha))
+    return PairedTest(test, int(d.size), delta, p, p is not None and p < alpha, low, high, seeds_needed(d, alpha=alpha))
 
 
 def _t_p(d: np.ndarray) -> float:
     from scipy import stats
 
     sd = float(d.std(ddof=1))
-    if sd == 0.0:   # identical differences: certain if non-zero, nothing if zero
+    if sd == 0.0:  # identical differences: certain if non-zero, nothing if zero
         return 0.0 if float(d.mean()) != 0.0 else 1.0
     t = float(d.mean()) / (sd / math.sqrt(d.size))
     return float(2.0 * stats.t.sf(abs(t), df=d.size - 1))

@@ -7,6 +7,7 @@ delta / sd(d) * sqrt(n); n grows until the chance of p < alpha reaches `power`. 
 treats the observed delta and spread as the truth, so it is a planning figure (how many
 seeds a re-run should use), not a correction of the p-value.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,7 @@ import numpy as np
 
 __all__ = ["delta_interval", "paired_power", "seeds_needed", "MAX_SEEDS"]
 
-MAX_SEEDS = 1000   # beyond this the delta is as good as zero: "seeds needed" says "> 1000"
+MAX_SEEDS = 1000  # beyond this the delta is as good as zero: "seeds needed" says "> 1000"
 
 
 def delta_interval(diffs: Sequence[float], confidence: float = 0.95) -> tuple[float, float] | None:
@@ -46,8 +47,9 @@ def paired_power(delta: float, sd: float, n: int, alpha: float = 0.05) -> float:
     return float(stats.nct.sf(crit, df, ncp) + stats.nct.cdf(-crit, df, ncp))
 
 
-def seeds_needed(diffs: Sequence[float], alpha: float = 0.05, power: float = 0.8,
-                 max_seeds: int = MAX_SEEDS) -> int | None:
+def seeds_needed(
+    diffs: Sequence[float], alpha: float = 0.05, power: float = 0.8, max_seeds: int = MAX_SEEDS
+) -> int | None:
     """The fewest seeds that detect the observed mean difference with `power` at `alpha`, from the
     observed spread; None when it cannot be said (fewer than two seeds, or a zero delta) or when
     it would take more than `max_seeds`."""
@@ -58,7 +60,7 @@ def seeds_needed(diffs: Sequence[float], alpha: float = 0.05, power: float = 0.8
     if sd == 0.0:
         return 2
     lo, hi = 2, 2
-    while paired_power(delta, sd, hi, alpha) < power:   # doubling, then bisection: O(log n) scipy calls
+    while paired_power(delta, sd, hi, alpha) < power:  # doubling, then bisection: O(log n) scipy calls
         if hi >= max_seeds:
             return None
         lo, hi = hi, min(hi * 2, max_seeds)

@@ -1,5 +1,6 @@
 """Tune callbacks of a sweep: settle each trial's MLflow child run as soon as the trial ends, and
 release the placement groups its workers still hold if Ray did not (training/placement.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,7 @@ class SettleTrials(Callback):
         return self._settler
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        outcome = outcome_of(trial.trial_id, trial_name(trial), trial.last_result, None, self.scheduler,
-                             self.max_t)
+        outcome = outcome_of(trial.trial_id, trial_name(trial), trial.last_result, None, self.scheduler, self.max_t)
         self.settler.submit(outcome, delay=PRUNE_DELAY_S if outcome.status == "pruned" else 0.0)
         self.release(trial.trial_id)
 
@@ -37,8 +37,14 @@ class SettleTrials(Callback):
             err = trial.get_pickled_error()
         except Exception:  # noqa: BLE001 - unreadable error file: still a failed trial
             err = None
-        outcome = outcome_of(trial.trial_id, trial_name(trial), trial.last_result, err or RuntimeError(
-            "trial failed"), self.scheduler, self.max_t)
+        outcome = outcome_of(
+            trial.trial_id,
+            trial_name(trial),
+            trial.last_result,
+            err or RuntimeError("trial failed"),
+            self.scheduler,
+            self.max_t,
+        )
         self.settler.submit(outcome)
         self.release(trial.trial_id)
 
@@ -57,8 +63,9 @@ class SettleTrials(Callback):
         return {**self.__dict__, "_settler": None}  # threads do not pickle (Tune checkpoints callbacks)
 
 
-def outcome_of(trial_id: str, name: str, last: dict | None, error: BaseException | None, scheduler: Any,
-               max_t: int | None) -> TrialOutcome:
+def outcome_of(
+    trial_id: str, name: str, last: dict | None, error: BaseException | None, scheduler: Any, max_t: int | None
+) -> TrialOutcome:
     evaluations = int((last or {}).get(TIME_ATTR, 0) or 0)
     if error is not None:
         return TrialOutcome(trial_id, name, "failed", evaluations, error_reason(error))

@@ -18,6 +18,7 @@ cell, seed, fingerprint and trainer exists (from an earlier, e.g. `--fresh`, run
 ablation), the trial makes a child run that copies its metrics and names it in
 `detlab.ablate.reused_from`, reports its numbers to Tune and trains nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,15 +28,25 @@ from typing import Any
 
 from detlab.specs.ablation import CELL_KEY, PLAN_KEY
 from detlab.sweep.trainers import TRAINERS as INNER
-from detlab.tracking.ablation_tags import (TAG_ABLATION, TAG_CELL, TAG_FINGERPRINT, TAG_REUSED, TAG_SEED,
-                                          TAG_TRAINER)  # the trainers a cell can wrap: one table
-
+from detlab.tracking.ablation_tags import (
+    TAG_ABLATION,
+    TAG_CELL,
+    TAG_FINGERPRINT,
+    TAG_REUSED,
+    TAG_SEED,
+    TAG_TRAINER,  # the trainers a cell can wrap: one table
+)
 
 
 def cell_tags(plan: Mapping[str, Any], cell: str, seed: int) -> dict[str, str]:
     """The tags that tie a run to its table cell (the report selects runs by them)."""
-    return {TAG_ABLATION: plan["ablation"], TAG_CELL: cell, TAG_SEED: str(seed),
-            TAG_FINGERPRINT: plan["cells"][cell]["fingerprint"], TAG_TRAINER: plan["trainer"]}
+    return {
+        TAG_ABLATION: plan["ablation"],
+        TAG_CELL: cell,
+        TAG_SEED: str(seed),
+        TAG_FINGERPRINT: plan["cells"][cell]["fingerprint"],
+        TAG_TRAINER: plan["trainer"],
+    }
 
 
 def split_overrides(overrides: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
@@ -44,18 +55,30 @@ def split_overrides(overrides: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     if PLAN_KEY not in overrides or CELL_KEY not in overrides:
         from detlab.errors import UserError
 
-        raise UserError(f"the ablation trainer needs {PLAN_KEY} and {CELL_KEY} in the overrides "
-                        "(run ablations with `detlab ablate run`)")
+        raise UserError(
+            f"the ablation trainer needs {PLAN_KEY} and {CELL_KEY} in the overrides "
+            "(run ablations with `detlab ablate run`)"
+        )
     return dict(overrides[PLAN_KEY]), str(overrides[CELL_KEY])
 
 
 def make_fit(inner: str) -> Callable[..., Any]:
     """A `fit` with the sweep's signature around the trainer `inner` (a name in INNER)."""
 
-    def fit(config: str | os.PathLike, overrides: Mapping[str, Any] = (), *, seed: int = 0,
-            mlflow_uri: str | None = None, experiment: str | None = None, parent_run_id: str | None = None,
-            run_name: str | None = None, storage_path: str | os.PathLike | None = None,
-            name: str | None = None, workers: int = 1, **kwargs: Any) -> Any:
+    def fit(
+        config: str | os.PathLike,
+        overrides: Mapping[str, Any] = (),
+        *,
+        seed: int = 0,
+        mlflow_uri: str | None = None,
+        experiment: str | None = None,
+        parent_run_id: str | None = None,
+        run_name: str | None = None,
+        storage_path: str | os.PathLike | None = None,
+        name: str | None = None,
+        workers: int = 1,
+        **kwargs: Any,
+    ) -> Any:
         from detlab.sweep.trainers import resolve_trainer
         from detlab.tracking import resolve_tracking_uri
         from detlab.training.ray_trainer import normalize_overrides
@@ -69,18 +92,45 @@ def make_fit(inner: str) -> Callable[..., Any]:
         name = name or f"{plan['ablation']}-{cell}-s{seed}"
         run_dir = osp.join(storage, name)
         tags = cell_tags(plan, cell, seed)
-        title = f"{cell} seed={seed}" + (f" [{run_name}]" if run_name else "")   # what the MLflow UI lists
+        title = f"{cell} seed={seed}" + (f" [{run_name}]" if run_name else "")  # what the MLflow UI lists
         if RunRecord.load(run_dir) is None:
             source = find_finished(uri, exp, tags) if plan.get("reuse", True) else None
             if source is not None:
-                return reuse(source, uri=uri, experiment=exp, parent_run_id=parent_run_id, run_name=title,
-                             run_dir=run_dir, tags=tags, plan=plan, seed=seed)
-            _create_run(entry, tags, uri=uri, experiment=exp, parent_run_id=parent_run_id,
-                        run_name=title, run_dir=run_dir, seed=seed, workers=workers)
+                return reuse(
+                    source,
+                    uri=uri,
+                    experiment=exp,
+                    parent_run_id=parent_run_id,
+                    run_name=title,
+                    run_dir=run_dir,
+                    tags=tags,
+                    plan=plan,
+                    seed=seed,
+                )
+            _create_run(
+                entry,
+                tags,
+                uri=uri,
+                experiment=exp,
+                parent_run_id=parent_run_id,
+                run_name=title,
+                run_dir=run_dir,
+                seed=seed,
+                workers=workers,
+            )
         return resolve_trainer(plan.get("inner") or INNER[inner])(
-            entry["config"], entry["overrides"], seed=seed, mlflow_uri=uri, experiment=exp,
-            parent_run_id=parent_run_id, run_name=run_name, storage_path=storage, name=name,
-            workers=workers, **kwargs)
+            entry["config"],
+            entry["overrides"],
+            seed=seed,
+            mlflow_uri=uri,
+            experiment=exp,
+            parent_run_id=parent_run_id,
+            run_name=run_name,
+            storage_path=storage,
+            name=name,
+            workers=workers,
+            **kwargs,
+        )
 
     fit.__name__ = f"fit_{inner}"
     fit.__qualname__ = f"fit_{inner}"
@@ -92,17 +142,33 @@ fit_toy = make_fit("toy")
 TRAINERS = {"mmdet": "detlab.sweep.cell_trainer:fit_mmdet", "toy": "detlab.sweep.cell_trainer:fit_toy"}
 
 
-def _create_run(entry: Mapping[str, Any], tags: Mapping[str, str], *, uri: str, experiment: str,
-                parent_run_id: str | None, run_name: str, run_dir: str, seed: int, workers: int) -> str:
+def _create_run(
+    entry: Mapping[str, Any],
+    tags: Mapping[str, str],
+    *,
+    uri: str,
+    experiment: str,
+    parent_run_id: str | None,
+    run_name: str,
+    run_dir: str,
+    seed: int,
+    workers: int,
+) -> str:
     """The child run with the cell's tags, and its record in the trial's run folder (so `fit` uses it)."""
     from detlab.tracking import RunRecorder
     from detlab.tracking.context import run_context_tags
     from detlab.training.run_record import RunRecord
 
-    all_tags = {**run_context_tags(osp.dirname(entry["config"])), **tags, "detlab.config": entry["config"],
-                "detlab.ray.run_dir": run_dir, "detlab.workers": workers}
-    run_id = RunRecorder.create_run(experiment, run_name, parent_run_id=parent_run_id, tags=all_tags,
-                                    tracking_uri=uri, print_hint=False)
+    all_tags = {
+        **run_context_tags(osp.dirname(entry["config"])),
+        **tags,
+        "detlab.config": entry["config"],
+        "detlab.ray.run_dir": run_dir,
+        "detlab.workers": workers,
+    }
+    run_id = RunRecorder.create_run(
+        experiment, run_name, parent_run_id=parent_run_id, tags=all_tags, tracking_uri=uri, print_hint=False
+    )
     RunRecord(run_id, uri, experiment, entry["config"], dict(entry["overrides"]), seed).save(run_dir)
     return run_id
 
@@ -116,22 +182,37 @@ def find_finished(uri: str, experiment: str, tags: Mapping[str, str]) -> Any | N
     if exp is None:
         return None
     where = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
-    runs = client.search_runs([exp.experiment_id], filter_string=f"{where} and attributes.status = 'FINISHED'",
-                              order_by=["attributes.start_time ASC"], max_results=50)
+    runs = client.search_runs(
+        [exp.experiment_id],
+        filter_string=f"{where} and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time ASC"],
+        max_results=50,
+    )
     runs = [r for r in runs if r.data.tags.get("pruned") != "true" and TAG_REUSED not in r.data.tags]
     return runs[0] if runs else None
 
 
-def reuse(source: Any, *, uri: str, experiment: str, parent_run_id: str | None, run_name: str, run_dir: str,
-          tags: Mapping[str, str], plan: Mapping[str, Any], seed: int) -> dict[str, Any]:
+def reuse(
+    source: Any,
+    *,
+    uri: str,
+    experiment: str,
+    parent_run_id: str | None,
+    run_name: str,
+    run_dir: str,
+    tags: Mapping[str, str],
+    plan: Mapping[str, Any],
+    seed: int,
+) -> dict[str, Any]:
     """A FINISHED child run copying `source`'s params and last metrics, reported to Tune."""
     from detlab.tracking import RunRecorder
     from detlab.training.run_record import RunRecord
 
     src_id = source.info.run_id
     all_tags = {**tags, TAG_REUSED: src_id, "mlflow.note.content": f"not retrained: the numbers of run {src_id}"}
-    run_id = RunRecorder.create_run(experiment, run_name, parent_run_id=parent_run_id, tags=all_tags,
-                                    tracking_uri=uri, print_hint=False)
+    run_id = RunRecorder.create_run(
+        experiment, run_name, parent_run_id=parent_run_id, tags=all_tags, tracking_uri=uri, print_hint=False
+    )
     entry = plan["cells"][tags[TAG_CELL]]
     RunRecord(run_id, uri, experiment, entry["config"], dict(entry["overrides"]), seed).save(run_dir)
     metrics = {k: float(v) for k, v in source.data.metrics.items()}

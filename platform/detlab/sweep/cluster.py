@@ -6,6 +6,7 @@ cleaner uses the state API: without it, the workers of a trial ASHA stopped keep
 CPUs, and later trials wait for ever).
 `ray job submit` sets $RAY_ADDRESS, so the same command joins the cluster.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,15 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, verbose:
     # Train's cleaner finds the state API through this variable; without it, it guesses, and fails
     # ("multiple active Ray instances") when another Ray runs on the machine.
     os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"
-    ray.init(address="local", num_cpus=num_cpus, include_dashboard=True, dashboard_host="127.0.0.1",
-             dashboard_port=port, _node_ip_address="127.0.0.1", **common)
+    ray.init(
+        address="local",
+        num_cpus=num_cpus,
+        include_dashboard=True,
+        dashboard_host="127.0.0.1",
+        dashboard_port=port,
+        _node_ip_address="127.0.0.1",
+        **common,
+    )
     return f"an embedded local Ray ({int(ray.cluster_resources().get('CPU', 0))} CPUs, 127.0.0.1)"
 
 
@@ -70,8 +78,14 @@ def head_cpus() -> float:
     """CPUs of the head node, where the trials' own processes run (see trial.TRIAL_RESOURCES)."""
     import ray
 
-    return max((float(n["Resources"].get("CPU", 0.0)) for n in ray.nodes()
-                if n.get("Alive") and HEAD in n.get("Resources", {})), default=0.0)
+    return max(
+        (
+            float(n["Resources"].get("CPU", 0.0))
+            for n in ray.nodes()
+            if n.get("Alive") and HEAD in n.get("Resources", {})
+        ),
+        default=0.0,
+    )
 
 
 def concurrency(spec: StudySpec, available: Mapping[str, float], head_cpu: float | None = None) -> int:
@@ -87,13 +101,17 @@ def concurrency(spec: StudySpec, available: Mapping[str, float], head_cpu: float
     need = trial_resources(spec)
     have = float(available.get("CPU", 0.0))
     if need["CPU"] + TRIAL_CPU > have + 1e-9:
-        raise UserError(f"{spec.source}: resources.cpus_per_worker: a trial takes {need['CPU']:g} CPU for its "
-                        f"workers plus {TRIAL_CPU:g} for its own process, but the cluster has {have:g}")
+        raise UserError(
+            f"{spec.source}: resources.cpus_per_worker: a trial takes {need['CPU']:g} CPU for its "
+            f"workers plus {TRIAL_CPU:g} for its own process, but the cluster has {have:g}"
+        )
     fits = math.floor((float(available.get("CPU", 0.0)) + 1e-9) / (need["CPU"] + TRIAL_CPU))
     if head_cpu is not None:
         if head_cpu + 1e-9 < TRIAL_CPU:
-            raise UserError(f"{spec.source}: the head node has {head_cpu:g} CPU; the trials' own processes need "
-                            f"{TRIAL_CPU:g} CPU each there (start the head with --num-cpus >= 1)")
+            raise UserError(
+                f"{spec.source}: the head node has {head_cpu:g} CPU; the trials' own processes need "
+                f"{TRIAL_CPU:g} CPU each there (start the head with --num-cpus >= 1)"
+            )
         fits = min(fits, math.floor((head_cpu + 1e-9) / TRIAL_CPU))
     if need["GPU"] > 0:
         fits = min(fits, math.floor((float(available.get("GPU", 0.0)) + 1e-9) / need["GPU"]))

@@ -15,6 +15,7 @@ The result: mean and 95 % interval (t, over seeds) per setting, and a paired t-t
 each setting against the baseline. A setting wins only when it beats the baseline at
 `confirm.alpha`; otherwise the verdict says plainly that none did.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,11 +28,20 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from detlab.stats import PairedTest, paired_test
 from detlab.specs import StudySpec
+from detlab.stats import PairedTest, paired_test
 
-__all__ = ["Setting", "SettingResult", "Confirmation", "pick_settings", "summarize", "run_confirmation",
-           "to_text", "to_csv", "BASELINE"]
+__all__ = [
+    "Setting",
+    "SettingResult",
+    "Confirmation",
+    "pick_settings",
+    "summarize",
+    "run_confirmation",
+    "to_text",
+    "to_csv",
+    "BASELINE",
+]
 
 BASELINE = "baseline"
 SUFFIX = ".confirm"
@@ -39,17 +49,17 @@ SUFFIX = ".confirm"
 
 @dataclass(frozen=True)
 class Setting:
-    name: str                       # baseline, top1, top2, ...
-    values: dict[str, Any]          # its override set (search keys, or the baseline's)
-    trial: str = ""                 # the search trial it comes from
-    search_value: float | None = None   # that trial's objective in the search (one seed)
-    run_id: str = ""                # that trial's MLflow run (its checkpoint is what gets registered)
+    name: str  # baseline, top1, top2, ...
+    values: dict[str, Any]  # its override set (search keys, or the baseline's)
+    trial: str = ""  # the search trial it comes from
+    search_value: float | None = None  # that trial's objective in the search (one seed)
+    run_id: str = ""  # that trial's MLflow run (its checkpoint is what gets registered)
 
 
 @dataclass
 class SettingResult:
     setting: Setting
-    values: dict[int, float]        # seed -> the objective's last value, finished trials only
+    values: dict[int, float]  # seed -> the objective's last value, finished trials only
     seeds: list[int]
     test: PairedTest | None = None  # against the baseline (None for the baseline itself)
 
@@ -105,8 +115,7 @@ def pick_settings(spec: StudySpec, rows: list[dict]) -> list[Setting]:
         if key in seen:
             continue
         seen.add(key)
-        out.append(Setting(f"top{len(out)}", values, row["trial"], float(row[metric]),
-                           row.get("mlflow_run_id") or ""))
+        out.append(Setting(f"top{len(out)}", values, row["trial"], float(row[metric]), row.get("mlflow_run_id") or ""))
     return out
 
 
@@ -119,10 +128,19 @@ def plan_of(spec: StudySpec, settings: list[Setting], *, trainer: str, data_over
     for s in settings:
         overrides = {**data_overrides, **spec.overrides, **spec.confirm.overrides, **s.values}
         ident = json.dumps({"config": config, "overrides": overrides}, sort_keys=True, default=str)
-        cells[s.name] = {"config": config, "overrides": overrides,
-                         "fingerprint": hashlib.sha256(ident.encode()).hexdigest()[:16]}
-    return {"ablation": spec.name + SUFFIX, "trainer": trainer, "inner": TRAINERS.get(trainer, trainer),
-            "reuse": True, "metric": spec.objective.metric, "cells": cells}
+        cells[s.name] = {
+            "config": config,
+            "overrides": overrides,
+            "fingerprint": hashlib.sha256(ident.encode()).hexdigest()[:16],
+        }
+    return {
+        "ablation": spec.name + SUFFIX,
+        "trainer": trainer,
+        "inner": TRAINERS.get(trainer, trainer),
+        "reuse": True,
+        "metric": spec.objective.metric,
+        "cells": cells,
+    }
 
 
 def study_data(spec: StudySpec, settings: list[Setting], plan: dict) -> dict[str, Any]:
@@ -165,12 +183,16 @@ def summarize(spec: StudySpec, settings: list[Setting], values: dict[str, dict[i
         verdict = f"no verdict: the confirmation is incomplete ({missing})"
     elif winner is not None:
         t = winner.test
-        verdict = (f"winner: {winner.setting.name} ({_setting_text(winner.setting)}) beats the baseline: "
-                   f"Δ {t.delta:+.4g} [{t.ci_low:+.4g}, {t.ci_high:+.4g}], p = {t.p_value:.3g} < α = {confirm.alpha:g} "
-                   f"over {t.n} seeds")
+        verdict = (
+            f"winner: {winner.setting.name} ({_setting_text(winner.setting)}) beats the baseline: "
+            f"Δ {t.delta:+.4g} [{t.ci_low:+.4g}, {t.ci_high:+.4g}], p = {t.p_value:.3g} < α = {confirm.alpha:g} "
+            f"over {t.n} seeds"
+        )
     else:
-        verdict = (f"no setting beat the baseline at α = {confirm.alpha:g} over {len(seeds)} seeds: keep the "
-                   f"baseline ({_setting_text(base.setting) or 'the base config'})")
+        verdict = (
+            f"no setting beat the baseline at α = {confirm.alpha:g} over {len(seeds)} seeds: keep the "
+            f"baseline ({_setting_text(base.setting) or 'the base config'})"
+        )
     return Confirmation(metric, mode, confirm.alpha, rows, winner, verdict, complete)
 
 
@@ -189,35 +211,75 @@ def to_text(conf: Confirmation) -> str:
     """The console table: setting, its values, search value, mean ± CI, Δ against the baseline, p."""
     from detlab.sweep.progress import render_table
 
-    header = ["setting", "from trial", "search (1 seed)", f"mean {conf.metric}", "95 % CI", "Δ vs baseline",
-              "p", "values"]
+    header = [
+        "setting",
+        "from trial",
+        "search (1 seed)",
+        f"mean {conf.metric}",
+        "95 % CI",
+        "Δ vs baseline",
+        "p",
+        "values",
+    ]
     body = []
     for r in conf.rows:
         ci = r.interval
         t = r.test
-        body.append([r.setting.name + (" *" if r is conf.winner else ""), r.setting.trial or "-",
-                     _num(r.setting.search_value), _num(r.mean),
-                     f"[{_num(ci[0])}, {_num(ci[1])}]" if ci else "-",
-                     f"{t.delta:+.4f}" if t else "-", f"{t.p_value:.3g}" if t and t.p_value is not None else "-",
-                     _setting_text(r.setting) or "(base config)"])
+        body.append(
+            [
+                r.setting.name + (" *" if r is conf.winner else ""),
+                r.setting.trial or "-",
+                _num(r.setting.search_value),
+                _num(r.mean),
+                f"[{_num(ci[0])}, {_num(ci[1])}]" if ci else "-",
+                f"{t.delta:+.4f}" if t else "-",
+                f"{t.p_value:.3g}" if t and t.p_value is not None else "-",
+                _setting_text(r.setting) or "(base config)",
+            ]
+        )
     return render_table(header, body) + f"\n{conf.verdict}"
 
 
 def to_csv(conf: Confirmation) -> str:
     buf = io.StringIO()
-    columns = ["setting", "trial", "search_value", "n_seeds", "mean", "ci95_low", "ci95_high", "delta",
-               "delta_ci95_low", "delta_ci95_high", "p_value", "significant", "winner", "values"]
+    columns = [
+        "setting",
+        "trial",
+        "search_value",
+        "n_seeds",
+        "mean",
+        "ci95_low",
+        "ci95_high",
+        "delta",
+        "delta_ci95_low",
+        "delta_ci95_high",
+        "p_value",
+        "significant",
+        "winner",
+        "values",
+    ]
     w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     w.writeheader()
     for r in conf.rows:
         ci, t = r.interval, r.test
-        w.writerow({"setting": r.setting.name, "trial": r.setting.trial, "search_value": _raw(r.setting.search_value),
-                    "n_seeds": len(r.values), "mean": _raw(r.mean),
-                    "ci95_low": _raw(ci[0]) if ci else "", "ci95_high": _raw(ci[1]) if ci else "",
-                    "delta": _raw(t.delta) if t else "", "delta_ci95_low": _raw(t.ci_low) if t else "",
-                    "delta_ci95_high": _raw(t.ci_high) if t else "",
-                    "p_value": _raw(t.p_value) if t else "", "significant": str(bool(t and t.significant)).lower(),
-                    "winner": str(r is conf.winner).lower(), "values": json.dumps(r.setting.values, default=str)})
+        w.writerow(
+            {
+                "setting": r.setting.name,
+                "trial": r.setting.trial,
+                "search_value": _raw(r.setting.search_value),
+                "n_seeds": len(r.values),
+                "mean": _raw(r.mean),
+                "ci95_low": _raw(ci[0]) if ci else "",
+                "ci95_high": _raw(ci[1]) if ci else "",
+                "delta": _raw(t.delta) if t else "",
+                "delta_ci95_low": _raw(t.ci_low) if t else "",
+                "delta_ci95_high": _raw(t.ci_high) if t else "",
+                "p_value": _raw(t.p_value) if t else "",
+                "significant": str(bool(t and t.significant)).lower(),
+                "winner": str(r is conf.winner).lower(),
+                "values": json.dumps(r.setting.values, default=str),
+            }
+        )
     return buf.getvalue()
 
 
@@ -231,8 +293,8 @@ def _raw(v: float | None) -> str:
 
 def trial_values(cspec: StudySpec, results: Any) -> dict[str, dict[int, float]]:
     """setting -> seed -> the objective's last reported value, for trials that ended without error."""
-    from detlab.specs.ablation import CELL_KEY
     from detlab.specs import SEED_KEY
+    from detlab.specs.ablation import CELL_KEY
 
     out: dict[str, dict[int, float]] = {}
     for result in results:
@@ -245,16 +307,16 @@ def trial_values(cspec: StudySpec, results: Any) -> dict[str, dict[int, float]]:
 
 def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome: Any, out: Any) -> Confirmation:
     """Train (or resume) the confirmation grid under the sweep's parent run; print and log the verdict."""
+    import ray
     from ray import tune
 
-    from detlab.sweep.generated_study import write_study
     from detlab.specs import check_against_config, load_spec, num_trials
     from detlab.sweep.cluster import concurrency, head_cpus
     from detlab.sweep.data import dataset_overrides, dataset_root
+    from detlab.sweep.generated_study import write_study
     from detlab.sweep.layout import StudyPaths
     from detlab.sweep.trial import TrialJob
     from detlab.sweep.tuner import build_tuner, restore_tuner
-    import ray
 
     settings = pick_settings(spec, outcome.rows)
     data_overrides = dataset_overrides(spec, check_against_config(spec))
@@ -266,26 +328,44 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
     _own_folder(cpaths, state.parent_run_id, out)
     _reopen(state)
     resumed = tune.Tuner.can_restore(str(cpaths.experiment_dir))
-    print(f"\n{'resuming' if resumed else 'starting'} the confirmation of {spec.name}: "
-          f"{', '.join(s.name for s in settings)} x seeds {list(spec.confirm.seeds)} "
-          f"({num_trials(cspec)} trials) under MLflow run {state.parent_run_id}", file=out)
+    print(
+        f"\n{'resuming' if resumed else 'starting'} the confirmation of {spec.name}: "
+        f"{', '.join(s.name for s in settings)} x seeds {list(spec.confirm.seeds)} "
+        f"({num_trials(cspec)} trials) under MLflow run {state.parent_run_id}",
+        file=out,
+    )
     out.flush()
-    job = TrialJob(spec=cspec.model_dump(mode="json"), config=str(cspec.resolve(cspec.base_config)),
-                   data_overrides={}, trainer="detlab.sweep.cell_trainer:fit_mmdet", tracking_uri=state.tracking_uri,
-                   experiment=spec.mlflow.experiment, parent_run_id=state.parent_run_id,
-                   train_storage=str(cpaths.train_storage), max_failures=opts.max_failures,
-                   synth=(spec.dataset.name, str(dataset_root(spec)), opts.synth_images)
-                   if opts.synth_images and dataset_root(spec) else None)
+    job = TrialJob(
+        spec=cspec.model_dump(mode="json"),
+        config=str(cspec.resolve(cspec.base_config)),
+        data_overrides={},
+        trainer="detlab.sweep.cell_trainer:fit_mmdet",
+        tracking_uri=state.tracking_uri,
+        experiment=spec.mlflow.experiment,
+        parent_run_id=state.parent_run_id,
+        train_storage=str(cpaths.train_storage),
+        max_failures=opts.max_failures,
+        synth=(spec.dataset.name, str(dataset_root(spec)), opts.synth_images)
+        if opts.synth_images and dataset_root(spec)
+        else None,
+    )
     if resumed:
         tuner = restore_tuner(cpaths, cspec, job)
     else:
-        tuner = build_tuner(cpaths, cspec, job, SimpleNamespace(optuna_storage=None, optuna_study=None),
-                            max_concurrent=concurrency(cspec, ray.cluster_resources(), head_cpus()),
-                            trial_retries=opts.trial_retries, progress_interval=opts.progress_interval)
+        tuner = build_tuner(
+            cpaths,
+            cspec,
+            job,
+            SimpleNamespace(optuna_storage=None, optuna_study=None),
+            max_concurrent=concurrency(cspec, ray.cluster_resources(), head_cpus()),
+            trial_retries=opts.trial_retries,
+            progress_interval=opts.progress_interval,
+        )
     from detlab.tracking import RunRecorder
 
-    rec = RunRecorder.attach(state.parent_run_id, tracking_uri=state.tracking_uri, spool_dir=paths.spool,
-                             count_attempt=False)
+    rec = RunRecorder.attach(
+        state.parent_run_id, tracking_uri=state.tracking_uri, spool_dir=paths.spool, count_attempt=False
+    )
     try:
         results = tuner.fit()
     except BaseException as err:
@@ -299,9 +379,11 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
 
         conf.extra["model"] = register_winner(conf, spec, state.tracking_uri, out)
     _publish(conf, spec, paths, outcome, rec)
-    print(f"\nconfirmation of {spec.name} ({spec.objective.metric}, mean and 95 % CI over seeds "
-          f"{list(spec.confirm.seeds)}; Δ and p: paired t-test against the baseline):\n{to_text(conf)}\n",
-          file=out)
+    print(
+        f"\nconfirmation of {spec.name} ({spec.objective.metric}, mean and 95 % CI over seeds "
+        f"{list(spec.confirm.seeds)}; Δ and p: paired t-test against the baseline):\n{to_text(conf)}\n",
+        file=out,
+    )
     out.flush()
     return conf
 
@@ -359,8 +441,10 @@ def _publish(conf: Confirmation, spec: StudySpec, paths: Any, outcome: Any, rec:
             if r.test.p_value is not None:
                 metrics[f"confirm/{name}/p_value"] = r.test.p_value
     rec.log_metrics(metrics)
-    tags = {"detlab.confirm.verdict": conf.verdict,
-            "detlab.confirm.winner": conf.winner.setting.name if conf.winner else "none"}
+    tags = {
+        "detlab.confirm.verdict": conf.verdict,
+        "detlab.confirm.winner": conf.winner.setting.name if conf.winner else "none",
+    }
     if conf.winner is not None:
         tags.update({f"confirm.winner.{k}": v for k, v in conf.winner.setting.values.items()})
         tags["confirm.winner.trial"] = conf.winner.setting.trial
@@ -370,8 +454,10 @@ def _publish(conf: Confirmation, spec: StudySpec, paths: Any, outcome: Any, rec:
     rec.log_text(text + "\n", "confirm/confirmation.txt")
     rec.log_text(table_csv, "confirm/confirmation.csv")
     rec.log_text(board, "leaderboard.csv")
-    rec.finish("FINISHED" if conf.complete else "KILLED",
-               error=None if conf.complete else "confirmation interrupted; run the same command again to resume it")
+    rec.finish(
+        "FINISHED" if conf.complete else "KILLED",
+        error=None if conf.complete else "confirmation interrupted; run the same command again to resume it",
+    )
 
 
 def leaderboard_with_confirmation(spec: StudySpec, rows: list[dict], conf: Confirmation) -> str:
@@ -380,8 +466,14 @@ def leaderboard_with_confirmation(spec: StudySpec, rows: list[dict], conf: Confi
 
     by_trial = {r.setting.trial: r for r in conf.rows if r.setting.trial}
     base = list(csv.DictReader(io.StringIO(board_csv(rows, spec))))
-    extra = ["confirm_setting", "confirm_mean", "confirm_ci95", "confirm_delta_vs_baseline", "confirm_p_value",
-             "confirm_winner"]
+    extra = [
+        "confirm_setting",
+        "confirm_mean",
+        "confirm_ci95",
+        "confirm_delta_vs_baseline",
+        "confirm_p_value",
+        "confirm_winner",
+    ]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(base[0]) + extra if base else extra, lineterminator="\n")
     w.writeheader()
@@ -389,10 +481,15 @@ def leaderboard_with_confirmation(spec: StudySpec, rows: list[dict], conf: Confi
         r = by_trial.get(line.get("trial", ""))
         if r is not None:
             ci = r.interval
-            line.update({"confirm_setting": r.setting.name, "confirm_mean": _raw(r.mean),
-                         "confirm_ci95": f"[{ci[0]:.6g}, {ci[1]:.6g}]" if ci else "",
-                         "confirm_delta_vs_baseline": _raw(r.test.delta) if r.test else "",
-                         "confirm_p_value": _raw(r.test.p_value) if r.test else "",
-                         "confirm_winner": str(r is conf.winner).lower()})
+            line.update(
+                {
+                    "confirm_setting": r.setting.name,
+                    "confirm_mean": _raw(r.mean),
+                    "confirm_ci95": f"[{ci[0]:.6g}, {ci[1]:.6g}]" if ci else "",
+                    "confirm_delta_vs_baseline": _raw(r.test.delta) if r.test else "",
+                    "confirm_p_value": _raw(r.test.p_value) if r.test else "",
+                    "confirm_winner": str(r is conf.winner).lower(),
+                }
+            )
         w.writerow(line)
     return buf.getvalue()

@@ -5,6 +5,7 @@ The storage and the Optuna study name come from the sweep state the sweep wrote
 (``<storage>/<study>/detlab/sweep.json``), so the command takes the same --study,
 --set and --storage as the sweep itself.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,16 +42,21 @@ def find_target(study: str, sets: list[str], storage: str | None) -> DashboardTa
     paths = StudyPaths(root, spec.name)
     state = SweepState.load(paths)
     if state is None:
-        raise UserError(f"{study}: no sweep of {spec.name} in {root} (run `detlab sweep --study {study}` first, "
-                        f"or give its --storage)")
+        raise UserError(
+            f"{study}: no sweep of {spec.name} in {root} (run `detlab sweep --study {study}` first, "
+            f"or give its --storage)"
+        )
     if not state.optuna_storage or not state.optuna_study:
-        raise UserError(f"{study}: the sweep of {spec.name} has no Optuna study (sampler {spec.sampler.type}); "
-                        f"compare its trials in MLflow instead")
+        raise UserError(
+            f"{study}: the sweep of {spec.name} has no Optuna study (sampler {spec.sampler.type}); "
+            f"compare its trials in MLflow instead"
+        )
     try:
         study_id = make_storage(state.optuna_storage).get_study_id_from_name(state.optuna_study)
     except KeyError:
-        raise UserError(f"{state.optuna_storage}: no Optuna study {state.optuna_study!r} yet "
-                        f"(the sweep has not started a trial)") from None
+        raise UserError(
+            f"{state.optuna_storage}: no Optuna study {state.optuna_study!r} yet (the sweep has not started a trial)"
+        ) from None
     return DashboardTarget(state.optuna_storage, state.optuna_study, study_id)
 
 
@@ -63,8 +69,9 @@ def dashboard_executable() -> str:
 class OptunaDashboard:
     """`optuna-dashboard STORAGE --host H --port P` as a child process in its own group."""
 
-    def __init__(self, storage_url: str, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                 log_path: Path | None = None) -> None:
+    def __init__(
+        self, storage_url: str, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, log_path: Path | None = None
+    ) -> None:
         from detlab.tracking.server import free_port
 
         self.storage_url, self.host = storage_url, host
@@ -79,12 +86,13 @@ class OptunaDashboard:
     def study_url(self, study_id: int) -> str:
         return f"{self.url}/dashboard/studies/{study_id}"
 
-    def start(self, timeout: float = STARTUP_TIMEOUT_S) -> "OptunaDashboard":
+    def start(self, timeout: float = STARTUP_TIMEOUT_S) -> OptunaDashboard:
         cmd = [dashboard_executable(), self.storage_url, "--host", self.host, "--port", str(self.port)]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
         except OSError as err:
             raise UserError(f"cannot run {cmd[0]}: {err} (install the stack: scripts/install_stack.sh)") from None
         finally:
@@ -93,8 +101,10 @@ class OptunaDashboard:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise UserError(f"optuna-dashboard exited with code {self.proc.returncode}"
-                                + (f"; see {self.log_path}" if self.log_path else ""))
+                raise UserError(
+                    f"optuna-dashboard exited with code {self.proc.returncode}"
+                    + (f"; see {self.log_path}" if self.log_path else "")
+                )
             if self._answers():
                 return self
             time.sleep(0.25)
@@ -142,7 +152,12 @@ def serve(study: str, sets: list[str], storage: str | None, *, host: str, port: 
     dash.start()
 
     def announce() -> None:
-        print(f"Optuna dashboard of {target.study_name}: {dash.study_url(target.study_id)}\n"
-              f"  (history, parallel coordinates, parameter importances; storage {target.storage_url}; "
-              f"Ctrl-C stops it)", file=out, flush=True)
+        print(
+            f"Optuna dashboard of {target.study_name}: {dash.study_url(target.study_id)}\n"
+            f"  (history, parallel coordinates, parameter importances; storage {target.storage_url}; "
+            f"Ctrl-C stops it)",
+            file=out,
+            flush=True,
+        )
+
     return serve_until_stopped(dash, announce, "optuna-dashboard exited")

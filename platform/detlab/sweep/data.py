@@ -5,6 +5,7 @@ A study names its data by root; configs name every path under their `data_root`
 overrides rebase each such path onto the study's root, so the same spec runs on a
 laptop (relative root) and a cluster (absolute root on shared storage).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -45,8 +46,10 @@ def _rebase(cfg: Any, root: Path | None, *, source: str, base_config: str) -> di
         return {}
     old = cfg.get("data_root")
     if not isinstance(old, str) or not old:
-        raise UserError(f"{source}: dataset.root: {base_config} has no data_root to replace; "
-                        "set the data paths in overrides instead")
+        raise UserError(
+            f"{source}: dataset.root: {base_config} has no data_root to replace; "
+            "set the data paths in overrides instead"
+        )
     return rebase_data_paths(cfg, old, root)
 
 
@@ -85,13 +88,17 @@ def _warn_if_other_set(root: Path, dataset: str, images: int, seed: int) -> None
         return
     made = (meta.get("dataset"), meta.get("images"), meta.get("seed"))
     if made != (dataset, images, seed):
-        print(f"note: {root} already holds a synthetic {made[0]} set of {made[1]} images (seed {made[2]}); "
-              f"using it, not {images} images (seed {seed}): remove it to regenerate", file=sys.stderr)
+        print(
+            f"note: {root} already holds a synthetic {made[0]} set of {made[1]} images (seed {made[2]}); "
+            f"using it, not {images} images (seed {seed}): remove it to regenerate",
+            file=sys.stderr,
+        )
 
 
 def check_data_exists(spec: StudySpec) -> None:
     """A missing root fails before any trial starts (with the flag that would generate it)."""
     root = dataset_root(spec)
     if root is not None and not root.exists():
-        raise UserError(f"{spec.source}: dataset.root: {root} does not exist "
-                        f"(for a synthetic smoke set add --synth-images N)")
+        raise UserError(
+            f"{spec.source}: dataset.root: {root} does not exist (for a synthetic smoke set add --synth-images N)"
+        )

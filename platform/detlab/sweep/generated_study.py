@@ -1,5 +1,6 @@
 """Study files the platform writes itself (an ablation's grid, a sweep's confirmation stage),
 kept beside the sweep's state so that a rerun finds and resumes the same study."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -9,6 +9,7 @@
 Everything lives under one folder: on a cluster it must be shared storage, because
 the trials write their Train runs there from any node.
 """
+
 from __future__ import annotations
 
 import json
@@ -95,14 +96,13 @@ class SweepState:
     created: float = field(default_factory=time.time)
 
     @classmethod
-    def load(cls, paths: StudyPaths) -> "SweepState | None":
+    def load(cls, paths: StudyPaths) -> SweepState | None:
         try:
             data = json.loads(paths.state_file.read_text())
         except FileNotFoundError:
             return None
         except ValueError as err:
-            raise UserError(f"{paths.state_file}: unreadable sweep state ({err}); "
-                            f"start over with --fresh") from None
+            raise UserError(f"{paths.state_file}: unreadable sweep state ({err}); start over with --fresh") from None
         return cls(**data)
 
     def save(self, paths: StudyPaths) -> None:

@@ -1,5 +1,6 @@
 """The study's leaderboard: one row per trial, best first, built from Tune's results and the
 trials' MLflow links. Written as CSV (study folder and parent run) and printed at the end."""
+
 from __future__ import annotations
 
 import csv
@@ -11,7 +12,7 @@ from typing import Any
 
 from detlab.specs import StudySpec, decode_trial
 from detlab.sweep.callbacks import outcome_of
-from detlab.sweep.progress import ENDED, fmt, render_table, short_names
+from detlab.sweep.progress import fmt, render_table, short_names
 from detlab.sweep.runs import ChildRuns
 from detlab.sweep.search import TIME_ATTR
 from detlab.tracking.profile_columns import PROFILE  # the model profile every training run logs
@@ -34,17 +35,32 @@ def build(spec: StudySpec, results: Any, runs: ChildRuns, scheduler: Any, max_t:
             sampled = {k: v for k, v in decode_trial(spec, result.config)[0].items() if k in spec.search_space}
         except (KeyError, StopIteration, TypeError, ValueError):
             sampled = {}
-        rows.append({"trial": name, "trial_id": trial_id, "status": outcome.status,
-                     "evaluations": int(last.get(TIME_ATTR, 0) or 0), metric: best,
-                     f"{metric} (last)": last.get(metric), **sampled,
-                     "seed": (result.config or {}).get("seed"), "mlflow_run_id": runs.run_id(trial_id),
-                     "error": outcome.error or ""})
+        rows.append(
+            {
+                "trial": name,
+                "trial_id": trial_id,
+                "status": outcome.status,
+                "evaluations": int(last.get(TIME_ATTR, 0) or 0),
+                metric: best,
+                f"{metric} (last)": last.get(metric),
+                **sampled,
+                "seed": (result.config or {}).get("seed"),
+                "mlflow_run_id": runs.run_id(trial_id),
+                "error": outcome.error or "",
+            }
+        )
     found = profiles(runs.tracking_uri, [r["mlflow_run_id"] for r in rows])
     for row in rows:
         row.update(found.get(row["mlflow_run_id"], {}))
     sign = -1 if mode == "max" else 1
-    rows.sort(key=lambda r: (r["status"] == "failed", r[metric] is None,
-                             sign * r[metric] if r[metric] is not None else 0, r["trial"]))
+    rows.sort(
+        key=lambda r: (
+            r["status"] == "failed",
+            r[metric] is None,
+            sign * r[metric] if r[metric] is not None else 0,
+            r["trial"],
+        )
+    )
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
     return rows
@@ -57,6 +73,7 @@ def profiles(tracking_uri: str, run_ids: Sequence[str | None]) -> dict[str, dict
     if not ids:
         return {}
     from detlab.tracking.client import make_client
+
     try:
         client = make_client(tracking_uri)
         return {rid: {k: v for k, v in client.get_run(rid).data.metrics.items() if k in PROFILE} for rid in ids}
@@ -94,8 +111,19 @@ def to_csv(rows: Sequence[dict], spec: StudySpec) -> str:
 
 def columns_of(spec: StudySpec) -> list[str]:
     metric = spec.objective.metric
-    return ["rank", "trial", "status", "evaluations", metric, f"{metric} (last)", *spec.search_space,
-            *PROFILE, "seed", "mlflow_run_id", "error"]
+    return [
+        "rank",
+        "trial",
+        "status",
+        "evaluations",
+        metric,
+        f"{metric} (last)",
+        *spec.search_space,
+        *PROFILE,
+        "seed",
+        "mlflow_run_id",
+        "error",
+    ]
 
 
 def to_text(rows: Sequence[dict], spec: StudySpec) -> str:
@@ -103,8 +131,18 @@ def to_text(rows: Sequence[dict], spec: StudySpec) -> str:
     metric, keys = spec.objective.metric, list(spec.search_space)
     names = short_names(keys)
     header = ["#", "trial", "status", "evals", metric] + [names[k] for k in keys] + list(PROFILE.values())
-    body = [[r["rank"], r["trial"], r["status"], r["evaluations"], r[metric] if r[metric] is not None else "-",
-             *[r.get(k, "") for k in keys], *[r.get(k, "-") for k in PROFILE]] for r in rows]
+    body = [
+        [
+            r["rank"],
+            r["trial"],
+            r["status"],
+            r["evaluations"],
+            r[metric] if r[metric] is not None else "-",
+            *[r.get(k, "") for k in keys],
+            *[r.get(k, "-") for k in PROFILE],
+        ]
+        for r in rows
+    ]
     failed = [f"  {r['trial']}: {r['error']}" for r in rows if r["status"] == "failed" and r["error"]]
     return render_table(header, body) + ("\nfailed trials:\n" + "\n".join(failed) if failed else "")
 

@@ -6,6 +6,7 @@ docs/design.md). Trials still running when the restored sweep ends are such
 zombies: `fail_running_trials` marks them FAIL, so optuna-dashboard and TPE agree
 with what ran.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,7 +35,7 @@ def make_storage(url: str) -> Any:
 
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
 
 

@@ -1,6 +1,7 @@
 """The study's MLflow parent run: the spec and search space when the sweep starts; the best
 trial, leaderboard and plots when it ends. Created once and kept in the sweep state, so a
 resumed sweep records into the same run (its `restarts` tag counts the driver restarts)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -16,8 +17,13 @@ from detlab.tracking.context import flatten, run_context_tags
 
 def create_parent(spec: StudySpec, *, tracking_uri: str, tags: Mapping[str, Any]) -> str:
     """A new RUNNING parent run named after the study, with git, package and sweep tags."""
-    all_tags = {**run_context_tags(spec.root), "detlab.study": spec.name, "detlab.kind": "sweep",
-                "mlflow.note.content": spec.description or f"sweep of {spec.name}", **tags}
+    all_tags = {
+        **run_context_tags(spec.root),
+        "detlab.study": spec.name,
+        "detlab.kind": "sweep",
+        "mlflow.note.content": spec.description or f"sweep of {spec.name}",
+        **tags,
+    }
     return RunRecorder.create_run(spec.mlflow.experiment, spec.name, tags=all_tags, tracking_uri=tracking_uri)
 
 
@@ -46,8 +52,9 @@ def log_study(rec: RunRecorder, spec: StudySpec, source_text: str | None) -> Non
     rec.set_tags({"detlab.num_trials": num_trials(spec)})
 
 
-def log_summary(rec: RunRecorder, spec: StudySpec, rows: Sequence[dict], csv_text: str,
-                figures: Mapping[str, Any]) -> None:
+def log_summary(
+    rec: RunRecorder, spec: StudySpec, rows: Sequence[dict], csv_text: str, figures: Mapping[str, Any]
+) -> None:
     """Best trial (metric, params, run), counts, leaderboard CSV and the plots.
 
     The best trial's params and key metrics are also logged under the trials' own names
@@ -63,8 +70,13 @@ def log_summary(rec: RunRecorder, spec: StudySpec, rows: Sequence[dict], csv_tex
     if best is not None:
         rec.log_metrics({f"best/{metric}": best[metric]})
         rec.log_params({f"best.{k}": best.get(k) for k in spec.search_space})
-        rec.set_tags({"best.trial": best["trial"], "best.run_id": best.get("mlflow_run_id") or "",
-                      f"best.{metric}": f"{best[metric]:.6g}"})
+        rec.set_tags(
+            {
+                "best.trial": best["trial"],
+                "best.run_id": best.get("mlflow_run_id") or "",
+                f"best.{metric}": f"{best[metric]:.6g}",
+            }
+        )
         rec.log_dict(best, "best_trial.json")
         _log_best_as_own(rec, spec, best)
     rec.log_text(csv_text, "leaderboard.csv")
@@ -78,7 +90,7 @@ def best_trial_metrics(tracking_uri: str, run_id: str) -> dict[str, float]:
     from detlab.tracking.client import make_client
 
     metrics = make_client(tracking_uri).get_run(run_id).data.metrics
-    best = {k[len("best/"):]: v for k, v in metrics.items() if k.startswith("best/val/")}
+    best = {k[len("best/") :]: v for k, v in metrics.items() if k.startswith("best/val/")}
     return best or {k: v for k, v in metrics.items() if k.startswith("val/")}
 
 
@@ -100,6 +112,12 @@ def _log_best_as_own(rec: RunRecorder, spec: StudySpec, best: Mapping[str, Any])
             rec.set_tags({"best.metrics_error": one_line(err)})
     rec.log_metrics({**metrics, metric: best[metric]})
     if link:
-        rec.set_tags({"best.run_url": link, "mlflow.note.content": (
-            f"{spec.description or 'sweep of ' + spec.name}\n\n"
-            f"**Best trial**: [{best['trial']}]({link}), {metric} = {best[metric]:.4g}")})
+        rec.set_tags(
+            {
+                "best.run_url": link,
+                "mlflow.note.content": (
+                    f"{spec.description or 'sweep of ' + spec.name}\n\n"
+                    f"**Best trial**: [{best['trial']}]({link}), {metric} = {best[metric]:.4g}"
+                ),
+            }
+        )

@@ -1,6 +1,7 @@
 """Figures for the study's parent run: Optuna's optimisation history and parameter importances
 (matplotlib backends: plotly is not installed), and every trial's learning curve, which shows
 where ASHA stopped trials."""
+
 from __future__ import annotations
 
 import logging
@@ -18,14 +19,16 @@ def optuna_figures(study: Any) -> dict[str, Any]:
     import matplotlib
 
     if "matplotlib.pyplot" not in sys.modules:  # optuna draws through pyplot: no display needed, and a
-        matplotlib.use("Agg")                  # process that chose its own backend (a notebook) keeps it
+        matplotlib.use("Agg")  # process that chose its own backend (a notebook) keeps it
     import optuna
     from optuna.visualization import matplotlib as ovm
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     figures: dict[str, Any] = {}
-    for name, draw in (("optimization_history", ovm.plot_optimization_history),
-                       ("param_importances", ovm.plot_param_importances)):
+    for name, draw in (
+        ("optimization_history", ovm.plot_optimization_history),
+        ("param_importances", ovm.plot_param_importances),
+    ):
         try:
             with warnings.catch_warnings():  # "experimental" since Optuna 2.2: noise for the user
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

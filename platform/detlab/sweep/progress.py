@@ -1,6 +1,7 @@
 """The live view of a sweep on the console: a line per trial event, and the trial table again
 every `interval` seconds while something changed. Plain text, so it reads the same in a
 terminal and in `ray job logs`."""
+
 from __future__ import annotations
 
 import sys
@@ -46,8 +47,11 @@ def render_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     numeric = [all(_is_number(r[i]) for r in cells[1:] if r[i] not in ("", "-")) for i in range(len(header))]
     lines = []
     for r in cells:
-        lines.append("  ".join(c.rjust(w) if num and r is not cells[0] else c.ljust(w)
-                               for c, w, num in zip(r, widths, numeric)).rstrip())
+        lines.append(
+            "  ".join(
+                c.rjust(w) if num and r is not cells[0] else c.ljust(w) for c, w, num in zip(r, widths, numeric)
+            ).rstrip()
+        )
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -63,8 +67,17 @@ def _is_number(text: str) -> bool:
 class ProgressTable(Callback):
     """Prints trial events and, every `interval` s when anything changed, the table of all trials."""
 
-    def __init__(self, study: str, metric: str, mode: str, keys: Sequence[str], total: int,
-                 interval: float = 20.0, scheduler: Any = None, max_t: int | None = None) -> None:
+    def __init__(
+        self,
+        study: str,
+        metric: str,
+        mode: str,
+        keys: Sequence[str],
+        total: int,
+        interval: float = 20.0,
+        scheduler: Any = None,
+        max_t: int | None = None,
+    ) -> None:
         self.study, self.metric, self.mode, self.total, self.interval = study, metric, mode, total, interval
         self.scheduler, self.max_t = scheduler, max_t
         self.keys = list(keys)
@@ -84,8 +97,9 @@ class ProgressTable(Callback):
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         row = self._row(trial)
         row["status"] = "running"
-        self._say(f"+ {row['trial']} started: " + " ".join(
-            f"{self.names[k]}={fmt(row['params'].get(k))}" for k in self.keys))
+        self._say(
+            f"+ {row['trial']} started: " + " ".join(f"{self.names[k]}={fmt(row['params'].get(k))}" for k in self.keys)
+        )
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         row = self._row(trial)
@@ -93,16 +107,21 @@ class ProgressTable(Callback):
         value = result.get(self.metric)
         if isinstance(value, (int, float)):
             row["last"] = float(value)
-            row["best"] = value if row["best"] is None else (
-                max(row["best"], value) if self.mode == "max" else min(row["best"], value))
+            row["best"] = (
+                value
+                if row["best"] is None
+                else (max(row["best"], value) if self.mode == "max" else min(row["best"], value))
+            )
         self._dirty = True
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         row = self._row(trial)
         pruned = is_pruned(self.scheduler, trial.trial_id, int(row["evals"] or 0), self.max_t)
         row["status"] = "pruned" if pruned else "finished"
-        self._say(f"= {row['trial']} {'stopped early by ASHA' if pruned else 'finished'} after "
-                  f"{row['evals']} evaluation(s): {self.metric}={fmt(row['last'])}")
+        self._say(
+            f"= {row['trial']} {'stopped early by ASHA' if pruned else 'finished'} after "
+            f"{row['evals']} evaluation(s): {self.metric}={fmt(row['last'])}"
+        )
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         row = self._row(trial)
@@ -123,14 +142,27 @@ class ProgressTable(Callback):
         rows = sorted(self.rows.values(), key=lambda r: r["trial"])
         done = sum(r["status"] in ENDED for r in rows)
         best = self._best(rows)
-        head = (f"[{_clock(time.time() - self.started)}] {self.study}: {done}/{self.total} trials ended, "
-                f"{sum(r['status'] == 'running' for r in rows)} running")
+        head = (
+            f"[{_clock(time.time() - self.started)}] {self.study}: {done}/{self.total} trials ended, "
+            f"{sum(r['status'] == 'running' for r in rows)} running"
+        )
         if best is not None:
             head += f"; best {self.metric}={fmt(best['best'])} ({best['trial']})"
         header = ["trial", "status", "evals", self.metric, "best"] + [self.names[k] for k in self.keys]
-        table = render_table(header, [[r["trial"], r["status"], r["evals"], r["last"] if r["last"] is not None
-                                       else "-", r["best"] if r["best"] is not None else "-",
-                                       *[r["params"].get(k, "") for k in self.keys]] for r in rows])
+        table = render_table(
+            header,
+            [
+                [
+                    r["trial"],
+                    r["status"],
+                    r["evals"],
+                    r["last"] if r["last"] is not None else "-",
+                    r["best"] if r["best"] is not None else "-",
+                    *[r["params"].get(k, "") for k in self.keys],
+                ]
+                for r in rows
+            ],
+        )
         self._write(f"{head}\n{table}\n")
 
     def _best(self, rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
@@ -144,9 +176,14 @@ class ProgressTable(Callback):
         row = self.rows.get(trial.trial_id)
         if row is None:
             config = getattr(trial, "config", {}) or {}
-            row = self.rows[trial.trial_id] = {"trial": trial_name(trial), "status": "-", "evals": 0,
-                                               "last": None, "best": None,
-                                               "params": {k: config.get(k) for k in self.keys}}
+            row = self.rows[trial.trial_id] = {
+                "trial": trial_name(trial),
+                "status": "-",
+                "evals": 0,
+                "last": None,
+                "best": None,
+                "params": {k: config.get(k) for k in self.keys},
+            }
         return row
 
     def _say(self, line: str) -> None:

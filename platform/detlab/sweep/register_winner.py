@@ -6,6 +6,7 @@ The model version carries the confirmation's numbers as tags, so the registry sa
 model was chosen. A trial without a checkpoint (the toy trainer) is reported, not an error:
 the verdict stands either way.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,9 +36,13 @@ def register_winner(conf: Any, spec: Any, tracking_uri: str, out: Any) -> str:
         print(f"winner {setting.name} not registered: {err}", file=out)
         return ""
     reg = logged["registered"]
-    tags = {"detlab.confirm.metric": conf.metric, "detlab.confirm.alpha": str(conf.alpha),
-            "detlab.confirm.seeds": ",".join(str(s) for s in conf.winner.seeds),
-            "detlab.confirm.parent_run_id": conf.parent_run_id, "detlab.confirm.mean": f"{conf.winner.mean:.6g}"}
+    tags = {
+        "detlab.confirm.metric": conf.metric,
+        "detlab.confirm.alpha": str(conf.alpha),
+        "detlab.confirm.seeds": ",".join(str(s) for s in conf.winner.seeds),
+        "detlab.confirm.parent_run_id": conf.parent_run_id,
+        "detlab.confirm.mean": f"{conf.winner.mean:.6g}",
+    }
     if conf.winner.test is not None:
         tags["detlab.confirm.delta"] = f"{conf.winner.test.delta:.6g}"
         if conf.winner.test.p_value is not None:
@@ -45,6 +50,8 @@ def register_winner(conf: Any, spec: Any, tracking_uri: str, out: Any) -> str:
     client = make_client(tracking_uri)
     for key, value in tags.items():
         client.set_model_version_tag(reg["name"], str(reg["version"]), key, value)
-    print(f"registered the confirmed winner {setting.name} (trial {setting.trial}, run {setting.run_id}) "
-          f"as {reg['uri']}", file=out)
+    print(
+        f"registered the confirmed winner {setting.name} (trial {setting.trial}, run {setting.run_id}) as {reg['uri']}",
+        file=out,
+    )
     return reg["uri"]

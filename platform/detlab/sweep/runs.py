@@ -8,6 +8,7 @@ before `fit` created its run gets a FAILED child run here, so every trial of the
 study is in MLflow. Settling is idempotent (a marker in the trial's run folder), so
 the end-of-sweep pass can settle everything again after a driver restart.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,7 @@ PRUNE_DELAY_S = 3.0  # let the killed trial's workers exit, so their unsent jour
 class TrialOutcome:
     trial_id: str
     name: str
-    status: str                 # "finished" | "pruned" | "failed"
+    status: str  # "finished" | "pruned" | "failed"
     evaluations: int
     error: str | None = None
 
@@ -63,14 +64,23 @@ class ChildRuns:
         run_dir = Path(self.train_storage) / outcome.trial_id
         run_id = self.run_id(outcome.trial_id)
         if run_id is None:  # failed before fit created its run: record it, once
-            run_id = RunRecorder.create_run(self.experiment, outcome.name, parent_run_id=self.parent_run_id,
-                                            tags={"detlab.tune.trial_id": outcome.trial_id},
-                                            tracking_uri=self.tracking_uri, print_hint=False)
+            run_id = RunRecorder.create_run(
+                self.experiment,
+                outcome.name,
+                parent_run_id=self.parent_run_id,
+                tags={"detlab.tune.trial_id": outcome.trial_id},
+                tracking_uri=self.tracking_uri,
+                print_hint=False,
+            )
             (run_dir / SETTLED).parent.mkdir(parents=True, exist_ok=True)
             _write(run_dir / SETTLED, {"run_id": run_id})
         want = "FAILED" if outcome.status == "failed" else "FINISHED"
-        tags = {"pruned": str(outcome.status == "pruned").lower(), "detlab.tune.trial_id": outcome.trial_id,
-                "detlab.tune.status": outcome.status, "detlab.tune.evaluations": str(outcome.evaluations)}
+        tags = {
+            "pruned": str(outcome.status == "pruned").lower(),
+            "detlab.tune.trial_id": outcome.trial_id,
+            "detlab.tune.status": outcome.status,
+            "detlab.tune.evaluations": str(outcome.evaluations),
+        }
         status, have = self._state(run_id)
         stale_error = want != "FAILED" and "error" in have
         if status == want and all(have.get(k) == v for k, v in tags.items()) and not stale_error:
@@ -107,8 +117,7 @@ class Settler:
         self._threads: list[threading.Thread] = []
 
     def submit(self, outcome: TrialOutcome, delay: float = 0.0) -> None:
-        t = threading.Thread(target=self._settle, args=(outcome, delay), daemon=True,
-                             name=f"settle-{outcome.trial_id}")
+        t = threading.Thread(target=self._settle, args=(outcome, delay), daemon=True, name=f"settle-{outcome.trial_id}")
         t.start()
         self._threads.append(t)
 

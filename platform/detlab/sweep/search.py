@@ -6,6 +6,7 @@ variant generator. ASHA stops poor trials at rungs counted in evaluations
 (Tune's `training_iteration`: `fit` reports once per evaluation); the ASHA here
 also remembers which trials it stopped, so their MLflow runs can say `pruned`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,12 +28,12 @@ def make_searcher(spec: StudySpec, *, storage: Any | None, study_name: str | Non
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     if spec.sampler.type == "tpe":
-        sampler = optuna.samplers.TPESampler(seed=spec.sampler.seed,
-                                             n_startup_trials=spec.sampler.n_startup_trials)
+        sampler = optuna.samplers.TPESampler(seed=spec.sampler.seed, n_startup_trials=spec.sampler.n_startup_trials)
     else:
         sampler = optuna.samplers.RandomSampler(seed=spec.sampler.seed)
-    return RestorableOptunaSearch(metric=spec.objective.metric, mode=spec.objective.mode, sampler=sampler,
-                                  study_name=study_name, storage=storage)
+    return RestorableOptunaSearch(
+        metric=spec.objective.metric, mode=spec.objective.mode, sampler=sampler, study_name=study_name, storage=storage
+    )
 
 
 class RestorableOptunaSearch(OptunaSearch):
@@ -56,9 +57,14 @@ def make_scheduler(spec: StudySpec) -> TrialScheduler:
     if spec.scheduler.type == "none":
         return FIFOScheduler()
     sched = spec.scheduler
-    return PruningASHA(time_attr=TIME_ATTR, metric=spec.objective.metric, mode=spec.objective.mode,
-                       max_t=sched.max_t, grace_period=sched.grace_period,
-                       reduction_factor=sched.reduction_factor)
+    return PruningASHA(
+        time_attr=TIME_ATTR,
+        metric=spec.objective.metric,
+        mode=spec.objective.mode,
+        max_t=sched.max_t,
+        grace_period=sched.grace_period,
+        reduction_factor=sched.reduction_factor,
+    )
 
 
 class PruningASHA(ASHAScheduler):

@@ -21,6 +21,7 @@ one-worker Ray Train group, resuming from a state file in the run folder: for te
 statistics, reports and confirmation, where the worker group's start (10-15 s a trial on
 2 cores, most of a toy trial) is only cost. Fault tests that kill Train workers leave it unset.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,11 +61,15 @@ SHAPE: dict[str, tuple[str, Any, float]] = {
 }
 # keys that act only while a switch is on: radius and k only with CLA (off, the assigner is
 # mmdet's MaxIoU), the attention and 1x3/3x1 branch only inside the refine stage
-ACTS_ONLY_WITH = {"model.train_cfg.assigner.radius": CLA, "model.train_cfg.assigner.num_neighbors": CLA,
-                  "model.bbox_head.with_attention": REFINE, "model.bbox_head.with_asym_convs": REFINE}
-SEED_SD = 0.01      # a config's final mAP moves this much between seeds (about a point of mAP)
-SHARED_SD = 0.005   # the part of it every config shares for one seed (same data order)
-EVAL_SD = 0.002     # evaluation-to-evaluation jitter within one run
+ACTS_ONLY_WITH = {
+    "model.train_cfg.assigner.radius": CLA,
+    "model.train_cfg.assigner.num_neighbors": CLA,
+    "model.bbox_head.with_attention": REFINE,
+    "model.bbox_head.with_asym_convs": REFINE,
+}
+SEED_SD = 0.01  # a config's final mAP moves this much between seeds (about a point of mAP)
+SHARED_SD = 0.005  # the part of it every config shares for one seed (same data order)
+EVAL_SD = 0.002  # evaluation-to-evaluation jitter within one run
 
 
 def plateau(values: Mapping[str, Any]) -> float:
@@ -82,7 +87,7 @@ def plateau(values: Mapping[str, Any]) -> float:
             score *= 1.0 if bool(v) == best else width
         else:
             d = (math.log10(float(v)) - math.log10(best)) if scale == "log" else (float(v) - best)
-            score *= 0.35 + 0.65 * math.exp(-(d / width) ** 2)
+            score *= 0.35 + 0.65 * math.exp(-((d / width) ** 2))
     return score
 
 
@@ -97,7 +102,7 @@ def objective(values: Mapping[str, Any], evaluation: int, evaluations: int, seed
     curve = (1 - math.exp(-speed * p)) / (1 - math.exp(-speed))
     sd = float(os.environ.get("DETLAB_TOY_SEED_SD", SEED_SD))
     shared = min(SHARED_SD, sd)
-    own = math.sqrt(max(sd ** 2 - shared ** 2, 0.0))
+    own = math.sqrt(max(sd**2 - shared**2, 0.0))
     ident = _identity(values)
     noise = (shared * _normal(f"seed|{seed}") + own * _normal(f"{ident}|{seed}")) * curve
     return max(0.0, plateau(values) * curve + noise + EVAL_SD * _normal(f"{ident}|{seed}|{evaluation}"))
@@ -105,6 +110,7 @@ def objective(values: Mapping[str, Any], evaluation: int, evaluations: int, seed
 
 def _identity(values: Mapping[str, Any]) -> str:
     """The config's identity for the noise: every given value (rounded, so 0.1 + 0.2 == 0.3)."""
+
     def canon(v: Any) -> Any:
         return round(v, 9) if isinstance(v, float) else v
 
@@ -113,8 +119,8 @@ def _identity(values: Mapping[str, Any]) -> str:
 
 def _normal(key: str) -> float:
     """A standard normal draw that is a pure function of `key` (Box-Muller over two hashes)."""
-    h = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2 ** 64
-    h2 = int.from_bytes(hashlib.sha256((key + "b").encode()).digest()[:8], "big") / 2 ** 64
+    h = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
+    h2 = int.from_bytes(hashlib.sha256((key + "b").encode()).digest()[:8], "big") / 2**64
     return math.sqrt(-2 * math.log(max(h, 1e-12))) * math.cos(2 * math.pi * h2)
 
 
@@ -128,7 +134,7 @@ def config_values(cfg: Any) -> dict[str, Any]:
     if flat.get("model.train_cfg.assigner.type") != "CrossGridAssigner":
         out[CLA] = False
     elif out[CLA] is None:
-        out[CLA] = True                  # CrossGridAssigner's default
+        out[CLA] = True  # CrossGridAssigner's default
     for key in FRHEAD_PARTS:
         if out[key] is None:
             out[key] = False
@@ -147,13 +153,26 @@ class ToyFitResult:
     metrics: dict[str, Any]
 
 
-def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] = (), *,
-        workers: int = 1, gpus_per_worker: float = 0.0, cpus_per_worker: float = 1.0, seed: int = 0,
-        mlflow_uri: str | None = None, experiment: str | None = None, parent_run_id: str | None = None,
-        run_name: str | None = None, storage_path: str | os.PathLike | None = None,
-        name: str | None = None, resume: bool | None = None, max_failures: int = 3,
-        placement_timeout_s: float = PLACEMENT_TIMEOUT_S, callbacks: Sequence[Any] = (),
-        **_: Any) -> ToyFitResult:
+def fit(
+    config: str | os.PathLike,
+    overrides: Mapping[str, Any] | Sequence[str] = (),
+    *,
+    workers: int = 1,
+    gpus_per_worker: float = 0.0,
+    cpus_per_worker: float = 1.0,
+    seed: int = 0,
+    mlflow_uri: str | None = None,
+    experiment: str | None = None,
+    parent_run_id: str | None = None,
+    run_name: str | None = None,
+    storage_path: str | os.PathLike | None = None,
+    name: str | None = None,
+    resume: bool | None = None,
+    max_failures: int = 3,
+    placement_timeout_s: float = PLACEMENT_TIMEOUT_S,
+    callbacks: Sequence[Any] = (),
+    **_: Any,
+) -> ToyFitResult:
     """`ray_trainer.fit`'s contract over the toy objective (see the module doc)."""
     from ray.train import CheckpointConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
@@ -177,24 +196,42 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
     spool = None  # the machine's spool, as mmdet trials
     pid_dir = osp.join(run_dir, "detlab", "workers")
     if record is None:
-        run_id = RunRecorder.create_run(experiment or "toy", run_name or name, parent_run_id=parent_run_id,
-                                        tags={"detlab.trainer": "toy", "detlab.ray.run_dir": run_dir},
-                                        tracking_uri=uri, print_hint=False)
+        run_id = RunRecorder.create_run(
+            experiment or "toy",
+            run_name or name,
+            parent_run_id=parent_run_id,
+            tags={"detlab.trainer": "toy", "detlab.ray.run_dir": run_dir},
+            tracking_uri=uri,
+            print_hint=False,
+        )
         RunRecord(run_id, uri, experiment or "toy", config, wanted, seed).save(run_dir)
     else:
         run_id = record.run_id
-    spec = {"values": config_values(cfg), "seed": seed, "run_id": run_id, "uri": uri, "spool": spool,
-            "params": {k: v for k, v in run_params(wanted, cfg).items()},
-            "eval_s": float(os.environ.get("DETLAB_TOY_EVAL_S", "0.3")),
-            "crash": os.environ.get("DETLAB_TOY_CRASH", ""), "pid_dir": pid_dir}
+    spec = {
+        "values": config_values(cfg),
+        "seed": seed,
+        "run_id": run_id,
+        "uri": uri,
+        "spool": spool,
+        "params": {k: v for k, v in run_params(wanted, cfg).items()},
+        "eval_s": float(os.environ.get("DETLAB_TOY_EVAL_S", "0.3")),
+        "crash": os.environ.get("DETLAB_TOY_CRASH", ""),
+        "pid_dir": pid_dir,
+    }
     resources = {"CPU": cpus_per_worker, **({"GPU": gpus_per_worker} if gpus_per_worker else {})}
     trainer = TorchTrainer(
-        _loop, train_loop_config=spec,
-        scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpus_per_worker > 0,
-                                     resources_per_worker=resources),
-        run_config=RunConfig(name=name, storage_path=storage, callbacks=list(callbacks),
-                             failure_config=bounded_failure_config(max_failures, placement_timeout_s),
-                             checkpoint_config=CheckpointConfig(num_to_keep=1)))
+        _loop,
+        train_loop_config=spec,
+        scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpus_per_worker > 0, resources_per_worker=resources),
+        run_config=RunConfig(
+            name=name,
+            storage_path=storage,
+            callbacks=list(callbacks),
+            failure_config=bounded_failure_config(max_failures, placement_timeout_s),
+            checkpoint_config=CheckpointConfig(num_to_keep=1),
+        ),
+    )
+
     def close(status: str, error: str | None = None) -> None:
         RunRecorder.close_run(run_id, status, error=error, tracking_uri=uri, spool_dir=spool)
 
@@ -203,8 +240,9 @@ def fit(config: str | os.PathLike, overrides: Mapping[str, Any] | Sequence[str] 
         if inline:
             path, metrics = run_dir, _inline(spec, osp.join(run_dir, "detlab", "toy_state.json"))
         else:
-            result = fit_bounded(trainer, pid_dir, workers=workers, resources=resources,
-                                 placement_timeout_s=placement_timeout_s)
+            result = fit_bounded(
+                trainer, pid_dir, workers=workers, resources=resources, placement_timeout_s=placement_timeout_s
+            )
             path, metrics = result.path, dict(result.metrics or {})
     except BaseException as err:
         reason = failure_reason(err)

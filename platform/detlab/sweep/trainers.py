@@ -1,9 +1,11 @@
 """Which `fit` a trial calls: the detector (`mmdet`, the default), the toy objective (`toy`,
 for tests and benchmarks of the machinery), or any `module:function` with fit's signature."""
+
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from detlab.errors import UserError
 

@@ -7,14 +7,15 @@ the same MLflow child run (the run id is kept in that folder). A trial whose `fi
 failed for a reason a retry cannot fix (bad config, diverged loss, Train's own retries
 spent) leaves a marker, so Tune's retries, meant for lost nodes, do not train it again.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from detlab.errors import UserError
-
 from detlab.quiet import silence
 
 silence()  # a Ray worker imports this module before mmcv: filter its import-time noise there too
@@ -34,17 +35,17 @@ FAILED_MARKER = Path("detlab") / "failed-for-good.txt"
 class TrialJob:
     """What every trial needs from the driver; plain values only (it is pickled to the trial actors)."""
 
-    spec: dict[str, Any]                 # StudySpec.model_dump(mode="json")
-    config: str                          # base config, absolute
-    data_overrides: dict[str, Any]       # dataset.root rebased onto the config's data paths
-    trainer: str                         # detlab.sweep.trainers name
-    tracking_uri: str                    # absolute
+    spec: dict[str, Any]  # StudySpec.model_dump(mode="json")
+    config: str  # base config, absolute
+    data_overrides: dict[str, Any]  # dataset.root rebased onto the config's data paths
+    trainer: str  # detlab.sweep.trainers name
+    tracking_uri: str  # absolute
     experiment: str
     parent_run_id: str | None
-    train_storage: str                   # Ray Train runs, one folder per trial id
-    max_failures: int = 3                # worker-group restarts inside one fit
-    synth: tuple[str, str, int] | None = None   # (dataset, root, images) to generate where missing
-    extra: dict[str, Any] = field(default_factory=dict)   # more keyword arguments for fit
+    train_storage: str  # Ray Train runs, one folder per trial id
+    max_failures: int = 3  # worker-group restarts inside one fit
+    synth: tuple[str, str, int] | None = None  # (dataset, root, images) to generate where missing
+    extra: dict[str, Any] = field(default_factory=dict)  # more keyword arguments for fit
 
     def run_dir(self, trial_id: str) -> Path:
         return Path(self.train_storage) / trial_id
@@ -77,12 +78,25 @@ def make_trainable(job: TrialJob) -> Callable[[dict[str, Any]], None]:
         fit = resolve_trainer(job.trainer)
         res = spec.resources
         try:
-            fit(job.config, {**job.data_overrides, **overrides}, workers=res.workers_per_trial,
-                gpus_per_worker=res.gpus_per_worker, cpus_per_worker=res.cpus_per_worker, seed=seed,
-                mlflow_uri=job.tracking_uri, experiment=job.experiment, parent_run_id=job.parent_run_id,
-                run_name=ctx.get_trial_name(), storage_path=job.train_storage, name=trial_id, resume=None,
-                max_failures=job.max_failures, placement_timeout_s=res.placement_timeout_s,
-                callbacks=[TuneReportCallback()], **job.extra)
+            fit(
+                job.config,
+                {**job.data_overrides, **overrides},
+                workers=res.workers_per_trial,
+                gpus_per_worker=res.gpus_per_worker,
+                cpus_per_worker=res.cpus_per_worker,
+                seed=seed,
+                mlflow_uri=job.tracking_uri,
+                experiment=job.experiment,
+                parent_run_id=job.parent_run_id,
+                run_name=ctx.get_trial_name(),
+                storage_path=job.train_storage,
+                name=trial_id,
+                resume=None,
+                max_failures=job.max_failures,
+                placement_timeout_s=res.placement_timeout_s,
+                callbacks=[TuneReportCallback()],
+                **job.extra,
+            )
         except UserError as err:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(str(err).splitlines()[0] if str(err) else type(err).__name__)

@@ -5,6 +5,7 @@ One function trainable per trial (trial.py) reserving only its own process, on t
 trial ASHA stopped alive and holding its workers. The sampler, the scheduler and the
 callbacks are pickled by Tune with the experiment, so a restored Tuner keeps them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +26,16 @@ def trainable_of(job: TrialJob) -> Any:
     return tune.with_resources(make_trainable(job), tune.PlacementGroupFactory([TRIAL_RESOURCES]))
 
 
-def build_tuner(paths: StudyPaths, spec: StudySpec, job: TrialJob, state: SweepState, *,
-                max_concurrent: int, trial_retries: int, progress_interval: float) -> tune.Tuner:
+def build_tuner(
+    paths: StudyPaths,
+    spec: StudySpec,
+    job: TrialJob,
+    state: SweepState,
+    *,
+    max_concurrent: int,
+    trial_retries: int,
+    progress_interval: float,
+) -> tune.Tuner:
     from detlab.specs import num_trials
 
     storage = make_storage(state.optuna_storage) if state.optuna_storage else None
@@ -34,22 +43,47 @@ def build_tuner(paths: StudyPaths, spec: StudySpec, job: TrialJob, state: SweepS
     scheduler = make_scheduler(spec)
     max_t = spec.scheduler.max_t if spec.scheduler.type == "asha" else None
     runs = ChildRuns(job.train_storage, job.tracking_uri, job.experiment, job.parent_run_id)
-    callbacks = [SettleTrials(runs, scheduler, max_t),
-                 ProgressTable(spec.name, spec.objective.metric, spec.objective.mode, list(spec.search_space),
-                               num_trials(spec), interval=progress_interval, scheduler=scheduler, max_t=max_t)]
-    tune_config = tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=spec.trials.num_samples,
-                                  max_concurrent_trials=max_concurrent, reuse_actors=False,
-                                  trial_name_creator=trial_name, trial_dirname_creator=trial_name)
-    run_config = tune.RunConfig(name=spec.name, storage_path=str(paths.storage), callbacks=callbacks,
-                                failure_config=tune.FailureConfig(max_failures=trial_retries), verbose=0)
-    return tune.Tuner(trainable_of(job), param_space=param_space(spec), tune_config=tune_config,
-                      run_config=run_config)
+    callbacks = [
+        SettleTrials(runs, scheduler, max_t),
+        ProgressTable(
+            spec.name,
+            spec.objective.metric,
+            spec.objective.mode,
+            list(spec.search_space),
+            num_trials(spec),
+            interval=progress_interval,
+            scheduler=scheduler,
+            max_t=max_t,
+        ),
+    ]
+    tune_config = tune.TuneConfig(
+        search_alg=searcher,
+        scheduler=scheduler,
+        num_samples=spec.trials.num_samples,
+        max_concurrent_trials=max_concurrent,
+        reuse_actors=False,
+        trial_name_creator=trial_name,
+        trial_dirname_creator=trial_name,
+    )
+    run_config = tune.RunConfig(
+        name=spec.name,
+        storage_path=str(paths.storage),
+        callbacks=callbacks,
+        failure_config=tune.FailureConfig(max_failures=trial_retries),
+        verbose=0,
+    )
+    return tune.Tuner(trainable_of(job), param_space=param_space(spec), tune_config=tune_config, run_config=run_config)
 
 
 def restore_tuner(paths: StudyPaths, spec: StudySpec, job: TrialJob) -> tune.Tuner:
     """Finished and failed trials stay as they are; unfinished ones resume from their checkpoints."""
-    tuner = tune.Tuner.restore(str(paths.experiment_dir), trainable=trainable_of(job), resume_unfinished=True,
-                               resume_errored=False, restart_errored=False)
+    tuner = tune.Tuner.restore(
+        str(paths.experiment_dir),
+        trainable=trainable_of(job),
+        resume_unfinished=True,
+        resume_errored=False,
+        restart_errored=False,
+    )
     for cb in tuner_parts(tuner)[1]:
         if isinstance(cb, ProgressTable):
             cb.restart()

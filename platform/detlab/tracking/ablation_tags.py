@@ -1,5 +1,6 @@
 """The MLflow tags that tie a run to its ablation table cell: written by the ablation trainer
 (`detlab.sweep.cell_trainer`), read by the report (`detlab.report.query`) to pick runs."""
+
 from __future__ import annotations
 
 TAG_ABLATION = "detlab.ablation"

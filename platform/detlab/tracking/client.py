@@ -7,13 +7,15 @@ the environment at every request; there is no per-client setting, so
 `fast_fail_http()` sets them for the whole process (a training process should
 not block on tracking anywhere). `DETLAB_MLFLOW_HTTP_TIMEOUT` changes the timeout.
 """
+
 from __future__ import annotations
 
 import getpass
 import os
 import time
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from detlab.errors import UserError
 
@@ -24,14 +26,14 @@ CREATE_TOKEN_TAG = "detlab.create_token"
 def fast_fail_http() -> None:
     """One try per request, short timeout (process-wide; see the module docstring)."""
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
-    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = os.environ.get("DETLAB_MLFLOW_HTTP_TIMEOUT",
-                                                               str(HTTP_TIMEOUT_S))
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = os.environ.get("DETLAB_MLFLOW_HTTP_TIMEOUT", str(HTTP_TIMEOUT_S))
 
 
 def make_client(tracking_uri: str):
     """An `MlflowClient` bound to `tracking_uri` (explicit: no process-global active run)."""
     fast_fail_http()
     from mlflow.tracking import MlflowClient
+
     return MlflowClient(tracking_uri=tracking_uri)
 
 
@@ -70,13 +72,19 @@ def auth_refusal(exc: BaseException, tracking_uri: str) -> str | None:
     user = os.environ.get("MLFLOW_TRACKING_USERNAME")
     if status == 401:
         if user and os.environ.get("MLFLOW_TRACKING_PASSWORD"):
-            return (f"MLflow at {tracking_uri} refused the credentials of user {user!r} (HTTP 401): "
-                    f"check MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD")
-        return (f"MLflow at {tracking_uri} needs a login (HTTP 401): set MLFLOW_TRACKING_USERNAME and "
-                f"MLFLOW_TRACKING_PASSWORD")
+            return (
+                f"MLflow at {tracking_uri} refused the credentials of user {user!r} (HTTP 401): "
+                f"check MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+            )
+        return (
+            f"MLflow at {tracking_uri} needs a login (HTTP 401): set MLFLOW_TRACKING_USERNAME and "
+            f"MLFLOW_TRACKING_PASSWORD"
+        )
     if status == 403:
-        return (f"MLflow at {tracking_uri}: user {user or '(none)'!r} lacks the permission for this "
-                f"(HTTP 403): ask the server's admin for EDIT on the experiment")
+        return (
+            f"MLflow at {tracking_uri}: user {user or '(none)'!r} lacks the permission for this "
+            f"(HTTP 403): ask the server's admin for EDIT on the experiment"
+        )
     return None
 
 
@@ -92,7 +100,7 @@ def one_line(exc_or_text: BaseException | str, limit: int = 300) -> str:
     else:
         text = " ".join(str(exc_or_text).split())
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def get_or_create_experiment(client, name: str) -> str:
@@ -109,14 +117,22 @@ def get_or_create_experiment(client, name: str) -> str:
                 raise
             exp = client.get_experiment_by_name(name)
     if exp.lifecycle_stage == "deleted":
-        raise UserError(f"MLflow experiment {name!r} is deleted: restore it "
-                        f"(`mlflow experiments restore --experiment-id {exp.experiment_id}`) or use another name")
+        raise UserError(
+            f"MLflow experiment {name!r} is deleted: restore it "
+            f"(`mlflow experiments restore --experiment-id {exp.experiment_id}`) or use another name"
+        )
     return exp.experiment_id
 
 
-def create_run(tracking_uri: str, experiment: str, run_name: str | None = None, *,
-               parent_run_id: str | None = None, tags: Mapping[str, Any] | None = None,
-               timeout: float = 60.0) -> str:
+def create_run(
+    tracking_uri: str,
+    experiment: str,
+    run_name: str | None = None,
+    *,
+    parent_run_id: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    timeout: float = 60.0,
+) -> str:
     """Create a RUNNING run and return its id; retries transient failures up to `timeout` s.
 
     A request can time out after the server created the run; each attempt carries
@@ -144,8 +160,9 @@ def create_run(tracking_uri: str, experiment: str, run_name: str | None = None, 
             if exp_id is None:
                 exp_id = get_or_create_experiment(client, experiment)
             if last is not None:  # an earlier attempt may have landed
-                found = client.search_runs([exp_id], filter_string=f"tags.`{CREATE_TOKEN_TAG}` = '{token}'",
-                                           max_results=1)
+                found = client.search_runs(
+                    [exp_id], filter_string=f"tags.`{CREATE_TOKEN_TAG}` = '{token}'", max_results=1
+                )
                 if found:
                     return found[0].info.run_id
             run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
@@ -157,11 +174,13 @@ def create_run(tracking_uri: str, experiment: str, run_name: str | None = None, 
             if refusal:
                 raise UserError(refusal) from None
             if not is_transient(e):
-                raise UserError(f"MLflow at {tracking_uri} refused to create a run in experiment "
-                                f"{experiment!r}: {one_line(e)}") from e
+                raise UserError(
+                    f"MLflow at {tracking_uri} refused to create a run in experiment {experiment!r}: {one_line(e)}"
+                ) from e
             last = e
         if time.monotonic() + delay > deadline:
-            raise UserError(f"MLflow at {tracking_uri} unreachable for {timeout:.0f} s, cannot create "
-                            f"the run: {one_line(last)}") from last
+            raise UserError(
+                f"MLflow at {tracking_uri} unreachable for {timeout:.0f} s, cannot create the run: {one_line(last)}"
+            ) from last
         time.sleep(delay)
         delay = min(delay * 2, 5.0)

@@ -8,6 +8,7 @@ and one with `artifact_path: ../../x` would make a file-store client write outsi
 its artifact folder. Symbolic links are resolved first, so a link inside the spool
 pointing out of it is refused too.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,10 @@ def unsafe_artifact(op: dict[str, Any], spool: str | os.PathLike) -> str | None:
         for folder, _, files in os.walk(local):
             for name in files:
                 if not inside(os.path.join(folder, name), spool):
-                    return (f"artifact folder {local!r} holds {os.path.join(folder, name)!r}, a link "
-                            f"out of the spool {os.fspath(spool)}; not read")
+                    return (
+                        f"artifact folder {local!r} holds {os.path.join(folder, name)!r}, a link "
+                        f"out of the spool {os.fspath(spool)}; not read"
+                    )
     dest = op.get("artifact_path")
     if dest is not None:
         if not isinstance(dest, str) or dest.startswith(("/", "\\")) or ":" in dest.split("/")[0]:

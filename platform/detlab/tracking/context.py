@@ -4,6 +4,7 @@ and the config as flat dotted params.
 Collected on the driver (it has the git checkout; Ray workers get a copy without
 `.git`) and passed to `RunRecorder.create_run(tags=...)`.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -18,24 +19,51 @@ from pathlib import Path
 from typing import Any
 
 # distribution names (what `pip` calls them) -> tag suffix
-PACKAGES = {"torch": "torch", "torchvision": "torchvision", "mmcv-full": "mmcv", "mmdet": "mmdet",
-            "mmrotate": "mmrotate", "ray": "ray", "optuna": "optuna", "mlflow": "mlflow",
-            "numpy": "numpy"}
+PACKAGES = {
+    "torch": "torch",
+    "torchvision": "torchvision",
+    "mmcv-full": "mmcv",
+    "mmdet": "mmdet",
+    "mmrotate": "mmrotate",
+    "ray": "ray",
+    "optuna": "optuna",
+    "mlflow": "mlflow",
+    "numpy": "numpy",
+}
 
 # Config values worth a param of their own even when no --set touched them.
 # Globs over dotted keys; `model.train_cfg.assigner.*` covers radius, k and IoU thresholds.
 DEFAULT_PARAM_PATTERNS = (
     "model.type",
-    "model.backbone.type", "model.neck.type",
-    "model.bbox_head.type", "model.bbox_head.*.type",
-    "model.bbox_head.use_*", "model.bbox_head.with_*", "model.bbox_head.fr*",
-    "model.*frhead*", "model.*.frhead*", "model.*fr_head*", "model.*.fr_head*",
-    "model.train_cfg.assigner.*", "model.train_cfg.*.assigner.*",
-    "model.train_cfg.cla*", "model.train_cfg.*.cla*",
+    "model.backbone.type",
+    "model.neck.type",
+    "model.bbox_head.type",
+    "model.bbox_head.*.type",
+    "model.bbox_head.use_*",
+    "model.bbox_head.with_*",
+    "model.bbox_head.fr*",
+    "model.*frhead*",
+    "model.*.frhead*",
+    "model.*fr_head*",
+    "model.*.fr_head*",
+    "model.train_cfg.assigner.*",
+    "model.train_cfg.*.assigner.*",
+    "model.train_cfg.cla*",
+    "model.train_cfg.*.cla*",
     "model.test_cfg.*",
-    "optimizer.type", "optimizer.lr", "optimizer.momentum", "optimizer.weight_decay",
-    "lr_config.*", "runner.*", "total_epochs", "evaluation.interval", "evaluation.metric",
-    "data.samples_per_gpu", "data.workers_per_gpu", "angle_version", "dataset_type",
+    "optimizer.type",
+    "optimizer.lr",
+    "optimizer.momentum",
+    "optimizer.weight_decay",
+    "lr_config.*",
+    "runner.*",
+    "total_epochs",
+    "evaluation.interval",
+    "evaluation.metric",
+    "data.samples_per_gpu",
+    "data.workers_per_gpu",
+    "angle_version",
+    "dataset_type",
 )
 
 
@@ -66,12 +94,12 @@ def flatten(cfg: Any, prefix: str = "", *, expand_lists: bool = True) -> dict[st
         if isinstance(value, dict) and value:
             for k, v in value.items():
                 walk(v, f"{key}.{k}" if key else k)
-        elif (expand_lists and isinstance(value, list) and value
-              and any(isinstance(v, (dict, list)) for v in value)):
+        elif expand_lists and isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
             for i, v in enumerate(value):
                 walk(v, f"{key}.{i}" if key else str(i))
         elif key:
             out[key] = value
+
     walk(node, prefix)
     return out
 
@@ -82,8 +110,9 @@ def select_params(cfg: Any, patterns: Iterable[str] = DEFAULT_PARAM_PATTERNS) ->
     return {k: v for k, v in flatten(cfg).items() if any(fnmatch.fnmatchcase(k, p) for p in pats)}
 
 
-def run_params(overrides: Mapping[str, Any] | None, cfg: Any,
-               patterns: Iterable[str] = DEFAULT_PARAM_PATTERNS) -> dict[str, Any]:
+def run_params(
+    overrides: Mapping[str, Any] | None, cfg: Any, patterns: Iterable[str] = DEFAULT_PARAM_PATTERNS
+) -> dict[str, Any]:
     """Params of a training run: the main config values, then the `--set` overrides on top
     (an override of a nested dict is flattened too)."""
     params = select_params(cfg, patterns) if cfg is not None else {}
@@ -112,8 +141,11 @@ def git_info(path: str | os.PathLike | None = None) -> dict[str, str]:
         return {}
     # tracked files only: untracked scratch files don't change what the code does
     dirty = git("status", "--porcelain", "--untracked-files=no")
-    info = {"git.commit": sha, "mlflow.source.git.commit": sha,
-            "git.dirty": "unknown" if dirty is None else str(bool(dirty)).lower()}
+    info = {
+        "git.commit": sha,
+        "mlflow.source.git.commit": sha,
+        "git.dirty": "unknown" if dirty is None else str(bool(dirty)).lower(),
+    }
     branch = git("rev-parse", "--abbrev-ref", "HEAD")
     if branch:
         info["git.branch"] = branch
@@ -131,8 +163,7 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def dataset_fingerprint(annotations: Iterable[str | os.PathLike],
-                        images: Iterable[str | os.PathLike] = ()) -> str:
+def dataset_fingerprint(annotations: Iterable[str | os.PathLike], images: Iterable[str | os.PathLike] = ()) -> str:
     """`sha256:<16 hex>` identifying a dataset.
 
     Annotation files (DOTA label txt, HRSC xml: small) are hashed by *content* with
@@ -166,9 +197,12 @@ def _files(root: Path) -> list[tuple[str, Path]]:
     return sorted((p.relative_to(root).as_posix(), p) for p in files)
 
 
-def run_context_tags(repo: str | os.PathLike | None = None, *,
-                     annotations: Iterable[str | os.PathLike] = (),
-                     images: Iterable[str | os.PathLike] = ()) -> dict[str, str]:
+def run_context_tags(
+    repo: str | os.PathLike | None = None,
+    *,
+    annotations: Iterable[str | os.PathLike] = (),
+    images: Iterable[str | os.PathLike] = (),
+) -> dict[str, str]:
     """All context tags of a run: git, versions, host, dataset fingerprint (when paths given)."""
     tags = {**git_info(repo), **package_versions(), "host": socket.gethostname()}
     annotations = list(annotations)

@@ -1,6 +1,7 @@
 """The train and val datasets of a run as MLflow dataset inputs: name, source path and digest
 (the dataset fingerprint of tracking/context.py), so MLflow's Dataset column and dataset
 filter work and two runs on different data are told apart at a glance."""
+
 from __future__ import annotations
 
 import json
@@ -16,24 +17,32 @@ class DatasetRef:
 
     name: str
     context: str
-    source: str   # where it lives (annotation file or folder)
-    digest: str   # context.dataset_fingerprint
+    source: str  # where it lives (annotation file or folder)
+    digest: str  # context.dataset_fingerprint
 
     @classmethod
-    def of(cls, context: str, name: str, annotations: Sequence[str], images: Iterable[str] = ()) -> "DatasetRef":
+    def of(cls, context: str, name: str, annotations: Sequence[str], images: Iterable[str] = ()) -> DatasetRef:
         from detlab.tracking.context import dataset_fingerprint
 
-        return cls(name=name, context=context, source=annotations[0] if annotations else "",
-                   digest=dataset_fingerprint(annotations, images))
+        return cls(
+            name=name,
+            context=context,
+            source=annotations[0] if annotations else "",
+            digest=dataset_fingerprint(annotations, images),
+        )
 
 
 def to_inputs(refs: Iterable[DatasetRef]) -> list:
     """MLflow ``DatasetInput`` entities (a local source: ``{"uri": path}``)."""
     from mlflow.entities import Dataset, DatasetInput, InputTag
 
-    return [DatasetInput(Dataset(name=r.name, digest=r.digest, source_type="local",
-                                 source=json.dumps({"uri": r.source})),
-                         tags=[InputTag(CONTEXT_TAG, r.context)]) for r in refs]
+    return [
+        DatasetInput(
+            Dataset(name=r.name, digest=r.digest, source_type="local", source=json.dumps({"uri": r.source})),
+            tags=[InputTag(CONTEXT_TAG, r.context)],
+        )
+        for r in refs
+    ]
 
 
 def log_datasets(tracking_uri: str, run_id: str, refs: Sequence[DatasetRef]) -> None:
@@ -42,8 +51,10 @@ def log_datasets(tracking_uri: str, run_id: str, refs: Sequence[DatasetRef]) -> 
     from detlab.tracking.client import make_client
 
     client = make_client(tracking_uri)
-    have = {(i.dataset.name, i.dataset.digest, next((t.value for t in i.tags if t.key == CONTEXT_TAG), ""))
-            for i in client.get_run(run_id).inputs.dataset_inputs}
+    have = {
+        (i.dataset.name, i.dataset.digest, next((t.value for t in i.tags if t.key == CONTEXT_TAG), ""))
+        for i in client.get_run(run_id).inputs.dataset_inputs
+    }
     new = [r for r in refs if (r.name, r.digest, r.context) not in have]
     if new:
         client.log_inputs(run_id, datasets=to_inputs(new))

@@ -6,6 +6,7 @@ group of ops that may already have landed ("in doubt": an earlier attempt failed
 half-way, or a journal is replayed by another process) has its metrics checked
 against the run's metric history first, by (key, step, timestamp, value).
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,12 @@ from typing import Any
 
 from detlab.tracking.client import error_code, is_transient, one_line
 from detlab.tracking.journal import Op
-from detlab.tracking.params import (MAX_ENTITIES_PER_BATCH, MAX_METRICS_PER_BATCH,
-                                    MAX_PARAMS_TAGS_PER_BATCH, metric_identity)
+from detlab.tracking.params import (
+    MAX_ENTITIES_PER_BATCH,
+    MAX_METRICS_PER_BATCH,
+    MAX_PARAMS_TAGS_PER_BATCH,
+    metric_identity,
+)
 
 ATTEMPT_TAG_PREFIX = "detlab.attempt."
 BATCHABLE = ("params", "metrics", "tags")
@@ -40,9 +45,12 @@ def next_group(ops: list[Op]) -> list[Op]:
         m = len(op.get("metrics", ()))
         p = len(op.get("params", {}))
         t = len(op.get("tags", {}))
-        if group and (n_metrics + m > MAX_METRICS_PER_BATCH or n_params + p > MAX_PARAMS_TAGS_PER_BATCH
-                      or n_tags + t > MAX_PARAMS_TAGS_PER_BATCH
-                      or n_metrics + n_params + n_tags + m + p + t > MAX_ENTITIES_PER_BATCH):
+        if group and (
+            n_metrics + m > MAX_METRICS_PER_BATCH
+            or n_params + p > MAX_PARAMS_TAGS_PER_BATCH
+            or n_tags + t > MAX_PARAMS_TAGS_PER_BATCH
+            or n_metrics + n_params + n_tags + m + p + t > MAX_ENTITIES_PER_BATCH
+        ):
             break
         if kind == "params" and any(k in params and params[k] != v for k, v in op["params"].items()):
             break  # a conflicting value goes alone, so its refusal cannot take others with it
@@ -114,7 +122,8 @@ class Delivery:
                 metrics=[Metric(key=k, value=v, timestamp=ts, step=s) for k, v, s, ts in metrics],
                 params=[Param(k, v) for k, v in params.items()],
                 tags=[RunTag(k, v) for k, v in tags.items()],
-                synchronous=True)
+                synchronous=True,
+            )
         except Exception:
             for k, *_ in metrics:  # the request may have landed: what we knew of these keys is stale
                 self._known.pop(k, None)
@@ -179,8 +188,11 @@ class Delivery:
         if kind not in BATCHABLE or _n_items(op) <= 1:
             return [(op, one_line(err))]
         rejected: Rejected = []
-        items: list[Op] = ([{"op": kind, "metrics": [m]} for m in op["metrics"]] if kind == "metrics" else
-                           [{"op": kind, kind: {k: v}} for k, v in op[kind].items()])
+        items: list[Op] = (
+            [{"op": kind, "metrics": [m]} for m in op["metrics"]]
+            if kind == "metrics"
+            else [{"op": kind, kind: {k: v}} for k, v in op[kind].items()]
+        )
         for item in items:
             try:
                 self._send([item], in_doubt=True)

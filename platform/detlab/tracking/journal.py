@@ -11,6 +11,7 @@ Ops are delivered in seq order, so one watermark says what was sent. A session
 whose ops are all acknowledged is deleted by its owner; what is left after a
 process ends is replayed by the next attach on the same node or `detlab mlflow sync`.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -72,27 +73,39 @@ class Journal:
 
     # -- creation / discovery -----------------------------------------------
     @classmethod
-    def create(cls, spool: str | os.PathLike, run_id: str, header: Op, *, durable: bool = True) -> "Journal":
+    def create(cls, spool: str | os.PathLike, run_id: str, header: Op, *, durable: bool = True) -> Journal:
         """New session for `run_id`, locked by this process, with `header` as seq 0."""
         run_dir = Path(spool) / run_id
         run_dir.mkdir(parents=True, exist_ok=True)
         j = cls(run_dir, new_session_id(), durable=durable)
         if not j.try_lock():
             raise RuntimeError(f"could not lock new journal {j.lock_path}")
-        j._write_line({"seq": 0, "op": "open", "run_id": run_id, "session": j.session,
-                       "host": socket.gethostname(), "pid": os.getpid(), **header})
+        j._write_line(
+            {
+                "seq": 0,
+                "op": "open",
+                "run_id": run_id,
+                "session": j.session,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                **header,
+            }
+        )
         return j
 
     @classmethod
-    def sessions(cls, spool: str | os.PathLike, run_id: str | None = None) -> list["Journal"]:
+    def sessions(cls, spool: str | os.PathLike, run_id: str | None = None) -> list[Journal]:
         """Every session in `spool` (of one run, if given), oldest first."""
         spool = Path(spool)
         run_dirs = [spool / run_id] if run_id else sorted(p for p in spool.iterdir() if p.is_dir())
         found = []
         for rd in run_dirs:
             if rd.is_dir():
-                found += [cls(rd, p.name[:-len(".jsonl")]) for p in sorted(rd.glob("*.jsonl"))
-                          if not p.name.endswith(".rejected.jsonl")]
+                found += [
+                    cls(rd, p.name[: -len(".jsonl")])
+                    for p in sorted(rd.glob("*.jsonl"))
+                    if not p.name.endswith(".rejected.jsonl")
+                ]
         return found
 
     # -- writing --------------------------------------------------------------

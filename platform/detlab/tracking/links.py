@@ -9,6 +9,7 @@ expanded rows are an MLflow *shared view* (the UI's "Share" button): an experime
 ``mlflow.sharedViewState.<key>`` holding the view as JSON, opened by
 ``#/experiments/<id>/runs?viewStateShareKey=<key>``.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,13 +50,22 @@ def column(kind: str, key: str) -> str:
     return f"{kind}.`{key}`"
 
 
-def view_state(*, metrics: Sequence[str], params: Iterable[str] = (), sort_metric: str | None = None,
-               ascending: bool = False, expand: Iterable[str] = ()) -> dict:
+def view_state(
+    *,
+    metrics: Sequence[str],
+    params: Iterable[str] = (),
+    sort_metric: str | None = None,
+    ascending: bool = False,
+    expand: Iterable[str] = (),
+) -> dict:
     """A shared view of the runs table: Dataset, the metric and param columns, sorted by
     ``sort_metric``, the rows ``expand`` (parent runs) opened to show their children."""
     state: dict = {
-        "selectedColumns": [DATASET_COLUMN, *(column("metrics", m) for m in metrics),
-                            *(column("params", p) for p in params)],
+        "selectedColumns": [
+            DATASET_COLUMN,
+            *(column("metrics", m) for m in metrics),
+            *(column("params", p) for p in params),
+        ],
         "runsExpanded": {run_id: True for run_id in expand},
     }
     if sort_metric:
@@ -76,9 +86,17 @@ def share_view(client, experiment_id: str, key: str, state: dict) -> str:
     return key
 
 
-def run_links(tracking_uri: str, run_id: str, *, metrics: Sequence[str] = HEADLINE_METRICS,
-              params: Iterable[str] = (), sort_metric: str | None = "val/mAP", ascending: bool = False,
-              local_ui: str = LOCAL_UI, keep_view: bool = False) -> tuple[str, str]:
+def run_links(
+    tracking_uri: str,
+    run_id: str,
+    *,
+    metrics: Sequence[str] = HEADLINE_METRICS,
+    params: Iterable[str] = (),
+    sort_metric: str | None = "val/mAP",
+    ascending: bool = False,
+    local_ui: str = LOCAL_UI,
+    keep_view: bool = False,
+) -> tuple[str, str]:
     """(runs table, run) links for ``run_id``; the table opens on a view made for this run
     (its children expanded, the headline metrics as columns, best first). ``keep_view``: use
     the view made earlier for this run (by the command that recorded it) when there is one."""
@@ -89,8 +107,12 @@ def run_links(tracking_uri: str, run_id: str, *, metrics: Sequence[str] = HEADLI
     ensure_training_kind(client, exp_id)
     key = f"detlab-{run_id}"
     if not (keep_view and VIEW_TAG_PREFIX + key in (client.get_experiment(exp_id).tags or {})):
-        share_view(client, exp_id, key, view_state(metrics=metrics, params=params, sort_metric=sort_metric,
-                                                   ascending=ascending, expand=[run_id]))
+        share_view(
+            client,
+            exp_id,
+            key,
+            view_state(metrics=metrics, params=params, sort_metric=sort_metric, ascending=ascending, expand=[run_id]),
+        )
     base = ui_base(tracking_uri, local_ui)
     return runs_table_url(base, exp_id, key), run_url(base, exp_id, run_id)
 

@@ -5,6 +5,7 @@ it, so limits are applied here: keys keep their dots but lose characters MLflow
 rejects, values are strings within MLflow's length limits (6000 chars for params,
 8000 for tags in MLflow 3.17; older MLflow had 500), and metrics are floats.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 try:  # the limits of the installed MLflow, when it has them where we expect
-    from mlflow.utils.validation import (MAX_ENTITY_KEY_LENGTH, MAX_PARAM_VAL_LENGTH,
-                                         MAX_TAG_VAL_LENGTH)
+    from mlflow.utils.validation import MAX_ENTITY_KEY_LENGTH, MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
 except Exception:  # pragma: no cover - older/newer layouts
     MAX_ENTITY_KEY_LENGTH, MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH = 250, 500, 5000
 
@@ -32,8 +32,7 @@ TRUNCATED = "...[truncated]"
 # Environment variables whose values are secrets: never sent to MLflow, whatever carries them
 # (a --set value, a config string, an error message). Values under 8 characters are too likely
 # to occur by chance ("true", a port) to be searched for.
-SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|API_?KEY|ACCESS_KEY|PRIVATE_KEY",
-                         re.IGNORECASE)
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|API_?KEY|ACCESS_KEY|PRIVATE_KEY", re.IGNORECASE)
 MIN_SECRET_LENGTH = 8
 
 
@@ -59,7 +58,7 @@ def clean_key(key: Any) -> str:
         k = "_" + k.lstrip(".")
     if len(k) > MAX_ENTITY_KEY_LENGTH:  # keep it unique: prefix + hash of the whole
         digest = hashlib.sha1(k.encode()).hexdigest()[:10]
-        k = k[:MAX_ENTITY_KEY_LENGTH - 11] + "~" + digest
+        k = k[: MAX_ENTITY_KEY_LENGTH - 11] + "~" + digest
     return k
 
 
@@ -76,7 +75,7 @@ def stringify(value: Any) -> str:
 
 
 def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - len(TRUNCATED)] + TRUNCATED
+    return text if len(text) <= limit else text[: limit - len(TRUNCATED)] + TRUNCATED
 
 
 def clean_params(params: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:

@@ -14,6 +14,7 @@ Life of a run across processes:
               rec.finish("FINISHED" | "FAILED" | "KILLED", error=...)
 Each attach records a uniquely named attempt tag; `restarts` = attempts - 1.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -29,17 +30,24 @@ import time
 import uuid
 import weakref
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from detlab.limits import SESSION_EXIT_S
 from detlab.tracking import client as mlclient
 from detlab.tracking.client import one_line
 from detlab.tracking.delivery import Delivery, next_group
 from detlab.tracking.journal import Journal, Op
-from detlab.tracking.params import (MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH, clean_key,
-                                    clean_metrics, clean_params, clean_tags, redact)
+from detlab.tracking.params import (
+    MAX_METRICS_PER_BATCH,
+    MAX_PARAMS_TAGS_PER_BATCH,
+    clean_key,
+    clean_metrics,
+    clean_params,
+    clean_tags,
+    redact,
+)
 from detlab.tracking.replay import replay_session
 from detlab.tracking.uri import print_hint_once, resolve_tracking_uri
 
@@ -58,15 +66,20 @@ def default_spool_dir() -> Path:
 
 def _never_raise(method: F) -> F:
     """Tracking must not break training: log the first error of each method, swallow all."""
+
     @functools.wraps(method)
-    def wrapper(self: "RunRecorder", *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: RunRecorder, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except Exception as e:
-            self._warn_once(f"error:{method.__name__}",
-                            "MLflow recording: %s failed and was skipped (%s); training goes on",
-                            method.__name__, one_line(e))
+            self._warn_once(
+                f"error:{method.__name__}",
+                "MLflow recording: %s failed and was skipped (%s); training goes on",
+                method.__name__,
+                one_line(e),
+            )
             return None
+
     return wrapper  # type: ignore[return-value]
 
 
@@ -75,9 +88,16 @@ class RunRecorder:
 
     # -- driver side ----------------------------------------------------------------
     @staticmethod
-    def create_run(experiment: str, run_name: str | None = None, *, parent_run_id: str | None = None,
-                   tags: Mapping[str, Any] | None = None, tracking_uri: str | None = None,
-                   timeout: float = 60.0, print_hint: bool = True) -> str:
+    def create_run(
+        experiment: str,
+        run_name: str | None = None,
+        *,
+        parent_run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        tracking_uri: str | None = None,
+        timeout: float = 60.0,
+        print_hint: bool = True,
+    ) -> str:
         """Create the run up-front (before workers start) and return its id.
 
         Needs the server now (there is no id without it): retries for `timeout` s, then
@@ -86,14 +106,21 @@ class RunRecorder:
         uri = resolve_tracking_uri(tracking_uri)
         if print_hint:
             print_hint_once(uri)
-        return mlclient.create_run(uri, experiment, run_name, parent_run_id=parent_run_id,
-                                   tags=tags, timeout=timeout)
+        return mlclient.create_run(uri, experiment, run_name, parent_run_id=parent_run_id, tags=tags, timeout=timeout)
 
     @classmethod
-    def attach(cls, run_id: str, *, tracking_uri: str | None = None,
-               spool_dir: str | os.PathLike | None = None, flush_timeout: float = 60.0,
-               count_attempt: bool = True, max_backoff: float = 5.0, durable: bool = True,
-               await_sessions_s: float = 0.0) -> "RunRecorder":
+    def attach(
+        cls,
+        run_id: str,
+        *,
+        tracking_uri: str | None = None,
+        spool_dir: str | os.PathLike | None = None,
+        flush_timeout: float = 60.0,
+        count_attempt: bool = True,
+        max_backoff: float = 5.0,
+        durable: bool = True,
+        await_sessions_s: float = 0.0,
+    ) -> RunRecorder:
         """Resume `run_id` in this process (never contacts MLflow synchronously).
 
         `count_attempt=True` (a training process) records an attempt: the run is set
@@ -102,27 +129,43 @@ class RunRecorder:
         theirs on this node that are still locked (a process on its way out) are waited for up to
         that long, then delivered before this session's own operations.
         """
-        return cls(run_id, tracking_uri=tracking_uri, spool_dir=spool_dir, flush_timeout=flush_timeout,
-                   count_attempt=count_attempt, max_backoff=max_backoff, durable=durable,
-                   await_sessions_s=await_sessions_s)
+        return cls(
+            run_id,
+            tracking_uri=tracking_uri,
+            spool_dir=spool_dir,
+            flush_timeout=flush_timeout,
+            count_attempt=count_attempt,
+            max_backoff=max_backoff,
+            durable=durable,
+            await_sessions_s=await_sessions_s,
+        )
 
     @classmethod
-    def close_run(cls, run_id: str, status: str = "FAILED", error: BaseException | str | None = None,
-                  **attach_kwargs: Any) -> bool:
+    def close_run(
+        cls, run_id: str, status: str = "FAILED", error: BaseException | str | None = None, **attach_kwargs: Any
+    ) -> bool:
         """Driver side: end a run whose training process could not (crash, all retries spent)."""
         attach_kwargs.setdefault("await_sessions_s", SESSION_EXIT_S)
         return cls.attach(run_id, count_attempt=False, **attach_kwargs).finish(status, error=error)
 
     @classmethod
-    def for_rank(cls, rank: int, run_id: str, **attach_kwargs: Any) -> "RunRecorder | NullRecorder":
+    def for_rank(cls, rank: int, run_id: str, **attach_kwargs: Any) -> RunRecorder | NullRecorder:
         """A recorder on rank 0, a do-nothing stand-in elsewhere: other ranks never touch MLflow."""
         return cls.attach(run_id, **attach_kwargs) if rank == 0 else NullRecorder(run_id)
 
     # -- construction -----------------------------------------------------------------
-    def __init__(self, run_id: str, *, tracking_uri: str | None = None,
-                 spool_dir: str | os.PathLike | None = None, flush_timeout: float = 60.0,
-                 count_attempt: bool = True, max_backoff: float = 5.0, durable: bool = True,
-                 await_sessions_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        *,
+        tracking_uri: str | None = None,
+        spool_dir: str | os.PathLike | None = None,
+        flush_timeout: float = 60.0,
+        count_attempt: bool = True,
+        max_backoff: float = 5.0,
+        durable: bool = True,
+        await_sessions_s: float = 0.0,
+    ) -> None:
         self.run_id = run_id
         self.await_sessions_s = await_sessions_s
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
@@ -135,15 +178,16 @@ class RunRecorder:
             self.journal = Journal.create(self.spool_dir, run_id, header, durable=durable)
         except OSError as e:  # unwritable spool: a temporary one still keeps the run going
             fallback = Path(tempfile.gettempdir()) / "detlab-mlflow-spool"
-            log.warning("MLflow recording: cannot use the spool %s (%s); using %s",
-                        self.spool_dir, one_line(e), fallback)
+            log.warning(
+                "MLflow recording: cannot use the spool %s (%s); using %s", self.spool_dir, one_line(e), fallback
+            )
             self.spool_dir = fallback
             self.journal = Journal.create(self.spool_dir, run_id, header, durable=durable)
         self._pending: deque[Op] = deque()
         self._cv = threading.Condition()
         self._wake = threading.Event()
-        self._draining = False     # finish() called: the sender exits once the queue is empty
-        self._abandon = False      # flush time is up: the sender exits now
+        self._draining = False  # finish() called: the sender exits once the queue is empty
+        self._abandon = False  # flush time is up: the sender exits now
         self._finished = False
         self._delivered = False
         self._down_since: float | None = None
@@ -156,8 +200,12 @@ class RunRecorder:
         self._attempt_info: dict[str, Any] = {}
         if count_attempt:
             self.attempt_id = uuid.uuid4().hex[:12]
-            self._attempt_info = {"session": self.journal.session, "host": socket.gethostname(),
-                                  "pid": os.getpid(), "started": self.started}
+            self._attempt_info = {
+                "session": self.journal.session,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "started": self.started,
+            }
             self._append({"op": "attempt", "attempt_id": self.attempt_id, "info": self._attempt_info})
         self._thread = threading.Thread(target=self._sender, name=f"mlflow-sender-{run_id[:8]}", daemon=True)
         self._thread.start()
@@ -173,14 +221,13 @@ class RunRecorder:
         self._logged_params.update(new)
         items = list(new.items())
         for i in range(0, len(items), MAX_PARAMS_TAGS_PER_BATCH):
-            self._append({"op": "params", "params": dict(items[i:i + MAX_PARAMS_TAGS_PER_BATCH])})
+            self._append({"op": "params", "params": dict(items[i : i + MAX_PARAMS_TAGS_PER_BATCH])})
         if full:
             self._full_params.update(full)
             self.log_dict(self._full_params, "params/full_values.json")
 
     @_never_raise
-    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None,
-                    timestamp_ms: int | None = None) -> None:
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None, timestamp_ms: int | None = None) -> None:
         """Numbers (floats, ints, numpy/torch scalars) at `step` (epoch or iteration; default 0)."""
         values, skipped = clean_metrics(metrics)
         for key in skipped:
@@ -188,7 +235,7 @@ class RunRecorder:
         ts = int(timestamp_ms if timestamp_ms is not None else time.time() * 1000)
         points = [[k, v, int(step or 0), ts] for k, v in values.items()]
         for i in range(0, len(points), MAX_METRICS_PER_BATCH):
-            self._append({"op": "metrics", "metrics": points[i:i + MAX_METRICS_PER_BATCH]})
+            self._append({"op": "metrics", "metrics": points[i : i + MAX_METRICS_PER_BATCH]})
 
     def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
         self.log_metrics({key: value}, step=step)
@@ -197,14 +244,13 @@ class RunRecorder:
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         items = list(clean_tags(tags).items())
         for i in range(0, len(items), MAX_PARAMS_TAGS_PER_BATCH):
-            self._append({"op": "tags", "tags": dict(items[i:i + MAX_PARAMS_TAGS_PER_BATCH])})
+            self._append({"op": "tags", "tags": dict(items[i : i + MAX_PARAMS_TAGS_PER_BATCH])})
 
     def set_tag(self, key: str, value: Any) -> None:
         self.set_tags({key: value})
 
     @_never_raise
-    def log_artifact(self, path: str | os.PathLike, artifact_path: str | None = None, *,
-                     copy: bool = True) -> None:
+    def log_artifact(self, path: str | os.PathLike, artifact_path: str | None = None, *, copy: bool = True) -> None:
         """A file or directory, under `artifact_path` in the run.
 
         `copy=True` snapshots it into the spool now (the caller may overwrite or delete it,
@@ -226,8 +272,12 @@ class RunRecorder:
                 put(src, local)
         except OSError as e:
             if copy:
-                self._warn_once("blobcopy", "MLflow recording: cannot snapshot %s into the spool (%s); "
-                                "it will be sent from where it is", src, one_line(e))
+                self._warn_once(
+                    "blobcopy",
+                    "MLflow recording: cannot snapshot %s into the spool (%s); it will be sent from where it is",
+                    src,
+                    one_line(e),
+                )
             local = src
         self._append({"op": "artifact", "local": str(local), "artifact_path": _artifact_dir(artifact_path)})
 
@@ -236,16 +286,19 @@ class RunRecorder:
         """`text` as the artifact `artifact_file` (e.g. "config/merged.py")."""
         blob = self.journal.new_blob_path(Path(artifact_file).name)
         blob.write_text(redact(text), encoding="utf-8")  # a config may quote a secret of the environment
-        self._append({"op": "artifact", "local": str(blob),
-                      "artifact_path": _artifact_dir(os.path.dirname(artifact_file))})
+        self._append(
+            {"op": "artifact", "local": str(blob), "artifact_path": _artifact_dir(os.path.dirname(artifact_file))}
+        )
 
     @_never_raise
     def log_dict(self, obj: Any, artifact_file: str) -> None:
         """A dict (or mmcv Config) as JSON or YAML, chosen by the file's extension."""
         from detlab.tracking.context import to_plain
+
         plain = to_plain(obj)
         if artifact_file.endswith((".yaml", ".yml")):
             import yaml
+
             text = yaml.safe_dump(json.loads(json.dumps(plain, default=str)), sort_keys=False)
         else:
             text = json.dumps(plain, indent=2, default=str)
@@ -269,8 +322,9 @@ class RunRecorder:
         """A matplotlib figure (e.g. a PR curve) saved in the format of `artifact_file`'s extension."""
         blob = self.journal.new_blob_path(Path(artifact_file).name)
         figure.savefig(blob, dpi=dpi, bbox_inches="tight")
-        self._append({"op": "artifact", "local": str(blob),
-                      "artifact_path": _artifact_dir(os.path.dirname(artifact_file))})
+        self._append(
+            {"op": "artifact", "local": str(blob), "artifact_path": _artifact_dir(os.path.dirname(artifact_file))}
+        )
 
     # -- ending -------------------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
@@ -286,8 +340,9 @@ class RunRecorder:
                 self._wake.set()
             return not self._pending
 
-    def finish(self, status: str = "FINISHED", error: BaseException | str | None = None,
-               timeout: float | None = None) -> bool:
+    def finish(
+        self, status: str = "FINISHED", error: BaseException | str | None = None, timeout: float | None = None
+    ) -> bool:
         """End the run: FINISHED, FAILED (tag `error` = one-line reason) or KILLED.
 
         Waits up to `timeout` s (default flush_timeout) for delivery; True when everything
@@ -308,9 +363,17 @@ class RunRecorder:
             info = dict(self._attempt_info, ended=time.time(), status=status)
             if reason:
                 info["error"] = reason
-            self._append({"op": "terminate", "status": status, "error": reason,
-                          "end_time": int(time.time() * 1000), "attempt_id": self.attempt_id,
-                          "attempt_info": info, "session_started": self.started})
+            self._append(
+                {
+                    "op": "terminate",
+                    "status": status,
+                    "error": reason,
+                    "end_time": int(time.time() * 1000),
+                    "attempt_id": self.attempt_id,
+                    "attempt_info": info,
+                    "session_started": self.started,
+                }
+            )
             self._delivered = self._stop(timeout)
         except Exception as e:  # pragma: no cover - last line of defence
             self._warn_once("finish", "MLflow recording: finish failed (%s)", one_line(e))
@@ -324,7 +387,7 @@ class RunRecorder:
             self._delivered = self._stop(timeout)
         return self._delivered
 
-    def __enter__(self) -> "RunRecorder":
+    def __enter__(self) -> RunRecorder:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -351,8 +414,12 @@ class RunRecorder:
         try:
             seq = self.journal.append(op)
         except OSError as e:  # disk full, spool gone: keep it in memory at least
-            self._warn_once("journal", "MLflow recording: cannot write the journal %s (%s); "
-                            "recording goes on in memory only", self.journal.path, one_line(e))
+            self._warn_once(
+                "journal",
+                "MLflow recording: cannot write the journal %s (%s); recording goes on in memory only",
+                self.journal.path,
+                one_line(e),
+            )
             seq = -1
         with self._cv:
             self._pending.append({"seq": seq, **op})
@@ -373,14 +440,24 @@ class RunRecorder:
         else:
             pending = len(self._pending)
             where = "" if self.spool_dir == default_spool_dir() else f" --spool {self.spool_dir}"
-            log.warning("MLflow at %s: %d operation(s) of run %s not delivered; kept in %s. "
-                        "Send them with: detlab mlflow sync%s",
-                        self.tracking_uri, pending, self.run_id, self.journal.path, where)
+            log.warning(
+                "MLflow at %s: %d operation(s) of run %s not delivered; kept in %s. "
+                "Send them with: detlab mlflow sync%s",
+                self.tracking_uri,
+                pending,
+                self.run_id,
+                self.journal.path,
+                where,
+            )
             if not self._thread.is_alive():
                 self.journal.unlock()
         if self.rejected:
-            log.warning("MLflow refused %d item(s) of run %s for good; they are listed in %s/*.rejected.jsonl",
-                        self.rejected, self.run_id, self.journal.run_dir)
+            log.warning(
+                "MLflow refused %d item(s) of run %s for good; they are listed in %s/*.rejected.jsonl",
+                self.rejected,
+                self.run_id,
+                self.journal.run_dir,
+            )
         return delivered
 
     def _sender(self) -> None:
@@ -391,8 +468,9 @@ class RunRecorder:
             self._drain_leftovers(delivery)
             self._drain_own(delivery)
         except Exception as e:  # pragma: no cover - a bug here must not kill silently
-            log.warning("MLflow recording: sender stopped (%s); unsent operations stay in %s",
-                        one_line(e), self.journal.path)
+            log.warning(
+                "MLflow recording: sender stopped (%s); unsent operations stay in %s", one_line(e), self.journal.path
+            )
 
     def _drain_own(self, delivery: Delivery) -> None:
         backoff = 0.5
@@ -437,9 +515,14 @@ class RunRecorder:
             if not held or time.monotonic() >= deadline or self._sleep(0.5):
                 break
         if held and self.await_sessions_s > 0:
-            log.warning("MLflow recording: %d session(s) of run %s still held by a live process after %.0f s "
-                        "(%s); they stay in the spool for `detlab mlflow sync`", len(held), self.run_id,
-                        self.await_sessions_s, ", ".join(str(j.path) for j in held))
+            log.warning(
+                "MLflow recording: %d session(s) of run %s still held by a live process after %.0f s "
+                "(%s); they stay in the spool for `detlab mlflow sync`",
+                len(held),
+                self.run_id,
+                self.await_sessions_s,
+                ", ".join(str(j.path) for j in held),
+            )
 
     def _replay_leftover(self, j: Journal, delivery: Delivery) -> bool:
         """Send a claimed session, retrying while MLflow is down; False when the sender must stop."""
@@ -469,13 +552,20 @@ class RunRecorder:
     def _note_down(self, err: BaseException) -> None:
         if self._down_since is None:
             self._down_since = time.monotonic()
-            log.warning("MLflow at %s unreachable (%s); buffering to %s; will retry",
-                        self.tracking_uri, one_line(err, 160), self.journal.path)
+            log.warning(
+                "MLflow at %s unreachable (%s); buffering to %s; will retry",
+                self.tracking_uri,
+                one_line(err, 160),
+                self.journal.path,
+            )
 
     def _note_up(self) -> None:
         if self._down_since is not None:
-            log.warning("MLflow at %s reachable again after %.0f s; buffered operations are being sent",
-                        self.tracking_uri, time.monotonic() - self._down_since)
+            log.warning(
+                "MLflow at %s reachable again after %.0f s; buffered operations are being sent",
+                self.tracking_uri,
+                time.monotonic() - self._down_since,
+            )
             self._down_since = None
 
     def _note_rejected(self, rejected: list, record: bool = True) -> None:
@@ -483,8 +573,14 @@ class RunRecorder:
             if record:
                 self.journal.record_rejected(op, why)
             self.rejected += 1
-            self._warn_once("rejected", "MLflow refused part of run %s for good (%s); continuing, "
-                            "refused items are listed in %s/*.rejected.jsonl", self.run_id, why, self.journal.run_dir)
+            self._warn_once(
+                "rejected",
+                "MLflow refused part of run %s for good (%s); continuing, "
+                "refused items are listed in %s/*.rejected.jsonl",
+                self.run_id,
+                why,
+                self.journal.run_dir,
+            )
 
     def _warn_once(self, key: str, msg: str, *args: Any) -> None:
         if key not in self._warned:
@@ -504,7 +600,7 @@ class NullRecorder:
     def finish(self, *a: Any, **k: Any) -> bool:
         return True
 
-    def __enter__(self) -> "NullRecorder":
+    def __enter__(self) -> NullRecorder:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -518,7 +614,7 @@ def _artifact_dir(path: str | None) -> str | None:
     return "/".join(clean_key(p) for p in str(path).strip("/").split("/") if p)
 
 
-def _flush_at_exit(ref: "weakref.ref[RunRecorder]") -> None:
+def _flush_at_exit(ref: weakref.ref[RunRecorder]) -> None:
     """At interpreter exit without finish(): a short last flush; the rest stays in the spool."""
     rec = ref()
     if rec is not None and not rec._finished:

@@ -1,5 +1,6 @@
 """Send what a journal holds beyond its acknowledged watermark: used by the live sender
 for sessions a dead process left behind, and by `detlab mlflow sync`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,5 +44,5 @@ def replay_session(journal: Journal, delivery: Delivery, *, in_doubt: bool = Tru
         result.sent_ops += len(group)
         result.metric_points += sum(len(op.get("metrics", ())) for op in group)
         result.rejected += rejected
-        ops = ops[len(group):]
+        ops = ops[len(group) :]
     return result

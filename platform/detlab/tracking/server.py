@@ -7,6 +7,7 @@ With `--default-artifact-root DIR` instead, the server only hands out the path
 DIR and each client writes there itself: that works only where the client sees
 the same file system, not from a Ray worker on another node.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -57,10 +58,19 @@ class MlflowServer:
     same port and store, which is what an outage test needs.
     """
 
-    def __init__(self, root: str | os.PathLike, *, host: str = "127.0.0.1", port: int | None = None,
-                 workers: int = 1, startup_timeout: float = 90.0, mlflow_bin: str | None = None,
-                 app_name: str | None = None, env: dict[str, str] | None = None,
-                 backend_store_uri: str | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        workers: int = 1,
+        startup_timeout: float = 90.0,
+        mlflow_bin: str | None = None,
+        app_name: str | None = None,
+        env: dict[str, str] | None = None,
+        backend_store_uri: str | None = None,
+    ) -> None:
         self.root = Path(root).resolve()
         self._store = backend_store_uri  # default: <root>/mlflow.db
         self.host = host
@@ -68,7 +78,7 @@ class MlflowServer:
         self.workers = workers
         self.startup_timeout = startup_timeout
         self.mlflow_bin = mlflow_bin or mlflow_executable()
-        self.app_name = app_name   # "basic-auth": MLflow's own authentication (its settings in `env`)
+        self.app_name = app_name  # "basic-auth": MLflow's own authentication (its settings in `env`)
         self.env = dict(env or {})
         self.proc: subprocess.Popen | None = None
         self._log = None
@@ -95,14 +105,24 @@ class MlflowServer:
         return self.root / "server.log"
 
     def command(self) -> list[str]:
-        return [self.mlflow_bin, "server",
-                "--backend-store-uri", self.backend_store_uri,
-                "--serve-artifacts", "--artifacts-destination", str(self.artifacts_dir),
-                "--host", self.host, "--port", str(self.port),
-                "--workers", str(self.workers)] + (["--app-name", self.app_name] if self.app_name else [])
+        return [
+            self.mlflow_bin,
+            "server",
+            "--backend-store-uri",
+            self.backend_store_uri,
+            "--serve-artifacts",
+            "--artifacts-destination",
+            str(self.artifacts_dir),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+        ] + (["--app-name", self.app_name] if self.app_name else [])
 
     # -- life cycle ---------------------------------------------------------
-    def start(self) -> "MlflowServer":
+    def start(self) -> MlflowServer:
         """Start and wait until /health answers; raise ServerError with the log tail if not."""
         if self.running:
             return self
@@ -113,9 +133,15 @@ class MlflowServer:
         self._log.write(f"\n--- start {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(self.command())}\n".encode())
         self._log.flush()
         try:
-            self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, env=env, cwd=self.root,
-                                         start_new_session=True)  # own group: stop() ends its workers too
+            self.proc = subprocess.Popen(
+                self.command(),
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=self.root,
+                start_new_session=True,
+            )  # own group: stop() ends its workers too
         except OSError as e:
             self._close_log()
             raise ServerError(f"cannot run {self.mlflow_bin}: {e}") from e
@@ -161,7 +187,7 @@ class MlflowServer:
             self._reap_group(proc.pid)
         self._close_log()
 
-    def restart(self) -> "MlflowServer":
+    def restart(self) -> MlflowServer:
         """Stop, then start again on the same port with the same store."""
         self.stop()
         return self.start()
@@ -177,7 +203,7 @@ class MlflowServer:
         except OSError:
             return "(no log)"
 
-    def __enter__(self) -> "MlflowServer":
+    def __enter__(self) -> MlflowServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -6,6 +6,7 @@ Every recorder writes to one spool per machine (``$DETLAB_MLFLOW_SPOOL``, else
 (``<storage>/<run>/detlab/mlflow-spool`` and ``<study>/detlab/mlflow-spool``); those
 under the default train and sweep storage are found too.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -32,8 +33,13 @@ def default_storages(cwd: str | os.PathLike | None = None) -> list[Path]:
     base = Path(cwd or os.getcwd()).resolve()
     root = _checkout(base)
     env = os.environ.get("DETLAB_SWEEP_STORAGE")
-    found = [base / "work_dirs" / "ray_train", root / "work_dirs" / "ray_train", root / "sweeps",
-             Path.home() / "detlab-sweeps", *([Path(env).expanduser()] if env else [])]
+    found = [
+        base / "work_dirs" / "ray_train",
+        root / "work_dirs" / "ray_train",
+        root / "sweeps",
+        Path.home() / "detlab-sweeps",
+        *([Path(env).expanduser()] if env else []),
+    ]
     return list(dict.fromkeys(p.resolve() for p in found if p.is_dir()))
 
 
@@ -74,8 +80,10 @@ class PendingRun:
 
     def line(self) -> str:
         state = "being sent by a live process" if self.busy else "waiting for `detlab mlflow sync`"
-        return (f"run {self.run_id}: {self.pending_ops} records ({self.metric_points} metric points) in "
-                f"{self.sessions} session(s), {state}; for {self.tracking_uri or '?'}; spool {self.spool}")
+        return (
+            f"run {self.run_id}: {self.pending_ops} records ({self.metric_points} metric points) in "
+            f"{self.sessions} session(s), {state}; for {self.tracking_uri or '?'}; spool {self.spool}"
+        )
 
 
 def pending_runs(spools: Iterable[Path]) -> list[PendingRun]:
@@ -91,8 +99,9 @@ def pending_runs(spools: Iterable[Path]) -> list[PendingRun]:
                 continue
             busy = _owned(j.lock_path)
             key = (spool, j.run_dir.name)
-            run = runs.setdefault(key, PendingRun(j.run_dir.name, spool, 0, 0, 0,
-                                                  header.get("tracking_uri", ""), False))
+            run = runs.setdefault(
+                key, PendingRun(j.run_dir.name, spool, 0, 0, 0, header.get("tracking_uri", ""), False)
+            )
             run.sessions += 1
             run.pending_ops += len(ops)
             run.metric_points += sum(len(op.get("metrics", ())) for op in ops)

@@ -4,6 +4,7 @@ Safe to run any time and any number of times: sessions still owned by a live
 process are skipped (their lock is held), metrics are checked against the
 server before being sent, and a session is deleted once fully delivered.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,14 +23,13 @@ from detlab.tracking.replay import replay_session
 class SessionReport:
     run_id: str
     session: str
-    outcome: str            # "sent", "nothing to send", "busy", "unreachable", "error", "refused"
+    outcome: str  # "sent", "nothing to send", "busy", "unreachable", "error", "refused"
     tracking_uri: str = ""
     sent_ops: int = 0
     metric_points: int = 0
     rejected: int = 0
     detail: str = ""
-    unsafe: tuple[str, ...] = ()   # entries refused for naming paths outside the spool
-
+    unsafe: tuple[str, ...] = ()  # entries refused for naming paths outside the spool
 
     def line(self) -> str:
         text = f"run {self.run_id} session {self.session}: {self.outcome}"
@@ -42,8 +42,9 @@ class SessionReport:
         return text + (f" - {self.detail}" if self.detail else "")
 
 
-def sync_spool(spool_dir: str | os.PathLike, *, tracking_uri: str | None = None,
-               run_id: str | None = None) -> list[SessionReport]:
+def sync_spool(
+    spool_dir: str | os.PathLike, *, tracking_uri: str | None = None, run_id: str | None = None
+) -> list[SessionReport]:
     """Replay every session in `spool_dir` (or only those of `run_id`) to the URI each was
     recorded for (or `tracking_uri`)."""
     spool = Path(spool_dir)
@@ -72,8 +73,11 @@ def sync_spool(spool_dir: str | os.PathLike, *, tracking_uri: str | None = None,
                 reports.append(SessionReport(rid, j.session, "nothing to send", uri))
                 continue
             if not uri:
-                reports.append(SessionReport(rid, j.session, "error", detail="no tracking URI in the "
-                                             "journal header: pass --tracking-uri"))
+                reports.append(
+                    SessionReport(
+                        rid, j.session, "error", detail="no tracking URI in the journal header: pass --tracking-uri"
+                    )
+                )
                 continue
             key = (uri, rid)
             if key not in deliveries:
@@ -85,9 +89,18 @@ def sync_spool(spool_dir: str | os.PathLike, *, tracking_uri: str | None = None,
                 reports.append(SessionReport(rid, j.session, outcome, uri, detail=one_line(e, 160)))
                 continue
             j.remove()
-            reports.append(SessionReport(rid, j.session, "sent", uri, result.sent_ops,
-                                         result.metric_points, len(result.rejected),
-                                         unsafe=tuple(result.unsafe)))
+            reports.append(
+                SessionReport(
+                    rid,
+                    j.session,
+                    "sent",
+                    uri,
+                    result.sent_ops,
+                    result.metric_points,
+                    len(result.rejected),
+                    unsafe=tuple(result.unsafe),
+                )
+            )
         finally:
             j.unlock()
     return reports

@@ -4,6 +4,7 @@ Ray workers run in other directories than the driver, so a relative
 `sqlite:///mlflow.db` would silently create a second, empty store per worker.
 Everything that leaves this module is therefore absolute.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,9 @@ DEFAULT_DB_NAME = "mlflow.db"
 _hint_shown: set[str] = set()
 
 
-def resolve_tracking_uri(flag: str | None = None, *, env: dict[str, str] | None = None,
-                         cwd: str | os.PathLike | None = None) -> str:
+def resolve_tracking_uri(
+    flag: str | None = None, *, env: dict[str, str] | None = None, cwd: str | os.PathLike | None = None
+) -> str:
     """Flag > $MLFLOW_TRACKING_URI > `sqlite:///<abs cwd>/mlflow.db`, made absolute."""
     env = os.environ if env is None else env
     base = Path(cwd) if cwd is not None else Path.cwd()
@@ -37,7 +39,7 @@ def absolutize(uri: str, base: str | os.PathLike) -> str:
     """Make file-system based URIs absolute against `base`; leave network URIs alone."""
     base = Path(base)
     if uri.startswith("sqlite:///"):
-        path = uri[len("sqlite:///"):]
+        path = uri[len("sqlite:///") :]
         query = ""
         if "?" in path:
             path, query = path.split("?", 1)
@@ -49,7 +51,7 @@ def absolutize(uri: str, base: str | os.PathLike) -> str:
         return sqlite_uri(base / path) + query
     if uri.startswith("file:"):
         parsed = urlparse(uri)
-        path = parsed.path if uri.startswith("file://") else uri[len("file:"):]
+        path = parsed.path if uri.startswith("file://") else uri[len("file:") :]
         return Path(base / Path(path).expanduser()).resolve().as_uri()
     if "://" not in uri and ":" not in uri.split("/", 1)[0]:
         # a bare path: MLflow treats it as a file store
@@ -66,9 +68,11 @@ def ui_hint(uri: str) -> str:
     """One line telling the user how to look at what is recorded at `uri`."""
     if uri.startswith(("http://", "https://")):
         return f"MLflow tracking server: {uri} (open it in a browser)"
-    return (f"MLflow tracking store: {uri}\n"
-            f"  open the UI with: detlab mlflow ui --store '{uri}'\n"
-            f"  (the same as: mlflow ui --backend-store-uri '{uri}' --host 127.0.0.1)")
+    return (
+        f"MLflow tracking store: {uri}\n"
+        f"  open the UI with: detlab mlflow ui --store '{uri}'\n"
+        f"  (the same as: mlflow ui --backend-store-uri '{uri}' --host 127.0.0.1)"
+    )
 
 
 def print_hint_once(uri: str, file=None) -> bool:

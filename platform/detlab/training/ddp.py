@@ -7,11 +7,13 @@ below unwraps the batch the way ``MMDataParallel`` does on CPU (mmcv's
 ``scatter`` to device -1) and then runs mmcv's own ``train_step``/``val_step``
 (gradient bucketing, buffer sync). GPUs go through mmdet's ``build_ddp`` unchanged.
 """
+
 from __future__ import annotations
 
 import contextlib
 import inspect
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 from mmcv.parallel import MMDistributedDataParallel
@@ -33,8 +35,10 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
 
 def _forward_sync_name(kwargs: dict[str, Any]) -> dict[str, Any]:
     """torch 2.14 renamed DDP's ``broadcast_buffers`` (which mmdet passes) to ``forward_sync_buffers``."""
-    if "broadcast_buffers" in kwargs and "forward_sync_buffers" in inspect.signature(
-            torch.nn.parallel.DistributedDataParallel.__init__).parameters:
+    if (
+        "broadcast_buffers" in kwargs
+        and "forward_sync_buffers" in inspect.signature(torch.nn.parallel.DistributedDataParallel.__init__).parameters
+    ):
         kwargs["forward_sync_buffers"] = kwargs.pop("broadcast_buffers")
     return kwargs
 
@@ -45,6 +49,7 @@ def build_ddp_any_device(model: torch.nn.Module, device: str = "cuda", *args: An
         kwargs.pop("device_ids", None)
         return CPUDistributedDataParallel(model, *args, device_ids=None, **_forward_sync_name(kwargs))
     from mmdet.utils import build_ddp
+
     return build_ddp(model, device, *args, **kwargs)
 
 

@@ -3,6 +3,7 @@
 Used by the evaluation and report hooks, which run both under Ray Train (gloo on
 CPU, NCCL on GPU) and in plain single-process ``train_local``.
 """
+
 from __future__ import annotations
 
 from typing import Any

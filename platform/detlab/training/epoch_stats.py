@@ -5,6 +5,7 @@ cannot give an epoch's mean; this hook keeps its own sums. mmdet reduces the
 logged losses over the ranks (``_parse_losses``), so every rank holds the same
 means. The result is left in ``runner.meta['train_epoch']``.
 """
+
 from __future__ import annotations
 
 import math
@@ -105,6 +106,6 @@ class IterTimesHook(Hook):
         if runner.rank != 0:
             return
         import json
+
         with open(self.out_file, "w") as f:
-            json.dump({"first_iter_at": self.first_iter_at, "times": self.times,
-                       "world_size": runner.world_size}, f)
+            json.dump({"first_iter_at": self.first_iter_at, "times": self.times, "world_size": runner.world_size}, f)

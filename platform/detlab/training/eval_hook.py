@@ -15,6 +15,7 @@ and later checkpoints, the same model). What changes is *how*:
 The last epoch is always evaluated (and so checkpointed), interval or not.
 Works in a single process too (``train_local(validate=True)``).
 """
+
 from __future__ import annotations
 
 import os.path as osp
@@ -58,9 +59,17 @@ class DetlabEvalHook(DistEvalHook):
     MLflow and Ray report hooks; the metrics also go to ``runner.log_buffer``.
     """
 
-    def __init__(self, data: dict, interval: int = 1, start: int | None = None,
-                 samples_per_gpu: int = 1, workers_per_gpu: int = 0, plots: bool = True,
-                 eval_last: bool = True, **kwargs: Any):
+    def __init__(
+        self,
+        data: dict,
+        interval: int = 1,
+        start: int | None = None,
+        samples_per_gpu: int = 1,
+        workers_per_gpu: int = 0,
+        plots: bool = True,
+        eval_last: bool = True,
+        **kwargs: Any,
+    ):
         from mmdet.datasets import build_dataloader, replace_ImageToTensor
         from mmrotate.datasets import build_dataset
 
@@ -69,10 +78,23 @@ class DetlabEvalHook(DistEvalHook):
         if samples_per_gpu > 1:
             data["pipeline"] = replace_ImageToTensor(data["pipeline"])
         dataset = build_dataset(data, dict(test_mode=True))
-        loader = build_dataloader(dataset, samples_per_gpu=samples_per_gpu, workers_per_gpu=workers_per_gpu,
-                                  dist=world > 1, shuffle=False, persistent_workers=False)
-        super().__init__(loader, start=start, interval=interval, by_epoch=True, test_fn=sharded_test,
-                         broadcast_bn_buffer=world > 1, **kwargs)
+        loader = build_dataloader(
+            dataset,
+            samples_per_gpu=samples_per_gpu,
+            workers_per_gpu=workers_per_gpu,
+            dist=world > 1,
+            shuffle=False,
+            persistent_workers=False,
+        )
+        super().__init__(
+            loader,
+            start=start,
+            interval=interval,
+            by_epoch=True,
+            test_fn=sharded_test,
+            broadcast_bn_buffer=world > 1,
+            **kwargs,
+        )
         self.plots = plots
         self.eval_last = eval_last
         self.val: ValSet | None = None
@@ -105,10 +127,10 @@ class DetlabEvalHook(DistEvalHook):
         plots = None
         if self.plots:
             from detlab.evaluation.plots import save_pr_curves
+
             plots = osp.join(runner.work_dir, "plots", f"epoch_{runner.epoch + 1:03d}")
             save_pr_curves(result, plots)
-        runner.logger.info("val epoch %d: %s", runner.epoch + 1,
-                           ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+        runner.logger.info("val epoch %d: %s", runner.epoch + 1, ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
         self._outcome = {"epoch": runner.epoch + 1, "metrics": metrics, "plots": plots}
         return metrics["val/mAP"]
 
@@ -118,9 +140,14 @@ def eval_hook_cfg(cfg, **overrides: Any) -> dict:
     ``data.val_dataloader.samples_per_gpu`` (default 1) and ``data.workers_per_gpu``."""
     evaluation = cfg.get("evaluation", {}) or {}
     loader = cfg.data.get("val_dataloader", {}) or {}
-    hook = dict(type="DetlabEvalHook", data=cfg.data.val, interval=int(evaluation.get("interval", 1)),
-                start=evaluation.get("start"), samples_per_gpu=int(loader.get("samples_per_gpu", 1)),
-                workers_per_gpu=int(loader.get("workers_per_gpu", cfg.data.get("workers_per_gpu", 0))),
-                priority="LOW")
+    hook = dict(
+        type="DetlabEvalHook",
+        data=cfg.data.val,
+        interval=int(evaluation.get("interval", 1)),
+        start=evaluation.get("start"),
+        samples_per_gpu=int(loader.get("samples_per_gpu", 1)),
+        workers_per_gpu=int(loader.get("workers_per_gpu", cfg.data.get("workers_per_gpu", 0))),
+        priority="LOW",
+    )
     hook.update(overrides)
     return hook

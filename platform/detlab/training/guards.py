@@ -4,6 +4,7 @@ Checked before the optimizer step on every rank. The loss it reads has been
 averaged over the ranks by mmdet (``_parse_losses``), so all ranks stop at the
 same iteration: none is left waiting in a collective.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,4 +33,5 @@ class NonFiniteLossHook(Hook):
         at_lr = f"; lr {lr:g}" if lr is not None else ""
         raise NonFiniteLossError(
             f"loss is {float(loss)} at epoch {runner.epoch + 1}, iteration {runner.inner_iter + 1} "
-            f"(non-finite: {', '.join(bad)}{at_lr}): training diverged; lower optimizer.lr or check the data")
+            f"(non-finite: {', '.join(bad)}{at_lr}): training diverged; lower optimizer.lr or check the data"
+        )

@@ -1,4 +1,5 @@
 """mmcv runner hooks the platform adds to mmdet's training: progress and CLA statistics."""
+
 from __future__ import annotations
 
 from mmcv.runner import HOOKS, Hook
@@ -28,8 +29,7 @@ class ProgressBarHook(Hook):
 
     def before_run(self, runner):
         if runner.rank == 0 and not self.disable:
-            self.bar = tqdm(total=runner.max_iters, initial=runner.iter, desc="train", unit="it",
-                            dynamic_ncols=True)
+            self.bar = tqdm(total=runner.max_iters, initial=runner.iter, desc="train", unit="it", dynamic_ncols=True)
 
     def after_train_iter(self, runner):
         log_vars = (runner.outputs or {}).get("log_vars", {})

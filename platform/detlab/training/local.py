@@ -3,6 +3,7 @@
 Used by the main command and the tests; the Ray Train runner reuses the same
 config preparation and hooks.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,14 +44,24 @@ def train_local(cfg: Config, *, progress: bool = True, validate: bool = False):
     mmcv.mkdir_or_exist(cfg.work_dir)
     set_random_seed(cfg.seed, deterministic=False)
     cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + [
-        dict(type="AssignStatsHook"), dict(type="ProgressBarHook", disable=not progress)]
+        dict(type="AssignStatsHook"),
+        dict(type="ProgressBarHook", disable=not progress),
+    ]
     if validate:
         from detlab.training.eval_hook import eval_hook_cfg
+
         cfg.custom_hooks = list(cfg.custom_hooks) + [eval_hook_cfg(cfg)]
     model, dataset = build_for_training(cfg)
     from detlab.tracking.params import redact
 
     meta = dict(seed=cfg.seed, config=redact(cfg.pretty_text))  # checkpoints hold it: no env secrets
-    train_detector(model, dataset, cfg, distributed=False, validate=False,
-                   timestamp=time.strftime("%Y%m%d_%H%M%S", time.localtime()), meta=meta)
+    train_detector(
+        model,
+        dataset,
+        cfg,
+        distributed=False,
+        validate=False,
+        timestamp=time.strftime("%Y%m%d_%H%M%S", time.localtime()),
+        meta=meta,
+    )
     return meta

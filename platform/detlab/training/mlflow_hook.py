@@ -7,6 +7,7 @@ call only appends to the recorder's journal: an MLflow outage never blocks an ep
 Registered after the evaluation hook and before the Ray report hook: an epoch is
 recorded before its checkpoint exists, so a restart can repeat it but never lose it.
 """
+
 from __future__ import annotations
 
 from mmcv.runner import HOOKS, Hook

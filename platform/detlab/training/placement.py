@@ -14,6 +14,7 @@ owning it). Each worker records its group in the run folder (`record_worker_grou
 `PlacementSweeper` (during a fit) and `remove_groups_of_run` (when a trial has ended) remove
 recorded groups whose workers are all dead, never a group with a live worker.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,12 +26,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from detlab.atomic import atomic_write_text
-from detlab.limits import PLACEMENT_TIMEOUT_S
 
 log = logging.getLogger("detlab.training")
 
-START_TRIES = 2                 # worker-group start tries sharing that wait (a failed start is retried once)
-START_TIMEOUT_ENV = "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"   # read by Train's controller (propagated)
+START_TRIES = 2  # worker-group start tries sharing that wait (a failed start is retried once)
+START_TIMEOUT_ENV = "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"  # read by Train's controller (propagated)
 GROUPS_DIR = "placement-groups"  # under the run's detlab/workers folder: one <pg id>.json per worker
 STATE_API_TIMEOUT_S = 10
 LIVE_STATES = ("PENDING", "PREPARED", "CREATED", "RESCHEDULING")
@@ -46,15 +46,20 @@ def bounded_failure_config(max_failures: int, placement_timeout_s: float) -> Any
 
     if placement_timeout_s <= 0:
         from detlab.errors import UserError
+
         raise UserError(f"placement timeout must be > 0 s, got {placement_timeout_s:g}")
     os.environ[START_TIMEOUT_ENV] = f"{placement_timeout_s / START_TRIES:g}"
-    return FailureConfig(max_failures=max_failures, controller_failure_limit=START_TRIES - 1,
-                         max_preemption_failures=max_failures)
+    return FailureConfig(
+        max_failures=max_failures, controller_failure_limit=START_TRIES - 1, max_preemption_failures=max_failures
+    )
 
 
 def _short(resources: Mapping[str, float]) -> str:
-    shown = {k: round(float(v), 3) for k, v in resources.items()
-             if not k.startswith("node:") and not k.endswith("memory") and "_group_" not in k and v}
+    shown = {
+        k: round(float(v), 3)
+        for k, v in resources.items()
+        if not k.startswith("node:") and not k.endswith("memory") and "_group_" not in k and v
+    }
     return "{" + ", ".join(f"{k}: {v:g}" for k, v in sorted(shown.items())) + "}"
 
 
@@ -92,8 +97,10 @@ def placement_reason(workers: int, resources: Mapping[str, float], waited_s: flo
             for b in bundles:
                 _add(held, b)
         n = len(idle)
-        reason += f"; {n} placement group{'s' if n != 1 else ''} with no live actor hold{'s' if n == 1 else ''} " \
-                  f"{_short(held)}"
+        reason += (
+            f"; {n} placement group{'s' if n != 1 else ''} with no live actor hold{'s' if n == 1 else ''} "
+            f"{_short(held)}"
+        )
     return reason
 
 
@@ -103,11 +110,16 @@ def idle_groups() -> dict[str, list[dict[str, float]]]:
     from ray.util.state import list_actors
 
     alive = None
-    for _ in range(2):   # the state API can time out on a loaded machine: once more, then give up
+    for _ in range(2):  # the state API can time out on a loaded machine: once more, then give up
         try:
             table = placement_group_table()
-            alive = list_actors(filters=[("state", "=", "ALIVE")], detail=True, limit=10000,
-                                timeout=3 * STATE_API_TIMEOUT_S, raise_on_missing_output=False)
+            alive = list_actors(
+                filters=[("state", "=", "ALIVE")],
+                detail=True,
+                limit=10000,
+                timeout=3 * STATE_API_TIMEOUT_S,
+                raise_on_missing_output=False,
+            )
             break
         except Exception as err:  # noqa: BLE001 - no state API (no dashboard): say nothing rather than guess
             log.warning("placement: could not list the cluster's actors (state API): %s", err)
@@ -115,8 +127,11 @@ def idle_groups() -> dict[str, list[dict[str, float]]]:
     if alive is None:
         return {}
     used = {getattr(a, "placement_group_id", None) for a in alive}
-    return {pg: list(info.get("bundles", {}).values()) for pg, info in table.items()
-            if info.get("state") == "CREATED" and pg not in used}
+    return {
+        pg: list(info.get("bundles", {}).values())
+        for pg, info in table.items()
+        if info.get("state") == "CREATED" and pg not in used
+    }
 
 
 def record_worker_group(pid_dir: str | None) -> None:
@@ -128,8 +143,10 @@ def record_worker_group(pid_dir: str | None) -> None:
     if not pid_dir or pg is None:
         return
     actor = ray.get_runtime_context().get_actor_id()
-    atomic_write_text(osp.join(pid_dir, GROUPS_DIR, f"{pg.id.hex()}.{actor}.json"),
-                      json.dumps({"placement_group": pg.id.hex(), "actor": actor}))
+    atomic_write_text(
+        osp.join(pid_dir, GROUPS_DIR, f"{pg.id.hex()}.{actor}.json"),
+        json.dumps({"placement_group": pg.id.hex(), "actor": actor}),
+    )
 
 
 def recorded_groups(pid_dir: str) -> dict[str, list[str]]:
@@ -189,9 +206,12 @@ def remove_dead_groups(pid_dir: str, *, all_ended: bool = False) -> list[str]:
             log.debug("placement group %s: %s", pg, err)
             continue
         removed.append(pg)
-        log.warning("removed placement group %s of %s: %s and Ray had not released it yet", pg,
-                    osp.dirname(osp.dirname(pid_dir.rstrip("/"))),
-                    "the run has ended" if all_ended else "all its workers are dead")
+        log.warning(
+            "removed placement group %s of %s: %s and Ray had not released it yet",
+            pg,
+            osp.dirname(osp.dirname(pid_dir.rstrip("/"))),
+            "the run has ended" if all_ended else "all its workers are dead",
+        )
     return removed
 
 
@@ -203,8 +223,9 @@ def remove_groups_of_run(pid_dirs: Iterable[str]) -> list[str]:
     return removed
 
 
-def fit_bounded(trainer: Any, pid_dir: str, *, workers: int, resources: Mapping[str, float],
-                placement_timeout_s: float) -> Any:
+def fit_bounded(
+    trainer: Any, pid_dir: str, *, workers: int, resources: Mapping[str, float], placement_timeout_s: float
+) -> Any:
     """`trainer.fit()` with this run's dead groups swept meanwhile and removed after; Ray's result,
     or the error it ended with (a placement timeout as a one-line UserError, see placement_reason)."""
     from detlab.errors import UserError
@@ -242,7 +263,7 @@ class PlacementSweeper:
             except Exception as err:  # noqa: BLE001 - a sweeper must never end the fit
                 log.debug("placement sweeper: %s", err)
 
-    def __enter__(self) -> "PlacementSweeper":
+    def __enter__(self) -> PlacementSweeper:
         self._thread.start()
         return self
 

@@ -4,12 +4,12 @@ path fails in seconds with one line naming it, instead of inside every Ray worke
 
 Also makes the data paths absolute: Ray workers do not run in the driver's directory.
 """
+
 from __future__ import annotations
 
 import os
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Any
 
 from detlab.config.data_paths import PATH_KEYS as DATA_PATH_KEYS
 from detlab.config.data_paths import split_datasets
@@ -51,8 +51,7 @@ def check_data_paths(cfg, splits: tuple[str, ...] = ("train", "val")) -> None:
         for key in REQUIRED_KEYS:
             value = node.get(key)
             if isinstance(value, str) and value and not osp.exists(value):
-                raise UserError(f"dataset path not found: {name}.{key} = {value} "
-                                f"(set it with --set {name}.{key}=PATH)")
+                raise UserError(f"dataset path not found: {name}.{key} = {value} (set it with --set {name}.{key}=PATH)")
 
 
 def check_builds(cfg) -> DataPaths:
@@ -75,8 +74,10 @@ def check_builds(cfg) -> DataPaths:
                 raise UserError(f"bad data ({what}): {str(err).strip().splitlines()[0]}") from None
             raise UserError(f"bad config: cannot build {what}: {one_line(err)}") from None
 
-    model = attempt("the model (model.*)", lambda: build_detector(
-        cfg.model, train_cfg=cfg.get("train_cfg"), test_cfg=cfg.get("test_cfg")))
+    model = attempt(
+        "the model (model.*)",
+        lambda: build_detector(cfg.model, train_cfg=cfg.get("train_cfg"), test_cfg=cfg.get("test_cfg")),
+    )
     attempt("the optimizer (optimizer.*)", lambda: build_optimizer(model, cfg.optimizer))
     train = attempt("data.train", lambda: build_dataset(cfg.data.train))
     val = attempt("data.val", lambda: build_dataset(cfg.data.val, dict(test_mode=True)))
@@ -95,8 +96,11 @@ def check_builds(cfg) -> DataPaths:
         paths.annotations += anns
         paths.images += images
         if anns:
-            paths.splits[split] = (f"{dataset_kind(ds)}-{split}", [osp.normpath(a) for a in anns],
-                                   [osp.normpath(i) for i in images])
+            paths.splits[split] = (
+                f"{dataset_kind(ds)}-{split}",
+                [osp.normpath(a) for a in anns],
+                [osp.normpath(i) for i in images],
+            )
     paths.annotations = sorted(set(map(osp.normpath, paths.annotations)))
     paths.images = sorted(set(map(osp.normpath, paths.images)))
     return paths
@@ -105,8 +109,10 @@ def check_builds(cfg) -> DataPaths:
 def check_device(cfg) -> None:
     """mmcv's fp16 hook (the config's AMP switch, ``fp16 = dict(loss_scale=...)``) needs CUDA."""
     if cfg.get("fp16") and cfg.get("device") == "cpu":
-        raise UserError("bad config: fp16 (mixed precision) needs GPUs: remove it (--set fp16=None) "
-                        "or train with --gpus-per-worker > 0")
+        raise UserError(
+            "bad config: fp16 (mixed precision) needs GPUs: remove it (--set fp16=None) "
+            "or train with --gpus-per-worker > 0"
+        )
 
 
 def preflight(cfg) -> DataPaths:

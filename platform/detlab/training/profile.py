@@ -2,6 +2,7 @@
 (mmcv's complexity counter over ``forward_dummy``, as mmdet's ``get_flops.py``), and the
 latency of one full inference (pipeline, network, NMS) on this machine's CPU, and GPU
 when there is one. Logged as ``profile/*`` metrics of every training run."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,7 @@ from typing import Any
 
 from detlab.tracking.profile_columns import GFLOPS, LATENCY_CPU, LATENCY_GPU, PARAMS
 
-PROFILE_ENV = "DETLAB_PROFILE"   # "0": training runs skip the profile
+PROFILE_ENV = "DETLAB_PROFILE"  # "0": training runs skip the profile
 LATENCY_RUNS = 3
 
 
@@ -20,7 +21,7 @@ def test_size(cfg) -> tuple[int, int]:
     for step in cfg.data.test.pipeline:
         scale = step.get("img_scale")
         if scale is not None:
-            w, h = (scale[0] if isinstance(scale, list) else scale)
+            w, h = scale[0] if isinstance(scale, list) else scale
             pad = lambda v: int(-(-int(v) // 32) * 32)  # noqa: E731
             return pad(h), pad(w)
     return 1024, 1024
@@ -33,8 +34,7 @@ def count_flops(model, size: tuple[int, int]) -> float:
     forward = model.forward
     model.forward = model.forward_dummy
     try:
-        flops, _ = get_model_complexity_info(model, (3, *size), print_per_layer_stat=False,
-                                             as_strings=False)
+        flops, _ = get_model_complexity_info(model, (3, *size), print_per_layer_stat=False, as_strings=False)
     finally:
         model.forward = forward
     return float(flops)
@@ -53,6 +53,7 @@ def latency_ms(model, size: tuple[int, int], runs: int = LATENCY_RUNS) -> float:
         inference_detector(model, img)
         if next(model.parameters()).is_cuda:
             import torch
+
             torch.cuda.synchronize()
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
@@ -64,9 +65,9 @@ def profile_model(cfg, *, latency: bool = True, runs: int = LATENCY_RUNS) -> dic
     import copy
 
     import torch
+    from mmrotate.models import build_detector
 
     import refined_det.register  # noqa: F401  (registers the plugins)
-    from mmrotate.models import build_detector
 
     cfg = copy.deepcopy(cfg)
     cfg.model.pretrained = None
@@ -78,8 +79,11 @@ def profile_model(cfg, *, latency: bool = True, runs: int = LATENCY_RUNS) -> dic
     model.eval()
     size = test_size(cfg)
     metrics = {PARAMS: sum(p.numel() for p in model.parameters()) / 1e6, GFLOPS: count_flops(model, size) / 1e9}
-    tags = {"profile.input": f"3x{size[0]}x{size[1]}", "profile.cpu_threads": torch.get_num_threads(),
-            "profile.flops": "mmcv get_model_complexity_info over forward_dummy (multiply-adds)"}
+    tags = {
+        "profile.input": f"3x{size[0]}x{size[1]}",
+        "profile.cpu_threads": torch.get_num_threads(),
+        "profile.flops": "mmcv get_model_complexity_info over forward_dummy (multiply-adds)",
+    }
     if latency:
         with torch.no_grad():
             metrics[LATENCY_CPU] = latency_ms(model, size, runs)

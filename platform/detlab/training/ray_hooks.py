@@ -10,6 +10,7 @@ resumes with them. Every rank reports (Ray's report is a barrier); rank 0
 passes the checkpoint. Reporting once per evaluation, not per step, keeps Ray's
 ~2 s report latency out of the iteration time.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -61,8 +62,7 @@ class RayReportHook(Hook):
         if runner.rank == 0:
             runner.meta["rng_states"] = states
             with tempfile.TemporaryDirectory(prefix="detlab-ckpt-", ignore_cleanup_errors=True) as d:
-                runner.save_checkpoint(d, filename_tmpl=CHECKPOINT_FILE, save_optimizer=True,
-                                       create_symlink=False)
+                runner.save_checkpoint(d, filename_tmpl=CHECKPOINT_FILE, save_optimizer=True, create_symlink=False)
                 ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d))
             del runner.meta["rng_states"]
         else:

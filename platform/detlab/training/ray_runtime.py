@@ -1,4 +1,5 @@
 """Getting a Ray to run on: the one this process already has, a running cluster, or a new local one."""
+
 from __future__ import annotations
 
 import logging
@@ -14,6 +15,7 @@ def _started_cluster() -> str | None:
     """The address `ray start` recorded on this machine (what a plain ``ray.init()`` joins)."""
     try:
         from ray._private.utils import read_ray_address
+
         return read_ray_address() or None
     except Exception:  # private helper; without it we just start a local Ray
         return None
@@ -72,8 +74,7 @@ def ensure_ray(num_cpus: int | None = None) -> bool:
         ray.init(address=started)
         return True
     if started:
-        log.warning("the Ray cluster recorded at %s (by `ray start`) does not answer; starting a local Ray",
-                    started)
+        log.warning("the Ray cluster recorded at %s (by `ray start`) does not answer; starting a local Ray", started)
     # Keep the dashboard (it binds 127.0.0.1): Ray Train V2's placement-group cleaner asks the
     # state API whether the controller lives; without this cluster's dashboard it may ask another
     # cluster's on 127.0.0.1:8265, get "not found", and remove the running group (seen here).

@@ -5,6 +5,7 @@ the run was started with. A resumed run (``--resume``, or a retried Tune trial
 calling ``fit`` again with the same name) reads it and records into the same
 MLflow run; Ray finds its own checkpoints in the same folder.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,7 @@ class RunRecord:
         return osp.join(run_dir, RECORD)
 
     @classmethod
-    def load(cls, run_dir: str) -> "RunRecord | None":
+    def load(cls, run_dir: str) -> RunRecord | None:
         try:
             with open(cls.path(run_dir), encoding="utf-8") as f:
                 return cls(**json.load(f))

@@ -6,11 +6,13 @@ a journal) through ``custom_hooks``. The process that trains opens a
 ``TrainSession`` around ``train_detector``; the hooks look it up. Outside a
 session (plain ``train_local``) the hooks fall back to doing nothing.
 """
+
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from detlab.tracking import NullRecorder
 

@@ -1,9 +1,10 @@
 """Turn a config path + overrides into the merged mmcv Config a run trains with."""
+
 from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import torch
 from mmcv import Config
@@ -34,13 +35,20 @@ def check_training_keys(cfg: Config, config: str | os.PathLike) -> None:
             if node is None:
                 break
         if node is None:
-            raise UserError(f"{os.fspath(config)}: no `{key}` (a training config needs "
-                            f"{', '.join(TRAINING_KEYS)}; inherit them with _base_)")
+            raise UserError(
+                f"{os.fspath(config)}: no `{key}` (a training config needs "
+                f"{', '.join(TRAINING_KEYS)}; inherit them with _base_)"
+            )
 
 
-def prepare_config(config: str | os.PathLike, overrides: Mapping | Iterable[str] = (), *,
-                   work_dir: str | os.PathLike | None = None, seed: int = 0,
-                   device: str | None = None) -> Config:
+def prepare_config(
+    config: str | os.PathLike,
+    overrides: Mapping | Iterable[str] = (),
+    *,
+    work_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+    device: str | None = None,
+) -> Config:
     """Load ``config`` with ``--set`` overrides and fill in what mmdet's runner expects.
 
     Unknown override keys and schedule values out of range are errors (see ``detlab.config``). Sets ``work_dir``

@@ -10,6 +10,7 @@ metrics are the node's); on a multi-node run each node's names carry its id
 Sampling interval: ``DETLAB_SYSTEM_METRICS_INTERVAL`` on the driver (seconds, default 10);
 MLflow's own ``MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL`` on a worker's node wins over it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,10 +27,16 @@ DEFAULT_INTERVAL_S = 10.0
 class RecorderSystemMetrics(SystemMetricsMonitor):
     """``SystemMetricsMonitor`` whose samples go to ``recorder.log_metrics``."""
 
-    def __init__(self, recorder: Any, *, node_id: str | None = None,
-                 sampling_interval: float = DEFAULT_INTERVAL_S) -> None:
-        super().__init__(recorder.run_id, sampling_interval=sampling_interval, samples_before_logging=1,
-                         node_id=node_id, tracking_uri=recorder.tracking_uri)
+    def __init__(
+        self, recorder: Any, *, node_id: str | None = None, sampling_interval: float = DEFAULT_INTERVAL_S
+    ) -> None:
+        super().__init__(
+            recorder.run_id,
+            sampling_interval=sampling_interval,
+            samples_before_logging=1,
+            node_id=node_id,
+            tracking_uri=recorder.tracking_uri,
+        )
         self.recorder = recorder
 
     def monitor(self) -> None:
@@ -60,8 +67,9 @@ class RecorderSystemMetrics(SystemMetricsMonitor):
         thread.join(timeout if timeout is not None else float(self.sampling_interval) + 5)
 
 
-def start_system_metrics(recorder: Any, *, node_id: str | None = None,
-                         interval: float = DEFAULT_INTERVAL_S) -> RecorderSystemMetrics | None:
+def start_system_metrics(
+    recorder: Any, *, node_id: str | None = None, interval: float = DEFAULT_INTERVAL_S
+) -> RecorderSystemMetrics | None:
     """A started sampler, or None (with one warning) when MLflow's monitors cannot run here."""
     try:
         sampler = RecorderSystemMetrics(recorder, node_id=node_id, sampling_interval=interval)

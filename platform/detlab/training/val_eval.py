@@ -9,11 +9,13 @@ Metric names follow docs/tracking.md: ``val/mAP_voc07``, ``val/mAP_voc12``
 the headline that checkpoints are ranked by (VOC07 AP50 for HRSC2016, as the
 paper reports it; the devkit's mAP for DOTA).
 """
+
 from __future__ import annotations
 
 import os.path as osp
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from detlab.errors import UserError
 from detlab.evaluation import EvalResult, evaluate
@@ -25,21 +27,21 @@ from detlab.evaluation.core import GroundTruth
 class ValSet:
     """What the evaluator needs besides the detections: kind, image order, classes, ground truth."""
 
-    kind: str                 # 'hrsc2016' or 'dota'
-    image_ids: list[str]      # dataset order = order of the results
+    kind: str  # 'hrsc2016' or 'dota'
+    image_ids: list[str]  # dataset order = order of the results
     classes: tuple[str, ...]
-    version: str              # box angle convention of the results (le90, oc, ...)
+    version: str  # box angle convention of the results (le90, oc, ...)
     gts: GroundTruth
 
 
 def dataset_kind(dataset: Any) -> str:
     from mmrotate.datasets import DOTADataset, HRSCDataset
+
     if isinstance(dataset, HRSCDataset):
         return "hrsc2016"
     if isinstance(dataset, DOTADataset):
         return "dota"
-    raise UserError(f"evaluation during training supports HRSC2016 and DOTA datasets, "
-                    f"not {type(dataset).__name__}")
+    raise UserError(f"evaluation during training supports HRSC2016 and DOTA datasets, not {type(dataset).__name__}")
 
 
 def _hrsc_ann_dir(dataset: Any) -> str:
@@ -57,8 +59,9 @@ def load_val_set(dataset: Any) -> ValSet:
     classes = tuple(dataset.CLASSES)
     if kind == "hrsc2016":
         if getattr(dataset, "classwise", False):
-            raise UserError("evaluation during training treats HRSC2016 as one class (ship); "
-                            "set data.val.classwise=False")
+            raise UserError(
+                "evaluation during training treats HRSC2016 as one class (ship); set data.val.classwise=False"
+            )
         gts = load_hrsc_gts(_hrsc_ann_dir(dataset), image_ids)
     else:
         gts = load_dota_gts(dataset.ann_file, classes, image_ids)

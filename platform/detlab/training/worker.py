@@ -13,6 +13,7 @@ return "failed" instead of raising: retrying from the last checkpoint would
 diverge again. Any other error is raised, and Ray restarts the worker group
 from the last checkpoint (``FailureConfig.max_failures``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,11 +38,13 @@ def runtime_hooks(cfg, *, report_to_ray: bool, progress: bool = False) -> list[d
     can repeat an epoch's metrics but never lose them)."""
     from detlab.training.eval_hook import eval_hook_cfg
 
-    hooks = [dict(type="NonFiniteLossHook", priority=PRIORITIES["guard"]),
-             dict(type="AssignStatsHook"),
-             dict(type="EpochStatsHook", priority=PRIORITIES["stats"]),
-             eval_hook_cfg(cfg, priority=PRIORITIES["eval"]),
-             dict(type="MlflowEpochHook", priority=PRIORITIES["mlflow"])]
+    hooks = [
+        dict(type="NonFiniteLossHook", priority=PRIORITIES["guard"]),
+        dict(type="AssignStatsHook"),
+        dict(type="EpochStatsHook", priority=PRIORITIES["stats"]),
+        eval_hook_cfg(cfg, priority=PRIORITIES["eval"]),
+        dict(type="MlflowEpochHook", priority=PRIORITIES["mlflow"]),
+    ]
     if report_to_ray:
         hooks.append(dict(type="RayReportHook", priority=PRIORITIES["report"]))
     if progress:
@@ -92,16 +95,21 @@ def _system_metrics(spec: dict[str, Any], ctx, recorder, interval: float):
         return lambda: None
     node_rank = getattr(ctx, "get_node_rank", lambda: 0)()
     multi_node = ctx.get_world_size() > getattr(ctx, "get_local_world_size", ctx.get_world_size)()
-    sender = recorder if rank == 0 else RunRecorder.attach(
-        spec["run_id"], tracking_uri=spec["tracking_uri"], spool_dir=spec.get("spool_dir"), count_attempt=False)
-    sampler = start_system_metrics(sender, node_id=f"node{node_rank}" if multi_node else None,
-                                   interval=interval)
+    sender = (
+        recorder
+        if rank == 0
+        else RunRecorder.attach(
+            spec["run_id"], tracking_uri=spec["tracking_uri"], spool_dir=spec.get("spool_dir"), count_attempt=False
+        )
+    )
+    sampler = start_system_metrics(sender, node_id=f"node{node_rank}" if multi_node else None, interval=interval)
 
     def stop() -> None:
         if sampler is not None:
             sampler.finish()
         if sender is not recorder:
             sender.close()
+
     return stop
 
 
@@ -113,8 +121,8 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
 
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
-    _write_pid(spec.get("pid_dir"), rank)      # first, before the slow imports: a fault may come early
-    record_worker_group(spec.get("pid_dir"))   # so the platform can release it if Ray does not
+    _write_pid(spec.get("pid_dir"), rank)  # first, before the slow imports: a fault may come early
+    record_worker_group(spec.get("pid_dir"))  # so the platform can release it if Ray does not
 
     import torch
     from mmcv import Config
@@ -139,18 +147,21 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     cfg.device = spec["device"]
     if cfg.device == "cuda":
         import ray.train.torch
+
         torch.cuda.set_device(ray.train.torch.get_device())
     logged_cfg = copy.deepcopy(cfg)  # the merged config of this run, before runtime hooks
     cfg.work_dir = spec["work_dir"]
     os.makedirs(cfg.work_dir, exist_ok=True)
     cfg.checkpoint_config = None  # Ray Train owns the checkpoints (RayReportHook)
     cfg.resume_from = _resume_file(cfg.work_dir, rank)
-    cfg.custom_hooks = list(cfg.get("custom_hooks", []) or []) + runtime_hooks(
-        cfg, report_to_ray=True) + list(spec.get("hooks", []))
+    cfg.custom_hooks = (
+        list(cfg.get("custom_hooks", []) or []) + runtime_hooks(cfg, report_to_ray=True) + list(spec.get("hooks", []))
+    )
     setup_multi_processes(cfg)
 
-    recorder = RunRecorder.for_rank(rank, spec["run_id"], tracking_uri=spec["tracking_uri"],
-                                    spool_dir=spec.get("spool_dir"))
+    recorder = RunRecorder.for_rank(
+        rank, spec["run_id"], tracking_uri=spec["tracking_uri"], spool_dir=spec.get("spool_dir")
+    )
     if rank == 0:
         recorder.set_tags(spec.get("tags", {}))
         recorder.log_params(spec.get("params", {}))
@@ -166,8 +177,15 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         with active(session), ddp_on_any_device():
             model, dataset = build_for_training(cfg)
-            train_detector(model, dataset, cfg, distributed=True, validate=False,
-                           timestamp=time.strftime("%Y%m%d_%H%M%S", time.localtime()), meta=meta)
+            train_detector(
+                model,
+                dataset,
+                cfg,
+                distributed=True,
+                validate=False,
+                timestamp=time.strftime("%Y%m%d_%H%M%S", time.localtime()),
+                meta=meta,
+            )
     except NonFiniteLossError as err:
         stop_sampling()
         recorder.finish("FAILED", error=err)
@@ -181,5 +199,9 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
         if cfg.resume_from:  # the local copy of the checkpoint mmcv resumed from
             shutil.rmtree(osp.dirname(cfg.resume_from), ignore_errors=True)
     recorder.finish("FINISHED")
-    return {"status": "finished", "report_times_s": session.report_times_s,
-            "last_reported": session.last_reported, "world_size": world}
+    return {
+        "status": "finished",
+        "report_times_s": session.report_times_s,
+        "last_reported": session.last_reported,
+        "world_size": world,
+    }

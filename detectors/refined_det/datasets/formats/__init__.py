@@ -5,6 +5,7 @@ without building a dataset. Every reader validates strictly: a bad file gives
 one `AnnotationError` line naming the file and the line or field, instead of the
 crash deep inside a training run (or the silent skip) the upstream loaders give.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,10 +14,22 @@ import struct
 import numpy as np
 
 DOTA_CLASSES: tuple[str, ...] = (
-    'plane', 'baseball-diamond', 'bridge', 'ground-track-field',
-    'small-vehicle', 'large-vehicle', 'ship', 'tennis-court',
-    'basketball-court', 'storage-tank', 'soccer-ball-field', 'roundabout',
-    'harbor', 'swimming-pool', 'helicopter')
+    "plane",
+    "baseball-diamond",
+    "bridge",
+    "ground-track-field",
+    "small-vehicle",
+    "large-vehicle",
+    "ship",
+    "tennis-court",
+    "basketball-court",
+    "storage-tank",
+    "soccer-ball-field",
+    "roundabout",
+    "harbor",
+    "swimming-pool",
+    "helicopter",
+)
 
 
 class AnnotationError(ValueError):
@@ -29,7 +42,7 @@ class AnnotationWarning(UserWarning):
 
 def format_number(value: float) -> str:
     """Shortest text that reads back to the same float64 (no exponent), so writers round-trip."""
-    return np.format_float_positional(float(value), trim='-')
+    return np.format_float_positional(float(value), trim="-")
 
 
 # No image is this large; beyond it a coordinate is a typo or garbage (1e300 overflows areas to inf).
@@ -78,39 +91,53 @@ def check_image(path: str | os.PathLike, decode: bool = False) -> tuple[int, int
 
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise AnnotationError(f'{path}: image file is absent')
+        raise AnnotationError(f"{path}: image file is absent")
     try:
         with Image.open(path) as im:
             size, fmt = im.size, im.format
             if decode:
                 im.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error) as err:
-        raise AnnotationError(f'{path}: unreadable or truncated image ({err})') from None
+        raise AnnotationError(f"{path}: unreadable or truncated image ({err})") from None
     nbytes = os.path.getsize(path)
-    with open(path, 'rb') as f:
+    with open(path, "rb") as f:
         head = f.read(6)
         f.seek(max(nbytes - 12, 0))
         tail = f.read(12)
-    truncated = ((fmt == 'PNG' and b'IEND' not in tail)
-                 or (fmt == 'JPEG' and not tail.endswith(b'\xff\xd9'))
-                 or (fmt == 'BMP' and nbytes < struct.unpack('<I', head[2:6])[0]))
+    truncated = (
+        (fmt == "PNG" and b"IEND" not in tail)
+        or (fmt == "JPEG" and not tail.endswith(b"\xff\xd9"))
+        or (fmt == "BMP" and nbytes < struct.unpack("<I", head[2:6])[0])
+    )
     if truncated:
-        raise AnnotationError(f'{path}: truncated image ({fmt}, {nbytes} bytes)')
+        raise AnnotationError(f"{path}: truncated image ({fmt}, {nbytes} bytes)")
     if size[0] <= 0 or size[1] <= 0:
-        raise AnnotationError(f'{path}: image has size {size}')
+        raise AnnotationError(f"{path}: image has size {size}")
     return size
 
 
 # The readers import the names above, so they come last.
-from .dota import (DotaAnnotation, read_dota_dir, read_dota_label,  # noqa: E402
-                   write_dota_label)
-from .hrsc import (HrscAnnotation, read_hrsc_dir, read_hrsc_split,  # noqa: E402
-                   read_hrsc_xml, read_image_set, write_hrsc_xml)
+from .dota import DotaAnnotation, read_dota_dir, read_dota_label, write_dota_label  # noqa: E402
+from .hrsc import HrscAnnotation, read_hrsc_dir, read_hrsc_split, read_hrsc_xml, read_image_set, write_hrsc_xml  # noqa: E402
 
 __all__ = [
-    'DOTA_CLASSES', 'AnnotationError', 'AnnotationWarning', 'MAX_COORD', 'format_number',
-    'polygon_area', 'self_intersecting',
-    'rbox_to_poly', 'check_image', 'DotaAnnotation', 'read_dota_label', 'read_dota_dir',
-    'write_dota_label', 'HrscAnnotation', 'read_hrsc_xml', 'read_hrsc_dir',
-    'read_hrsc_split', 'read_image_set', 'write_hrsc_xml',
+    "DOTA_CLASSES",
+    "AnnotationError",
+    "AnnotationWarning",
+    "MAX_COORD",
+    "format_number",
+    "polygon_area",
+    "self_intersecting",
+    "rbox_to_poly",
+    "check_image",
+    "DotaAnnotation",
+    "read_dota_label",
+    "read_dota_dir",
+    "write_dota_label",
+    "HrscAnnotation",
+    "read_hrsc_xml",
+    "read_hrsc_dir",
+    "read_hrsc_split",
+    "read_image_set",
+    "write_hrsc_xml",
 ]

@@ -5,21 +5,30 @@ mmrotate's loader silently drops what `poly2obb_np` rejects and crashes on an
 unknown class. Here every row is checked and a bad one is one line naming
 `path:line`. An empty file (or headers only) is legal: an image with no objects.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 import numpy as np
 
-from . import (DOTA_CLASSES, MAX_COORD, AnnotationError, AnnotationWarning, format_number,
-               polygon_area, self_intersecting)
+from . import (
+    DOTA_CLASSES,
+    MAX_COORD,
+    AnnotationError,
+    AnnotationWarning,
+    format_number,
+    polygon_area,
+    self_intersecting,
+)
 
-Degenerate = Literal['skip', 'error', 'keep']
+Degenerate = Literal["skip", "error", "keep"]
 # Below this area (px^2) a polygon has no inside: the devkit's splitter and mmrotate both drop it.
 MIN_POLY_AREA = 1e-6
 
@@ -39,7 +48,7 @@ class DotaAnnotation:
         self.difficulty = np.asarray(self.difficulty, dtype=np.int64).reshape(-1)
         self.labels = list(self.labels)
         if not len(self.polys) == len(self.labels) == len(self.difficulty):
-            raise ValueError('polys, labels and difficulty must have the same length')
+            raise ValueError("polys, labels and difficulty must have the same length")
 
     @property
     def difficult(self) -> np.ndarray:
@@ -58,8 +67,7 @@ def _is_number(token: str) -> bool:
     return True
 
 
-def _parse_row(tokens: list[str], classes: frozenset[str], where: str
-               ) -> tuple[list[float], str, int]:
+def _parse_row(tokens: list[str], classes: frozenset[str], where: str) -> tuple[list[float], str, int]:
     """One object row -> (8 coordinates, class, difficulty), or AnnotationError."""
     n = len(tokens)
     if (n == 9 or n == 10) and tokens[8] in classes and (n == 9 or tokens[9].isdigit()):
@@ -73,52 +81,50 @@ def _parse_row(tokens: list[str], classes: frozenset[str], where: str
     return _diagnose_row(tokens, classes, where)
 
 
-def _diagnose_row(tokens: list[str], classes: frozenset[str], where: str
-                  ) -> tuple[list[float], str, int]:
+def _diagnose_row(tokens: list[str], classes: frozenset[str], where: str) -> tuple[list[float], str, int]:
     """`_parse_row` for a row that may be malformed: the first problem as one line."""
     first_word = next((i for i, t in enumerate(tokens) if not _is_number(t)), len(tokens))
     if first_word < 8:
         if tokens[first_word] in classes or first_word == len(tokens) - 2:
-            raise AnnotationError(
-                f'{where}: expected 8 coordinates before the class name, got {first_word}')
-        raise AnnotationError(
-            f'{where}: coordinate {first_word + 1} is {tokens[first_word]!r}, not a number')
+            raise AnnotationError(f"{where}: expected 8 coordinates before the class name, got {first_word}")
+        raise AnnotationError(f"{where}: coordinate {first_word + 1} is {tokens[first_word]!r}, not a number")
     if len(tokens) not in (9, 10):
-        raise AnnotationError(f'{where}: expected "x1 y1 x2 y2 x3 y3 x4 y4 class difficult", '
-                              f'got {len(tokens)} fields')
+        raise AnnotationError(f'{where}: expected "x1 y1 x2 y2 x3 y3 x4 y4 class difficult", got {len(tokens)} fields')
     coords = [float(t) for t in tokens[:8]]
     bad = next((i for i, v in enumerate(coords) if not math.isfinite(v)), None)
     if bad is not None:
-        raise AnnotationError(f'{where}: coordinate {bad + 1} is {tokens[bad]!r}, not a finite number')
+        raise AnnotationError(f"{where}: coordinate {bad + 1} is {tokens[bad]!r}, not a finite number")
     huge = next((i for i, v in enumerate(coords) if abs(v) > MAX_COORD), None)
     if huge is not None:
-        raise AnnotationError(f'{where}: coordinate {huge + 1} is {tokens[huge]!r}, beyond '
-                              f'±{MAX_COORD:.0f} px (no image is that large)')
+        raise AnnotationError(
+            f"{where}: coordinate {huge + 1} is {tokens[huge]!r}, beyond ±{MAX_COORD:.0f} px (no image is that large)"
+        )
     name = tokens[8]
     if name not in classes:
-        raise AnnotationError(f'{where}: unknown class {name!r}')
+        raise AnnotationError(f"{where}: unknown class {name!r}")
     difficulty = 0
     if len(tokens) == 10:
         if not tokens[9].isdigit():
-            raise AnnotationError(f'{where}: difficult flag is {tokens[9]!r}, not 0, 1 or 2')
+            raise AnnotationError(f"{where}: difficult flag is {tokens[9]!r}, not 0, 1 or 2")
         difficulty = int(tokens[9])
     return coords, name, difficulty
 
 
 def _read_text(path: str) -> str:
     try:
-        with open(path, encoding='utf-8-sig') as f:
+        with open(path, encoding="utf-8-sig") as f:
             return f.read()
     except FileNotFoundError:
-        raise AnnotationError(f'{path}: no such file') from None
+        raise AnnotationError(f"{path}: no such file") from None
     except UnicodeDecodeError as err:
-        raise AnnotationError(f'{path}: not a text file ({err.reason} at byte {err.start})') from None
+        raise AnnotationError(f"{path}: not a text file ({err.reason} at byte {err.start})") from None
     except OSError as err:
-        raise AnnotationError(f'{path}: cannot read ({err.strerror})') from None
+        raise AnnotationError(f"{path}: cannot read ({err.strerror})") from None
 
 
-def read_dota_label(path: str | os.PathLike, classes: Iterable[str] = DOTA_CLASSES,
-                    degenerate: Degenerate = 'skip') -> DotaAnnotation:
+def read_dota_label(
+    path: str | os.PathLike, classes: Iterable[str] = DOTA_CLASSES, degenerate: Degenerate = "skip"
+) -> DotaAnnotation:
     """Parse one DOTA label file strictly.
 
     `degenerate` says what to do with a zero-area polygon: 'skip' (with an
@@ -138,20 +144,21 @@ def read_dota_label(path: str | os.PathLike, classes: Iterable[str] = DOTA_CLASS
         if not line:
             continue
         try:
-            if line[0] in 'iIgG':
+            if line[0] in "iIgG":
                 lower = line.lower()
-                if lower.startswith('imagesource:'):
-                    source = line.split(':', 1)[1].strip()
+                if lower.startswith("imagesource:"):
+                    source = line.split(":", 1)[1].strip()
                     continue
-                if lower.startswith('gsd:'):
-                    gsd = _parse_gsd(line.split(':', 1)[1].strip(), f'{path}:{lineno}')
+                if lower.startswith("gsd:"):
+                    gsd = _parse_gsd(line.split(":", 1)[1].strip(), f"{path}:{lineno}")
                     continue
-            coords, name, difficulty = _parse_row(line.split(), allowed, f'{path}:{lineno}')
+            coords, name, difficulty = _parse_row(line.split(), allowed, f"{path}:{lineno}")
             # a corner-order error, whatever its signed area; 'keep' (the evaluator) takes the polygon as
             # given, as the devkit's evaluator does, so its scores stay the devkit's
-            if degenerate != 'keep' and self_intersecting(np.array(coords)):
-                raise AnnotationError(f'{path}:{lineno}: self-intersecting polygon (its corners are not in '
-                                      f'order around the object)')
+            if degenerate != "keep" and self_intersecting(np.array(coords)):
+                raise AnnotationError(
+                    f"{path}:{lineno}: self-intersecting polygon (its corners are not in order around the object)"
+                )
         except AnnotationError as err:
             row_error = err  # raised after the degenerate rows above it, as a row-by-row reader would
             break
@@ -161,13 +168,14 @@ def read_dota_label(path: str | os.PathLike, classes: Iterable[str] = DOTA_CLASS
         linenos.append(lineno)
     polys_arr = np.array(polys, dtype=np.float64).reshape(-1, 8)
     diffs_arr = np.array(diffs, dtype=np.int64)
-    if degenerate != 'keep' and len(polys_arr):
+    if degenerate != "keep" and len(polys_arr):
         flat = np.flatnonzero(polygon_area(polys_arr) <= MIN_POLY_AREA)
-        if flat.size and degenerate == 'error':
-            raise AnnotationError(f'{path}:{linenos[flat[0]]}: degenerate polygon (zero area)')
+        if flat.size and degenerate == "error":
+            raise AnnotationError(f"{path}:{linenos[flat[0]]}: degenerate polygon (zero area)")
         for i in flat:
-            warnings.warn(f'{path}:{linenos[i]}: degenerate polygon (zero area) skipped',
-                          AnnotationWarning, stacklevel=2)
+            warnings.warn(
+                f"{path}:{linenos[i]}: degenerate polygon (zero area) skipped", AnnotationWarning, stacklevel=2
+            )
         if flat.size:
             keep = np.ones(len(polys_arr), dtype=bool)
             keep[flat] = False
@@ -179,37 +187,39 @@ def read_dota_label(path: str | os.PathLike, classes: Iterable[str] = DOTA_CLASS
 
 
 def _parse_gsd(value: str, where: str) -> float | None:
-    if value.lower() in ('', 'null', 'none', 'nan'):
+    if value.lower() in ("", "null", "none", "nan"):
         return None
     if _is_number(value) and math.isfinite(float(value)) and float(value) > 0:
         return float(value)
-    raise AnnotationError(f'{where}: gsd is {value!r}, not a positive number or null')
+    raise AnnotationError(f"{where}: gsd is {value!r}, not a positive number or null")
 
 
-def read_dota_dir(label_dir: str | os.PathLike, classes: Iterable[str] = DOTA_CLASSES,
-                  degenerate: Degenerate = 'skip') -> dict[str, DotaAnnotation]:
+def read_dota_dir(
+    label_dir: str | os.PathLike, classes: Iterable[str] = DOTA_CLASSES, degenerate: Degenerate = "skip"
+) -> dict[str, DotaAnnotation]:
     """{image_id: annotation} for every `*.txt` in a `labelTxt`/`annfiles` folder, sorted by id."""
     label_dir = os.fspath(label_dir)
     if not os.path.isdir(label_dir):
-        raise AnnotationError(f'{label_dir}: not a directory')
-    files = sorted(Path(label_dir).glob('*.txt'))
+        raise AnnotationError(f"{label_dir}: not a directory")
+    files = sorted(Path(label_dir).glob("*.txt"))
     if not files:
-        raise AnnotationError(f'{label_dir}: no label files (*.txt)')
+        raise AnnotationError(f"{label_dir}: no label files (*.txt)")
     return {f.stem: read_dota_label(f, classes, degenerate) for f in files}
 
 
-def write_dota_label(path: str | os.PathLike, ann: DotaAnnotation, header: bool = True,
-                     classes: Iterable[str] = DOTA_CLASSES) -> None:
+def write_dota_label(
+    path: str | os.PathLike, ann: DotaAnnotation, header: bool = True, classes: Iterable[str] = DOTA_CLASSES
+) -> None:
     """Write one label file; refuses what the reader would refuse, so output always reads back."""
     path = os.fspath(path)
     allowed = frozenset(classes)
     lines = []
     if header:
-        lines.append(f'imagesource:{ann.imagesource or "synthetic"}')
-        lines.append(f'gsd:{format_number(ann.gsd) if ann.gsd else "null"}')
+        lines.append(f"imagesource:{ann.imagesource or 'synthetic'}")
+        lines.append(f"gsd:{format_number(ann.gsd) if ann.gsd else 'null'}")
     for i, (poly, name, diff) in enumerate(zip(ann.polys, ann.labels, ann.difficulty)):
         if name not in allowed or not np.isfinite(poly).all() or diff < 0:
-            raise AnnotationError(f'{path}: object {i}: cannot write {name!r} {poly.tolist()} {diff}')
-        lines.append(' '.join([*map(format_number, poly), name, str(int(diff))]))
-    with open(path, 'w', encoding='utf-8') as f:
-        f.write('\n'.join(lines) + ('\n' if lines else ''))
+            raise AnnotationError(f"{path}: object {i}: cannot write {name!r} {poly.tolist()} {diff}")
+        lines.append(" ".join([*map(format_number, poly), name, str(int(diff))]))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + ("\n" if lines else ""))
