@@ -38,7 +38,7 @@ class AssignStats:
     def _accumulate(self, maxiou, final, level_sizes, num_gts, strides) -> None:
         per_level = lambda t: torch.stack([(x > 0).sum() for x in torch.split(t, list(level_sizes))])
         a, b = per_level(maxiou), per_level(final)
-        if self._maxiou is None or self._maxiou.shape != a.shape:
+        if self._maxiou is None or self._final is None or self._maxiou.shape != a.shape:
             self._maxiou, self._final = a, b
         else:
             self._maxiou, self._final = self._maxiou + a, self._final + b
@@ -47,7 +47,7 @@ class AssignStats:
 
     def summary(self) -> dict[str, float]:
         """``{'pos_per_gt/maxiou': .., 'pos_per_gt/cla': .., 'pos_per_gt/cla/s8': .., ...}``."""
-        if self._maxiou is None or self.num_gts == 0:
+        if self._maxiou is None or self._final is None or self.num_gts == 0:
             return {}
         n = float(self.num_gts)
         maxiou, final = self._maxiou.double().cpu() / n, self._final.double().cpu() / n

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from mmdet.core.bbox.assigners import AssignResult, MaxIoUAssigner
 from mmrotate.core.bbox.builder import ROTATED_BBOX_ASSIGNERS
@@ -70,7 +71,7 @@ class CrossGridAssigner(MaxIoUAssigner):
         )
         check_cla_options(radius, num_neighbors, pos_iou_thr, neg_iou_thr, k2_min_scope)
         self.iou_mode = iou_mode
-        self.iou_calculator = overlaps_for_mode(self.iou_calculator, iou_mode)
+        self.iou_calculator: Any = overlaps_for_mode(self.iou_calculator, iou_mode)
         if cross_grid and ignore_iof_thr > 0:
             raise ValueError(
                 "CrossGridAssigner does not support ignore_iof_thr > 0 (the paper's CLA ignores gt_bboxes_ignore)"

@@ -17,6 +17,7 @@ plain Rotated RetinaNet head and FRHead share them without copying upstream code
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Any
 
 from mmrotate.core import rotated_anchor_inside_flags
 
@@ -25,6 +26,8 @@ from ..assigners.grid_context import GridContext
 
 class GridAssignMixin:
     """Mix in before an mmrotate ``RotatedAnchorHead`` subclass."""
+
+    anchor_generator: Any  # the head's, built by RotatedAnchorHead
 
     def __init__(self, *args, **kwargs):
         self._rois = None

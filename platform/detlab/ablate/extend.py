@@ -35,7 +35,7 @@ def read_table(spec: Any, cells: list[Any], uri: str, trainer: str) -> Any:
     from detlab.report.table import build_table
     from detlab.tracking.client import make_client
 
-    runs = fetch_runs(make_client(uri), spec.mlflow.experiment, spec.name, trainer)
+    runs = fetch_runs(make_client(uri), spec.experiment, spec.name, trainer)
     return build_table(spec, cells, pick_runs(runs, {c.name: c.fingerprint for c in cells}), trainer=trainer)
 
 

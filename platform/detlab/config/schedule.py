@@ -36,7 +36,9 @@ RULES: dict[str, tuple[str, float | None, float | None, bool]] = {
     "lr_config.min_lr": ("number", 0, None, False),
     "lr_config.min_lr_ratio": ("number", 0, 1, False),
 }
-LIST_RULES = {"lr_config.step": ("int", 0)}  # every entry an int >= 0 (an int alone is allowed too)
+LIST_RULES: dict[str, tuple[str, int]] = {
+    "lr_config.step": ("int", 0)
+}  # every entry an int >= 0 (an int alone is allowed too)
 
 
 def _get(cfg: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
@@ -65,10 +67,10 @@ def _range(low: float | None, high: float | None, open_low: bool) -> str:
 def schedule_problem(key: str, value: Any) -> str | None:
     """What is wrong with ``value`` at ``key`` (None when fine, or when no rule covers it)."""
     if key in LIST_RULES:
-        _, low = LIST_RULES[key]
+        _, least = LIST_RULES[key]
         items = value if isinstance(value, (list, tuple)) else [value]
-        bad = [v for v in items if not _is_int(v) or v < low]
-        return f"= {value!r}: each step must be an int >= {low}" if bad else None
+        bad = [v for v in items if not _is_int(v) or v < least]
+        return f"= {value!r}: each step must be an int >= {least}" if bad else None
     if key not in RULES or value is None:
         return None
     kind, low, high, open_low = RULES[key]

@@ -25,11 +25,10 @@ def process_pool(workers: int, preload: str):
     imports `preload` once, and workers fork from it in a few milliseconds.
     """
     if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload([preload])
-    else:
-        ctx = mp.get_context("spawn")
-    return ctx.Pool(workers, initializer=_init_worker)
+        forkserver = mp.get_context("forkserver")
+        forkserver.set_forkserver_preload([preload])
+        return forkserver.Pool(workers, initializer=_init_worker)
+    return mp.get_context("spawn").Pool(workers, initializer=_init_worker)
 
 
 def imwrite(path, img) -> None:

@@ -90,7 +90,7 @@ def merge_detections(
 ) -> dict[str, ClassDets]:
     """{class: patch detections} -> {class: full-image detections}."""
     return {
-        name: merge_class(*dets, iou_thr=iou_thr)
+        name: merge_class(dets[0], dets[1], dets[2], iou_thr=iou_thr)
         for name, dets in tqdm(patch_dets.items(), desc="merge", disable=not progress)
     }
 
@@ -191,6 +191,6 @@ def merge_to_submission(
         detections={c: len(merged[c][0]) for c in merged},
     )
     with atomic_output_dir(out, overwrite, meta) as root:
-        meta["zip"] = f"{Path(out).name}.zip"
-        write_submission(root, merged, meta["zip"], classes)
+        meta["zip"] = zip_name = f"{Path(out).name}.zip"
+        write_submission(root, merged, zip_name, classes)
     return meta

@@ -78,11 +78,11 @@ def _starts(length: int, size: int, step: int) -> list[int]:
 
 def sliding_windows(width: int, height: int, cfg: SplitConfig) -> np.ndarray:
     """(K, 4) int64 windows x0, y0, x1, y1 covering the image, in MMRotate's order."""
-    wins = []
+    starts: list[tuple[int, int, int, int]] = []
     for size, gap in cfg.sizes_gaps():
         xs, ys = _starts(width, size, size - gap), _starts(height, size, size - gap)
-        wins += [(x, y, x + size, y + size) for x in xs for y in ys]
-    wins = np.array(wins, dtype=np.int64)
+        starts += [(x, y, x + size, y + size) for x in xs for y in ys]
+    wins = np.array(starts, dtype=np.int64)
     inside_w = np.clip(wins[:, 2], 0, width) - np.clip(wins[:, 0], 0, width)
     inside_h = np.clip(wins[:, 3], 0, height) - np.clip(wins[:, 1], 0, height)
     rates = inside_w * inside_h / ((wins[:, 2] - wins[:, 0]) * (wins[:, 3] - wins[:, 1]))
@@ -201,7 +201,7 @@ def split_dataset(
     """
     src = Path(src)
     images, label_dir = find_pairs(src)
-    anns = [None] * len(images)  # read (and so checked) before the first patch is cut
+    anns: list[DotaAnnotation | None] = [None] * len(images)  # read (and so checked) before the first patch is cut
     if label_dir is not None:
         anns = [
             read_dota_label(label_dir / f"{p.stem}.txt")

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -47,7 +48,7 @@ def _fill(img: np.ndarray, pts: np.ndarray, color: Color) -> None:
     cv2.fillPoly(img, [_fix(pts)], color, cv2.LINE_AA, 4)
 
 
-def _line(img: np.ndarray, pts: np.ndarray, color: Color, thick: int = 1, closed=False) -> None:
+def _line(img: np.ndarray, pts: Any, color: Color, thick: int = 1, closed=False) -> None:
     cv2.polylines(img, [_fix(pts)], closed, color, max(1, int(thick)), cv2.LINE_AA, 4)
 
 
@@ -73,11 +74,12 @@ def _arc(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float, n: in
 
 def _jitter(rng: np.random.Generator, color, spread: int = 18) -> Color:
     c = np.clip(np.asarray(color) + rng.integers(-spread, spread + 1, 3), 0, 255)
-    return tuple(int(v) for v in c)
+    return int(c[0]), int(c[1]), int(c[2])
 
 
 def _shade(color, k: float) -> Color:
-    return tuple(int(min(255, max(0, v * k))) for v in color)
+    r, g, b = (int(min(255, max(0, v * k))) for v in color)
+    return r, g, b
 
 
 # --------------------------------------------------------------------------- backgrounds
@@ -144,7 +146,7 @@ class Occupancy:
         x1, y1 = np.ceil(p.max(0)).astype(int) + 2
         crop = self.mask[y0:y1, x0:x1]
         local = np.zeros_like(crop)
-        cv2.fillPoly(local, [_fix(p - (x0, y0))], 1, cv2.LINE_8, 4)
+        cv2.fillPoly(local, [_fix(p - (x0, y0))], (1,), cv2.LINE_8, 4)
         if margin > 0:
             local = cv2.dilate(local, np.ones((3, 3), np.uint8))
         if (local & crop).any():
@@ -497,10 +499,10 @@ def render_dota(seed: int, index: int, size_range: tuple[int, int] = (2000, 4000
                 c = hull.mean(0)
                 _fill(img, c + (hull - c) * 1.15, _jitter(rng, (95, 95, 92), 8))  # lot / apron
             for box, _ in placed if name == "roundabout" else []:
-                _roundabout_exits(img, rng, Frame(*box[:2], box[4]), box[2])
+                _roundabout_exits(img, rng, Frame(box[0], box[1], box[4]), box[2])
             if placed and name in ("ship", "harbor", "bridge"):
                 for box, _ in placed:  # water under it
-                    f = Frame(*box[:2], box[4] + (math.pi / 2 if name == "bridge" else 0))
+                    f = Frame(box[0], box[1], box[4] + (math.pi / 2 if name == "bridge" else 0))
                     r = box[2] * (0.35 if name == "bridge" else 0.9)
                     _fill(
                         img,
@@ -544,19 +546,19 @@ def hrsc_split_of(index: int) -> str:
 
 
 def _write_one(job: tuple[str, int, int, str, tuple[int, int]]) -> int:
-    dataset, seed, index, root, size_range = job
-    root = Path(root)
+    dataset, seed, index, root_dir, size_range = job
+    root = Path(root_dir)
     if dataset == "hrsc2016":
-        img, ann = render_hrsc(seed, index)
+        img, hrsc = render_hrsc(seed, index)
         name = hrsc_image_id(index)
         imwrite(root / "FullDataSet" / "AllImages" / f"{name}.bmp", img)
-        write_hrsc_xml(root / "FullDataSet" / "Annotations" / f"{name}.xml", ann)
-    else:
-        img, ann = render_dota(seed, index, size_range)
-        name = dota_image_id(index)
-        imwrite(root / "images" / f"{name}.png", img)
-        write_dota_label(root / "labelTxt" / f"{name}.txt", ann)
-    return len(ann)
+        write_hrsc_xml(root / "FullDataSet" / "Annotations" / f"{name}.xml", hrsc)
+        return len(hrsc)
+    img, dota = render_dota(seed, index, size_range)
+    name = dota_image_id(index)
+    imwrite(root / "images" / f"{name}.png", img)
+    write_dota_label(root / "labelTxt" / f"{name}.txt", dota)
+    return len(dota)
 
 
 def synth_dataset(

@@ -63,8 +63,8 @@ def load_samples(cfg: Any, count: int, *, start: int = 0) -> list[Sample]:
                 image=img,
                 gt_bboxes=np.asarray(res["gt_bboxes"], dtype=np.float32).reshape(-1, 5),
                 gt_labels=np.asarray(res["gt_labels"]).reshape(-1),
-                img_shape=tuple(int(v) for v in res["img_shape"][:2]),
-                pad_shape=tuple(int(v) for v in res["pad_shape"][:2]),
+                img_shape=(int(res["img_shape"][0]), int(res["img_shape"][1])),
+                pad_shape=(int(res["pad_shape"][0]), int(res["pad_shape"][1])),
             )
         )
     return out

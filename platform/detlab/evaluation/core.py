@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +52,9 @@ def index_gts(gts: GroundTruth) -> GtIndex:
     image_ids = [str(k) for k in gts]
     polys, names, diffs, img = [], [], [], []
     for i, (image_id, entry) in enumerate(gts.items()):
+        p: Any
+        n: Any
+        d: Any
         try:
             p, n, d = entry
         except (TypeError, ValueError):

@@ -11,6 +11,7 @@ reads the flag); `ignore_difficult=True` ignores them the devkit's way instead.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from .classes import HRSC_CLASSES, HRSC_IOU_THRS
 from .core import Detections, GroundTruth, check_args, class_ap, class_result, index_gts, match_class
@@ -45,9 +46,9 @@ def evaluate_hrsc(
     at50 = [class_ap(cm, 0.5, ["voc07", "voc12"], strict=False, devkit_ties=False)[0] for cm in matches]
     per_thr = {}
     for thr in HRSC_IOU_THRS:
-        aps = [class_ap(cm, thr, ["voc07"], strict=False, devkit_ties=False)[0]["voc07"] for cm in matches]
-        per_thr[f"AP{int(thr * 100):02d}"] = _mean_over_classes_with_gt(aps, num_gt)
-    extra = {
+        thr_aps = [class_ap(cm, thr, ["voc07"], strict=False, devkit_ties=False)[0]["voc07"] for cm in matches]
+        per_thr[f"AP{int(thr * 100):02d}"] = _mean_over_classes_with_gt(thr_aps, num_gt)
+    extra: dict[str, Any] = {
         "AP50_voc07": _mean_over_classes_with_gt([a["voc07"] for a in at50], num_gt),
         "AP50_voc12": _mean_over_classes_with_gt([a["voc12"] for a in at50], num_gt),
         "AP50_95": sum(per_thr.values()) / len(per_thr),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class EvalResult:
     classes: list[ClassResult]
     map_over: str = "all"  # 'all' or 'with_gt'
     iou_rule: str = ">"  # a match needs IoU > thr (devkit) or >= thr (mmrotate)
-    extra: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # summary numbers, AP per IoU threshold
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -48,7 +49,7 @@ class EvalResult:
         used = [c.ap for c in self.classes if self.map_over == "all" or c.num_gt > 0]
         if not used:
             return 0.0
-        total = 0
+        total = 0.0
         for ap in used:  # the devkit's running sum, then divide
             total = total + ap
         return total / len(used)
@@ -61,7 +62,7 @@ class EvalResult:
 
     def to_dict(self) -> dict:
         """JSON-ready: {"mAP", "AP": {class: ap}, "metric", "iou_thr", "num_gt", "num_det", ...}."""
-        out = {
+        out: dict[str, Any] = {
             "mAP": _num(self.mAP),
             "AP": {c.name: _num(c.ap) for c in self.classes},
             "metric": self.metric,

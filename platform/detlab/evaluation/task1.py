@@ -154,7 +154,11 @@ def write_task1_dir(
         entry = dets.get(name)
         if isinstance(entry, Task1Detections):
             entry = entry.as_tuple()
-        text = "" if entry is None else format_rows(*entry, precision=precision)
+        if entry is None:
+            text = ""
+        else:
+            ids, scores, polys = entry
+            text = format_rows(ids, scores, polys, precision=precision)
         path = det_dir / f"{PREFIX}{name}.txt"
         atomic_write_text(path, text)
         paths.append(path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from detlab.errors import UserError
 from detlab.tracking.client import create_run, make_client, one_line
@@ -28,10 +29,9 @@ class TestRecord:
         self.uri = tracking_uri
         self.client = make_client(tracking_uri)
         self.owned = run_id is None
-        if self.owned:
-            self.run_id = create_run(tracking_uri, experiment, run_name, tags=dict(source_tags))
-        else:
-            self.run_id = run_id
+        self.run_id: str = (
+            create_run(tracking_uri, experiment, run_name, tags=dict(source_tags)) if run_id is None else run_id
+        )
 
     def _call(self, what: str, fn, *args, **kwargs):
         try:
@@ -39,7 +39,7 @@ class TestRecord:
         except Exception as err:
             raise UserError(f"MLflow at {self.uri}: cannot {what} of run {self.run_id}: {one_line(err)}") from err
 
-    def log(self, metrics: Mapping[str, float], tags: Mapping[str, str]) -> None:
+    def log(self, metrics: Mapping[str, float], tags: Mapping[str, Any]) -> None:
         import time
 
         from mlflow.entities import Metric, RunTag

@@ -16,7 +16,7 @@ import os
 import tempfile
 from typing import Any
 
-import mlflow.pyfunc
+from mlflow.pyfunc import PythonModel
 
 from detlab.errors import UserError
 from detlab.inference.source import MODEL_ARTIFACTS, from_run
@@ -26,7 +26,7 @@ MODEL_NAME = "model"  # the logged model's name inside the run
 COLUMNS = ["image", "class", "score", "x1", "y1", "x2", "y2", "x3", "y3", "x4", "y4"]
 
 
-class DetlabDetector(mlflow.pyfunc.PythonModel):
+class DetlabDetector(PythonModel):
     """``predict(DataFrame{"image": paths})`` -> one row per detection (``COLUMNS``);
     params: ``score_thr`` (default 0.3)."""
 

@@ -57,10 +57,10 @@ def make_report(opts: ReportOptions, out: Any = None) -> Report:
     cells = resolve_cells(spec)
     uri = resolve_tracking_uri(opts.tracking_uri or spec.mlflow.tracking_uri)
     client = make_client(uri)
-    runs = fetch_runs(client, spec.mlflow.experiment, spec.name, opts.trainer)
+    runs = fetch_runs(client, spec.experiment, spec.name, opts.trainer)
     picked = pick_runs(runs, {c.name: c.fingerprint for c in cells})
     table = build_table(spec, cells, picked, trainer=opts.trainer)
-    parent = latest_parent(client, spec.mlflow.experiment, spec.name)
+    parent = latest_parent(client, spec.experiment, spec.name)
     if uri.startswith("http"):
         exp = parent.info.experiment_id if parent else None
         table.links = {
@@ -108,12 +108,12 @@ def make_report(opts: ReportOptions, out: Any = None) -> Report:
     if opts.log_to_mlflow:
         if parent is None:
             print(
-                f"no parent run of {spec.name} in MLflow experiment {spec.mlflow.experiment!r}: "
+                f"no parent run of {spec.name} in MLflow experiment {spec.experiment!r}: "
                 "the report is not logged (run `detlab ablate run` first)",
                 file=sys.stderr,
             )
         else:
-            _log(client, parent_id, table, files, figs, diagnostics)
+            _log(client, parent.info.run_id, table, files, figs, diagnostics)
     print(texts[opts.fmt], file=out, end="" if texts[opts.fmt].endswith("\n") else "\n")
     print(
         f"report written to {folder}"
@@ -138,7 +138,7 @@ def _response_values(key: str, cells: list[Any]) -> list[float | None]:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         # a cell that switches the mechanism off (e.g. cross_grid false) is not on the curve
         off = flat.get("model.train_cfg.assigner.cross_grid") is False and "assigner" in key
-        out.append(float(value) if ok and not off else None)
+        out.append(float(value) if ok and not off and value is not None else None)
     return out
 
 

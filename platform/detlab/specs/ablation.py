@@ -180,6 +180,11 @@ class AblationSpec(StrictSpec):
         return self._source
 
     @property
+    def experiment(self) -> str:
+        """The MLflow experiment of the ablation (`mlflow.experiment`, default `ablation/NAME`)."""
+        return self.mlflow.experiment or f"ablation/{self.name}"
+
+    @property
     def root(self) -> Path:
         return self._root
 

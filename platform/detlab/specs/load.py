@@ -98,6 +98,7 @@ def check_against_config(spec: StudySpec) -> Config:
 def _check_confirm(spec: StudySpec, cfg: Config) -> None:
     """The confirmation's overrides and baseline must name keys of the base config, like the search's."""
     confirm, src, base = spec.confirm, spec.source, spec.base_config
+    assert confirm is not None
     for field, values in (("overrides", confirm.overrides), ("baseline", confirm.baseline_for(spec.search_space))):
         for key, value in values.items():
             try:

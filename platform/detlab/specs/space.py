@@ -29,13 +29,15 @@ def to_tune(dim: Dimension, *, exhaustive: bool = False) -> Any:
     """One dimension as a Tune sample object; `exhaustive` makes a choice a grid (sampler grid)."""
     from ray import tune  # imported here: loading and checking specs must not pay for Ray
 
-    if dim.type == "uniform":
-        return tune.uniform(dim.low, dim.high)
-    if dim.type == "loguniform":
-        return tune.loguniform(dim.low, dim.high)
-    if dim.type == "int":
-        step = dim.step or 1
-        return tune.randint(dim.low, dim.high + 1) if step == 1 else tune.qrandint(dim.low, dim.high, step)
+    if dim.type in ("uniform", "loguniform", "int"):
+        assert dim.low is not None and dim.high is not None  # the model requires both for these types
+        low, high = dim.low, dim.high
+        if dim.type == "uniform":
+            return tune.uniform(low, high)
+        if dim.type == "loguniform":
+            return tune.loguniform(low, high)
+        step = int(dim.step or 1)
+        return tune.randint(int(low), int(high) + 1) if step == 1 else tune.qrandint(int(low), int(high), step)
     labels = [choice_label(v) for v in dim.values or ()]
     return tune.grid_search(labels) if exhaustive or dim.type == "grid" else tune.choice(labels)
 

@@ -20,7 +20,7 @@ __all__ = ["delta_interval", "paired_power", "seeds_needed", "MAX_SEEDS"]
 MAX_SEEDS = 1000  # beyond this the delta is as good as zero: "seeds needed" says "> 1000"
 
 
-def delta_interval(diffs: Sequence[float], confidence: float = 0.95) -> tuple[float, float] | None:
+def delta_interval(diffs: Sequence[float] | np.ndarray, confidence: float = 0.95) -> tuple[float, float] | None:
     """The t-based interval of the mean per-seed difference; None with fewer than two seeds."""
     from scipy import stats
 
@@ -48,7 +48,7 @@ def paired_power(delta: float, sd: float, n: int, alpha: float = 0.05) -> float:
 
 
 def seeds_needed(
-    diffs: Sequence[float], alpha: float = 0.05, power: float = 0.8, max_seeds: int = MAX_SEEDS
+    diffs: Sequence[float] | np.ndarray, alpha: float = 0.05, power: float = 0.8, max_seeds: int = MAX_SEEDS
 ) -> int | None:
     """The fewest seeds that detect the observed mean difference with `power` at `alpha`, from the
     observed spread; None when it cannot be said (fewer than two seeds, or a zero delta) or when

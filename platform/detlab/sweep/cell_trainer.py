@@ -67,7 +67,7 @@ def make_fit(inner: str) -> Callable[..., Any]:
 
     def fit(
         config: str | os.PathLike,
-        overrides: Mapping[str, Any] = (),
+        overrides: Mapping[str, Any] | None = None,
         *,
         seed: int = 0,
         mlflow_uri: str | None = None,

@@ -13,6 +13,7 @@ import math
 import os
 import socket
 from collections.abc import Mapping
+from typing import Any
 
 from detlab.errors import UserError
 from detlab.specs import StudySpec, check_resources, trial_resources
@@ -27,7 +28,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, verbose:
     import ray
 
     address = address or os.environ.get("RAY_ADDRESS") or None
-    common = dict(log_to_driver=verbose, logging_level=logging.INFO if verbose else logging.WARNING)
+    common: dict[str, Any] = dict(log_to_driver=verbose, logging_level=logging.INFO if verbose else logging.WARNING)
     if ray.is_initialized():
         return "the Ray this process is connected to"
     if address:

@@ -25,10 +25,11 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
+from detlab.errors import UserError
 from detlab.specs import StudySpec
+from detlab.specs.study import ConfirmSpec
 from detlab.stats import PairedTest, paired_test
 
 __all__ = [
@@ -100,10 +101,17 @@ class Confirmation:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def confirm_of(spec: StudySpec) -> ConfirmSpec:
+    """The study's `confirm` section; only studies that have one reach the confirmation stage."""
+    if spec.confirm is None:
+        raise UserError(f"{spec.source}: no confirm section: the study has no confirmation stage")
+    return spec.confirm
+
+
 def pick_settings(spec: StudySpec, rows: list[dict]) -> list[Setting]:
     """The baseline, then the `top_k` best distinct settings among finished trials (the leaderboard's
     order: best objective first). Pruned trials ran a shorter schedule: their value is not comparable."""
-    confirm = spec.confirm
+    confirm = confirm_of(spec)
     metric = spec.objective.metric
     out = [Setting(BASELINE, confirm.baseline_for(spec.search_space))]
     seen = {json.dumps(out[0].values, sort_keys=True, default=str)}
@@ -126,7 +134,7 @@ def plan_of(spec: StudySpec, settings: list[Setting], *, trainer: str, data_over
     config = str(spec.resolve(spec.base_config))
     cells = {}
     for s in settings:
-        overrides = {**data_overrides, **spec.overrides, **spec.confirm.overrides, **s.values}
+        overrides = {**data_overrides, **spec.overrides, **confirm_of(spec).overrides, **s.values}
         ident = json.dumps({"config": config, "overrides": overrides}, sort_keys=True, default=str)
         cells[s.name] = {
             "config": config,
@@ -160,14 +168,14 @@ def study_data(spec: StudySpec, settings: list[Setting], plan: dict) -> dict[str
         "scheduler": {"type": "none"},
         "trials": {"num_samples": 1, "max_concurrent": spec.trials.max_concurrent},
         "resources": spec.resources.model_dump(mode="json"),
-        "seeds": list(spec.confirm.seeds),
+        "seeds": list(confirm_of(spec).seeds),
         "mlflow": spec.mlflow.model_dump(mode="json"),
     }
 
 
 def summarize(spec: StudySpec, settings: list[Setting], values: dict[str, dict[int, float]]) -> Confirmation:
     """Means, intervals, paired tests against the baseline, and the verdict."""
-    confirm, metric, mode = spec.confirm, spec.objective.metric, spec.objective.mode
+    confirm, metric, mode = confirm_of(spec), spec.objective.metric, spec.objective.mode
     seeds = list(confirm.seeds)
     rows = [SettingResult(s, dict(values.get(s.name, {})), seeds) for s in settings]
     base = rows[0]
@@ -176,13 +184,15 @@ def summarize(spec: StudySpec, settings: list[Setting], values: dict[str, dict[i
         if row.complete and base.complete:
             row.test = paired_test(row.values, base.values, alpha=confirm.alpha)
     complete = all(r.complete for r in rows)
-    better = [r for r in rows[1:] if r.test is not None and r.test.significant and sign * r.test.delta > 0]
-    winner = max(better, key=lambda r: sign * r.test.delta) if better else None
+    tested = [(r, r.test) for r in rows[1:] if r.test is not None]
+    better = [(r, t) for r, t in tested if t.significant and sign * t.delta > 0]
+    best = max(better, key=lambda rt: sign * rt[1].delta) if better else None
+    winner = best[0] if best else None
     if not complete:
         missing = ", ".join(f"{r.setting.name} ({len(r.values)}/{len(seeds)} seeds)" for r in rows if not r.complete)
         verdict = f"no verdict: the confirmation is incomplete ({missing})"
-    elif winner is not None:
-        t = winner.test
+    elif best is not None:
+        winner, t = best
         verdict = (
             f"winner: {winner.setting.name} ({_setting_text(winner.setting)}) beats the baseline: "
             f"Δ {t.delta:+.4g} [{t.ci_low:+.4g}, {t.ci_high:+.4g}], p = {t.p_value:.3g} < α = {confirm.alpha:g} "
@@ -330,7 +340,7 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
     resumed = tune.Tuner.can_restore(str(cpaths.experiment_dir))
     print(
         f"\n{'resuming' if resumed else 'starting'} the confirmation of {spec.name}: "
-        f"{', '.join(s.name for s in settings)} x seeds {list(spec.confirm.seeds)} "
+        f"{', '.join(s.name for s in settings)} x seeds {list(confirm_of(spec).seeds)} "
         f"({num_trials(cspec)} trials) under MLflow run {state.parent_run_id}",
         file=out,
     )
@@ -341,7 +351,7 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
         data_overrides={},
         trainer="detlab.sweep.cell_trainer:fit_mmdet",
         tracking_uri=state.tracking_uri,
-        experiment=spec.mlflow.experiment,
+        experiment=spec.experiment,
         parent_run_id=state.parent_run_id,
         train_storage=str(cpaths.train_storage),
         max_failures=opts.max_failures,
@@ -356,7 +366,8 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
             cpaths,
             cspec,
             job,
-            SimpleNamespace(optuna_storage=None, optuna_study=None),
+            optuna_storage=None,
+            optuna_study=None,
             max_concurrent=concurrency(cspec, ray.cluster_resources(), head_cpus()),
             trial_retries=opts.trial_retries,
             progress_interval=opts.progress_interval,
@@ -381,7 +392,7 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
     _publish(conf, spec, paths, outcome, rec)
     print(
         f"\nconfirmation of {spec.name} ({spec.objective.metric}, mean and 95 % CI over seeds "
-        f"{list(spec.confirm.seeds)}; Δ and p: paired t-test against the baseline):\n{to_text(conf)}\n",
+        f"{list(confirm_of(spec).seeds)}; Δ and p: paired t-test against the baseline):\n{to_text(conf)}\n",
         file=out,
     )
     out.flush()
@@ -416,7 +427,7 @@ def _settle(tuner: Any, cspec: StudySpec, cpaths: Any, state: Any, results: Any)
     from detlab.sweep.runs import ChildRuns
     from detlab.sweep.tuner import tuner_parts
 
-    runs = ChildRuns(str(cpaths.train_storage), state.tracking_uri, cspec.mlflow.experiment, state.parent_run_id)
+    runs = ChildRuns(str(cpaths.train_storage), state.tracking_uri, cspec.experiment, state.parent_run_id)
     rows = leaderboard.build(cspec, results, runs, tuner_parts(tuner)[0], None)
     _settle_all(tuner, runs, rows)
 

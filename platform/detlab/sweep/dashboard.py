@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from detlab.errors import UserError
 
@@ -88,7 +89,7 @@ class OptunaDashboard:
 
     def start(self, timeout: float = STARTUP_TIMEOUT_S) -> OptunaDashboard:
         cmd = [dashboard_executable(), self.storage_url, "--host", self.host, "--port", str(self.port)]
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        log: Any = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True

@@ -88,7 +88,7 @@ class SweepState:
     """What the first run of a sweep decided; a resumed run must agree with it."""
 
     spec: dict[str, Any]
-    parent_run_id: str | None
+    parent_run_id: str
     tracking_uri: str
     optuna_storage: str | None
     optuna_study: str | None

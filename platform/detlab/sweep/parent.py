@@ -24,7 +24,7 @@ def create_parent(spec: StudySpec, *, tracking_uri: str, tags: Mapping[str, Any]
         "mlflow.note.content": spec.description or f"sweep of {spec.name}",
         **tags,
     }
-    return RunRecorder.create_run(spec.mlflow.experiment, spec.name, tags=all_tags, tracking_uri=tracking_uri)
+    return RunRecorder.create_run(spec.experiment, spec.name, tags=all_tags, tracking_uri=tracking_uri)
 
 
 def search_space_doc(spec: StudySpec) -> dict[str, Any]:

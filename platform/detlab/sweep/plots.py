@@ -32,8 +32,8 @@ def optuna_figures(study: Any) -> dict[str, Any]:
         try:
             with warnings.catch_warnings():  # "experimental" since Optuna 2.2: noise for the user
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                ax = draw(study)
-            fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
+                ax: Any = draw(study)  # Axes, or an array of them
+            fig: Any = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
             fig.set_size_inches(8, 5)
             figures[f"plots/{name}.png"] = fig
         except Exception as err:  # noqa: BLE001 - e.g. importances need 2+ complete trials with variance

@@ -164,7 +164,7 @@ def run_sweep(opts: SweepOptions, out: Any = None) -> SweepOutcome:
         data_overrides=data_overrides,
         trainer=state.trainer,
         tracking_uri=state.tracking_uri,
-        experiment=spec.mlflow.experiment,
+        experiment=spec.experiment,
         parent_run_id=state.parent_run_id,
         train_storage=str(paths.train_storage),
         max_failures=opts.max_failures,
@@ -177,7 +177,8 @@ def run_sweep(opts: SweepOptions, out: Any = None) -> SweepOutcome:
             paths,
             spec,
             job,
-            state,
+            optuna_storage=state.optuna_storage,
+            optuna_study=state.optuna_study,
             max_concurrent=max_concurrent,
             trial_retries=opts.trial_retries,
             progress_interval=opts.progress_interval,
@@ -220,7 +221,7 @@ def _finish(
     from detlab.tracking.uri import ui_hint
 
     scheduler, _ = tuner_parts(tuner)
-    runs = ChildRuns(str(paths.train_storage), state.tracking_uri, spec.mlflow.experiment, state.parent_run_id)
+    runs = ChildRuns(str(paths.train_storage), state.tracking_uri, spec.experiment, state.parent_run_id)
     max_t = spec.scheduler.max_t if spec.scheduler.type == "asha" else None
     rows = leaderboard.build(spec, results, runs, scheduler, max_t)
     _settle_all(tuner, runs, rows)

@@ -27,6 +27,7 @@ def make_searcher(spec: StudySpec, *, storage: Any | None, study_name: str | Non
         return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
+    sampler: optuna.samplers.BaseSampler
     if spec.sampler.type == "tpe":
         sampler = optuna.samplers.TPESampler(seed=spec.sampler.seed, n_startup_trials=spec.sampler.n_startup_trials)
     else:

@@ -14,7 +14,7 @@ from ray import tune
 
 from detlab.specs import StudySpec, param_space
 from detlab.sweep.callbacks import SettleTrials
-from detlab.sweep.layout import StudyPaths, SweepState
+from detlab.sweep.layout import StudyPaths
 from detlab.sweep.optuna_store import make_storage
 from detlab.sweep.progress import ProgressTable
 from detlab.sweep.runs import ChildRuns
@@ -30,16 +30,17 @@ def build_tuner(
     paths: StudyPaths,
     spec: StudySpec,
     job: TrialJob,
-    state: SweepState,
     *,
+    optuna_storage: str | None,
+    optuna_study: str | None,
     max_concurrent: int,
     trial_retries: int,
     progress_interval: float,
 ) -> tune.Tuner:
     from detlab.specs import num_trials
 
-    storage = make_storage(state.optuna_storage) if state.optuna_storage else None
-    searcher = make_searcher(spec, storage=storage, study_name=state.optuna_study)
+    storage = make_storage(optuna_storage) if optuna_storage else None
+    searcher = make_searcher(spec, storage=storage, study_name=optuna_study)
     scheduler = make_scheduler(spec)
     max_t = spec.scheduler.max_t if spec.scheduler.type == "asha" else None
     runs = ChildRuns(job.train_storage, job.tracking_uri, job.experiment, job.parent_run_id)

@@ -43,7 +43,7 @@ def is_transient(exc: BaseException) -> bool:
     try:
         from mlflow.exceptions import MlflowException
     except ImportError:  # pragma: no cover
-        MlflowException = ()  # type: ignore[assignment]
+        MlflowException = ()  # type: ignore[assignment,misc]
     import requests
 
     if isinstance(exc, MlflowException):

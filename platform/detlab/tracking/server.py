@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import BinaryIO
 
 from detlab.tracking.uri import sqlite_uri
 
@@ -81,7 +82,7 @@ class MlflowServer:
         self.app_name = app_name  # "basic-auth": MLflow's own authentication (its settings in `env`)
         self.env = dict(env or {})
         self.proc: subprocess.Popen | None = None
-        self._log = None
+        self._log: BinaryIO | None = None
 
     # -- where things are ---------------------------------------------------
     @property
@@ -129,9 +130,9 @@ class MlflowServer:
         self.root.mkdir(parents=True, exist_ok=True)
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", PYTHONUNBUFFERED="1", **self.env)
-        self._log = open(self.log_path, "ab")
-        self._log.write(f"\n--- start {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(self.command())}\n".encode())
-        self._log.flush()
+        self._log = log = open(self.log_path, "ab")
+        log.write(f"\n--- start {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(self.command())}\n".encode())
+        log.flush()
         try:
             self.proc = subprocess.Popen(
                 self.command(),

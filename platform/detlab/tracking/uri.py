@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,7 +20,7 @@ _hint_shown: set[str] = set()
 
 
 def resolve_tracking_uri(
-    flag: str | None = None, *, env: dict[str, str] | None = None, cwd: str | os.PathLike | None = None
+    flag: str | None = None, *, env: Mapping[str, str] | None = None, cwd: str | os.PathLike | None = None
 ) -> str:
     """Flag > $MLFLOW_TRACKING_URI > `sqlite:///<abs cwd>/mlflow.db`, made absolute."""
     env = os.environ if env is None else env

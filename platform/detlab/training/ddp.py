@@ -25,12 +25,12 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
     """mmcv's DDP wrapper for CPU processes (gloo): unwraps DataContainers, then mmcv's step."""
 
     def train_step(self, *inputs: Any, **kwargs: Any) -> Any:
-        inputs, kwargs = self.scatter(inputs, kwargs, CPU)
-        return super().train_step(*inputs[0], **kwargs[0])
+        args, kws = self.scatter(inputs, kwargs, CPU)
+        return super().train_step(*args[0], **kws[0])
 
     def val_step(self, *inputs: Any, **kwargs: Any) -> Any:
-        inputs, kwargs = self.scatter(inputs, kwargs, CPU)
-        return super().val_step(*inputs[0], **kwargs[0])
+        args, kws = self.scatter(inputs, kwargs, CPU)
+        return super().val_step(*args[0], **kws[0])
 
 
 def _forward_sync_name(kwargs: dict[str, Any]) -> dict[str, Any]:

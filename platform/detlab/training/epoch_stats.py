@@ -99,6 +99,7 @@ class IterTimesHook(Hook):
 
     def after_train_iter(self, runner) -> None:
         now = (time.perf_counter(), time.process_time())
+        assert self._t is not None  # before_train_iter ran
         self.times.append([runner.epoch, now[0] - self._t[0], now[1] - self._t[1]])
         self._t = now
 

@@ -49,7 +49,7 @@ def bounded_failure_config(max_failures: int, placement_timeout_s: float) -> Any
 
         raise UserError(f"placement timeout must be > 0 s, got {placement_timeout_s:g}")
     os.environ[START_TIMEOUT_ENV] = f"{placement_timeout_s / START_TRIES:g}"
-    return FailureConfig(
+    return FailureConfig(  # type: ignore[call-arg]  # Train V2's FailureConfig at run time; the stubs are V1's
         max_failures=max_failures, controller_failure_limit=START_TRIES - 1, max_preemption_failures=max_failures
     )
 

@@ -257,7 +257,7 @@ def fit(
         from detlab.tracking.context import run_context_tags
 
         tags = run_context_tags(osp.dirname(config))
-        tags.update({"detlab.config": config, "detlab.ray.run_dir": run_dir, "detlab.workers": workers})
+        tags.update({"detlab.config": config, "detlab.ray.run_dir": run_dir, "detlab.workers": str(workers)})
         tags.update(protocol_tags(cfg))
         run_id = RunRecorder.create_run(
             experiment or stem, run_name or name, parent_run_id=parent_run_id, tags=tags, tracking_uri=uri
@@ -414,7 +414,7 @@ def _train(
     resources = {"CPU": cpus, **({"GPU": gpus} if gpus > 0 else {})}
     ensure_ray()
     trainer = TorchTrainer(
-        train_loop_per_worker,
+        train_loop_per_worker,  # type: ignore[arg-type]  # its return value serves the in-process path only
         train_loop_config=spec,
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpus > 0, resources_per_worker=resources),
         run_config=RunConfig(

@@ -38,7 +38,7 @@ def runtime_hooks(cfg, *, report_to_ray: bool, progress: bool = False) -> list[d
     can repeat an epoch's metrics but never lose them)."""
     from detlab.training.eval_hook import eval_hook_cfg
 
-    hooks = [
+    hooks: list[dict] = [
         dict(type="NonFiniteLossHook", priority=PRIORITIES["guard"]),
         dict(type="AssignStatsHook"),
         dict(type="EpochStatsHook", priority=PRIORITIES["stats"]),

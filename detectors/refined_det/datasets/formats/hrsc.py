@@ -61,7 +61,13 @@ def _text(node: ET.Element, name: str, path: str, where: str, required: bool = T
     return child.text.strip()
 
 
-def _number(node: ET.Element, name: str, path: str, where: str, required: bool = True) -> float | None:
+def _number(node: ET.Element, name: str, path: str, where: str) -> float:
+    value = _maybe_number(node, name, path, where, required=True)
+    assert value is not None  # a required field that is absent raised in _text
+    return value
+
+
+def _maybe_number(node: ET.Element, name: str, path: str, where: str, required: bool = True) -> float | None:
     text = _text(node, name, path, where, required)
     if text is None:
         return None
@@ -104,8 +110,8 @@ def read_hrsc_xml(path: str | os.PathLike) -> HrscAnnotation:
         flag = _text(obj, "difficult", path, where)
         if flag not in ("0", "1"):
             raise AnnotationError(f"{path}: field difficult: {flag!r} is not 0 or 1{where}")
-        hx = _number(obj, "header_x", path, where, required=False)
-        hy = _number(obj, "header_y", path, where, required=False)
+        hx = _maybe_number(obj, "header_x", path, where, required=False)
+        hy = _maybe_number(obj, "header_y", path, where, required=False)
         if hx is None or hy is None:  # no bow point given: take the +w end of the box
             hx = box[0] + box[2] / 2 * math.cos(box[4])
             hy = box[1] + box[2] / 2 * math.sin(box[4])
@@ -199,7 +205,7 @@ def write_hrsc_xml(path: str | os.PathLike, ann: HrscAnnotation) -> None:
             raise AnnotationError(f"{path}: object {k}: cannot write box {ann.rboxes[k].tolist()}")
         obj = ET.SubElement(objects, "HRSC_Object")
         xs, ys = polys[k, 0::2], polys[k, 1::2]
-        fields = [
+        fields: list[tuple[str, object]] = [
             ("Object_ID", ann.image_id + f"{k:03d}"),
             ("Class_ID", ann.class_ids[k]),
             ("Object_NO", k + 1),
@@ -212,7 +218,7 @@ def write_hrsc_xml(path: str | os.PathLike, ann: HrscAnnotation) -> None:
         ]
         fields += [(name, format_number(v)) for name, v in zip(BOX_FIELDS, ann.rboxes[k])]
         fields += [("header_x", int(round(ann.headers[k, 0]))), ("header_y", int(round(ann.headers[k, 1])))]
-        for name, value in fields:
-            ET.SubElement(obj, name).text = str(value)
+        for name, field_value in fields:
+            ET.SubElement(obj, name).text = str(field_value)
     ET.indent(root)
     ET.ElementTree(root).write(os.fspath(path), encoding="utf-8", xml_declaration=True)
