@@ -65,6 +65,22 @@ def test_running_optuna_trials_are_failed(tmp_path: Path) -> None:
     assert fail_running_trials(url, "missing", "x") == []
 
 
+def test_an_unusable_optuna_storage_is_one_line_without_its_password(tmp_path: Path) -> None:
+    from detlab.errors import UserError
+    from detlab.sweep.optuna_store import make_storage
+
+    with pytest.raises(UserError) as err:  # no PostgreSQL driver in the test environment
+        make_storage("postgresql://optuna:s3cret@127.0.0.1:1/optuna")
+    line = str(err.value)
+    assert "\n" not in line and "s3cret" not in line and "optuna:***@127.0.0.1" in line
+    assert "driver is not installed" in line and "psycopg[binary]" in line
+
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(UserError) as err:  # a SQLite file that cannot be opened
+        make_storage(f"sqlite:///{tmp_path}/afile/o.db")
+    assert str(err.value).startswith(f"Optuna storage sqlite:///{tmp_path}/afile/o.db: ")
+
+
 @pytest.mark.parametrize("cpus, gpus, conc, available, expected", [
     (0.9, 0, 2, {"CPU": 2.0}, 2),       # 2 x (0.9 + 0.1) = 2
     (1.0, 0, 4, {"CPU": 2.0}, 1),       # 1.1 per trial
@@ -185,3 +201,26 @@ def test_an_existing_synthetic_set_of_another_size_is_used_and_said(tmp_path, ca
     ensure_synthetic("hrsc2016", root, 3, seed=0)                      # not regenerated
     assert read_marker(root)["images"] == 2
     assert "already holds a synthetic hrsc2016 set of 2 images (seed 0); using it, not 3" in capsys.readouterr().err
+
+
+def test_settling_that_outlasts_its_bound_is_named(caplog) -> None:
+    """The end-of-sweep settling waits a bounded time; trials still waiting on MLflow are named."""
+    import threading
+
+    from detlab.sweep.runs import Settler, TrialOutcome
+
+    release = threading.Event()
+
+    class SlowRuns:  # MLflow that does not answer for this trial
+        tracking_uri = "http://127.0.0.1:9"
+
+        def settle(self, outcome):
+            release.wait(30)
+
+    settler = Settler(SlowRuns())  # type: ignore[arg-type]
+    settler.submit(TrialOutcome("t007", "t007", "finished", 3, None))
+    with caplog.at_level("WARNING", logger="detlab.sweep"):
+        settler.join(timeout=0.5)
+    release.set()
+    lines = [r.getMessage() for r in caplog.records if "not settled" in r.getMessage()]
+    assert len(lines) == 1 and "1 trial run(s) not settled after 0 s (t007)" in lines[0]

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from detlab.errors import UserError
+from detlab.limits import OPTUNA_CONNECT_S as CONNECT_S
+from detlab.limits import OPTUNA_POOL_S as POOL_S
+from detlab.limits import OPTUNA_SQLITE_LOCK_S as SQLITE_LOCK_S
 from detlab.specs import StudySpec
+from detlab.tracking.client import one_line
 from detlab.tracking.uri import absolutize, sqlite_uri
 
 ZOMBIE_ATTR = "detlab_failed_reason"
@@ -30,13 +36,38 @@ def storage_url(spec: StudySpec, default_db: Path) -> str:
 
 
 def make_storage(url: str) -> Any:
-    """An `RDBStorage`; SQLite waits for its lock instead of failing (trials and the driver share it)."""
+    """An `RDBStorage` whose waits are bounded: SQLite waits up to SQLITE_LOCK_S for its lock (trials
+    and the driver share it) instead of failing at once; a database server must answer a connection
+    within CONNECT_S and a pooled connection be free within POOL_S. Failing that: one-line UserError."""
     import optuna
+    import sqlalchemy.exc
 
-    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+    if url.startswith("sqlite"):
+        kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_LOCK_S}}
+    else:  # the PostgreSQL (psycopg, psycopg2) and MySQL (PyMySQL) drivers all take connect_timeout
+        kwargs = {"connect_args": {"connect_timeout": CONNECT_S}, "pool_timeout": POOL_S, "pool_pre_ping": True}
+    try:
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+    except ImportError as err:  # Optuna wraps the driver's ModuleNotFoundError
+        cause = err.__cause__ or err
+        raise UserError(
+            f"Optuna storage {shown(url)}: its database driver is not installed ({one_line(cause)}); "
+            "install it on every node (postgresql://: psycopg[binary]; "
+            "postgresql+psycopg2://: psycopg2-binary; mysql+pymysql://: PyMySQL)"
+        ) from None
+    except (sqlalchemy.exc.SQLAlchemyError, OSError) as err:
+        raise UserError(f"Optuna storage {shown(url)}: cannot use it ({one_line(err, 200)})") from None
+
+
+def shown(url: str) -> str:
+    """The URL without its password (it goes into error lines and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def fail_running_trials(url: str, study_name: str, reason: str) -> list[int]:

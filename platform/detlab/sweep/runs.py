@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from detlab.atomic import atomic_write_text
+from detlab.limits import SETTLE_S
 from detlab.tracking import RunRecorder
 from detlab.tracking.client import make_client, one_line
 from detlab.training.run_record import RunRecord
@@ -128,11 +129,20 @@ class Settler:
         except Exception as err:  # the end-of-sweep pass tries again
             log.warning("MLflow: could not settle trial %s (%s)", outcome.trial_id, one_line(err))
 
-    def join(self, timeout: float = 120.0) -> None:
+    def join(self, timeout: float = SETTLE_S) -> None:
+        """Wait up to `timeout` s for the settling threads; those still waiting on MLflow are named."""
         deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         self._threads = [t for t in self._threads if t.is_alive()]
+        if self._threads:
+            log.warning(
+                "MLflow at %s: %d trial run(s) not settled after %.0f s (%s); running the sweep again settles them",
+                self.runs.tracking_uri,
+                len(self._threads),
+                timeout,
+                ", ".join(t.name.removeprefix("settle-") for t in self._threads),
+            )
 
 
 def error_reason(err: BaseException | None) -> str:

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from detlab.errors import UserError
+from detlab.limits import MLFLOW_CREATE_RUN_S, MLFLOW_HTTP_TIMEOUT_S
 
-HTTP_TIMEOUT_S = 10
+HTTP_TIMEOUT_S = MLFLOW_HTTP_TIMEOUT_S
 CREATE_TOKEN_TAG = "detlab.create_token"
 
 
@@ -131,7 +132,7 @@ def create_run(
     *,
     parent_run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
-    timeout: float = 60.0,
+    timeout: float = MLFLOW_CREATE_RUN_S,
 ) -> str:
     """Create a RUNNING run and return its id; retries transient failures up to `timeout` s.
 

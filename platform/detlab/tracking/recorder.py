@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from detlab.limits import SESSION_EXIT_S
+from detlab.limits import MLFLOW_CREATE_RUN_S, MLFLOW_FLUSH_S, SESSION_EXIT_S
 from detlab.tracking import client as mlclient
 from detlab.tracking.client import one_line
 from detlab.tracking.delivery import Delivery, next_group
@@ -95,7 +95,7 @@ class RunRecorder:
         parent_run_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
         tracking_uri: str | None = None,
-        timeout: float = 60.0,
+        timeout: float = MLFLOW_CREATE_RUN_S,
         print_hint: bool = True,
     ) -> str:
         """Create the run up-front (before workers start) and return its id.
@@ -115,7 +115,7 @@ class RunRecorder:
         *,
         tracking_uri: str | None = None,
         spool_dir: str | os.PathLike | None = None,
-        flush_timeout: float = 60.0,
+        flush_timeout: float = MLFLOW_FLUSH_S,
         count_attempt: bool = True,
         max_backoff: float = 5.0,
         durable: bool = True,
@@ -160,7 +160,7 @@ class RunRecorder:
         *,
         tracking_uri: str | None = None,
         spool_dir: str | os.PathLike | None = None,
-        flush_timeout: float = 60.0,
+        flush_timeout: float = MLFLOW_FLUSH_S,
         count_attempt: bool = True,
         max_backoff: float = 5.0,
         durable: bool = True,

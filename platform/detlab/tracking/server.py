@@ -183,7 +183,10 @@ class MlflowServer:
                     os.killpg(proc.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-                proc.wait()
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:  # unkillable (stuck in the kernel): say so, go on
+                    print(f"mlflow server pid {proc.pid} still alive {timeout:.0f} s after SIGKILL", file=sys.stderr)
         if proc is not None:
             self._reap_group(proc.pid)
         self._close_log()
