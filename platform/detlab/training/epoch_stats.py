@@ -1,4 +1,5 @@
-"""Per-epoch training numbers (mean of each loss, lr, time per iteration) for MLflow and Ray.
+"""Per-epoch training numbers (mean of each loss, lr, time per iteration, images per second over
+all ranks) for MLflow and Ray.
 
 mmcv's loggers average over their log interval and clear the buffer, so they
 cannot give an epoch's mean; this hook keeps its own sums. mmdet reduces the
@@ -52,19 +53,24 @@ class EpochStatsHook(Hook):
 
     def after_train_epoch(self, runner) -> None:
         n = max(self._count, 1)
+        per_iter = sum(self._times) / len(self._times) if self._times else math.nan
+        batch = getattr(getattr(runner, "data_loader", None), "batch_size", None) or 0
         runner.meta = runner.meta if runner.meta is not None else {}
         runner.meta["train_epoch"] = {
             "epoch": runner.epoch + 1,
             "iter": runner.iter,
             "losses": {k: v / n for k, v in self._sums.items()},
             "lr": current_lr(runner),
-            "time_per_iter_s": sum(self._times) / len(self._times) if self._times else math.nan,
+            "time_per_iter_s": per_iter,
+            # every rank steps in lockstep (DDP), each on its own batch
+            "imgs_per_s": batch * runner.world_size / per_iter if batch and per_iter > 0 else math.nan,
             "iters": self._count,
         }
 
 
 def epoch_metrics(runner) -> dict[str, float]:
-    """``train/<loss>``, ``train/lr``, ``train/time_per_iter_s`` of the epoch that just ended."""
+    """``train/<loss>``, ``train/lr``, ``train/time_per_iter_s``, ``train/imgs_per_s`` of the epoch
+    that just ended."""
     stats = (runner.meta or {}).get("train_epoch") or {}
     if stats.get("epoch") != runner.epoch + 1:
         return {}
@@ -72,6 +78,8 @@ def epoch_metrics(runner) -> dict[str, float]:
     if stats.get("lr") is not None:
         out["train/lr"] = stats["lr"]
     out["train/time_per_iter_s"] = stats["time_per_iter_s"]
+    if math.isfinite(stats.get("imgs_per_s", math.nan)):
+        out["train/imgs_per_s"] = stats["imgs_per_s"]
     return out
 
 
