@@ -72,9 +72,9 @@ def plan_round(table: Any, max_seeds: int) -> Round | None:
 
 def until_significant(opts: Any, spec: Any, cells: list[Any], storage: Path, uri: str, out: Any) -> bool:
     """Run rounds until no comparison is open; True when every round's sweep completed."""
+    from detlab.ablate.run import sweep_options
     from detlab.ablate.study import plan_of, study_data, write_study
-    from detlab.sweep import SweepOptions, run_sweep
-    from detlab.sweep.cell_trainer import TRAINERS
+    from detlab.sweep import run_sweep
 
     if opts.max_seeds is None or opts.max_seeds < 2:
         raise UserError(f"--max-seeds {opts.max_seeds}: --until-significant needs --max-seeds N with N >= 2")
@@ -107,21 +107,7 @@ def until_significant(opts: Any, spec: Any, cells: list[Any], storage: Path, uri
         data["name"] = f"{spec.name}.seeds-{step.seeds[0]}-{step.seeds[-1]}-{'-'.join(step.cells)}"
         data["seeds"] = list(step.seeds)
         study = write_study(data, storage / "ablations")
-        outcome = run_sweep(
-            SweepOptions(
-                study=str(study),
-                storage=str(storage),
-                trainer=TRAINERS[opts.trainer],
-                address=opts.address,
-                num_cpus=opts.num_cpus,
-                synth_images=opts.synth_images,
-                max_failures=opts.max_failures,
-                trial_retries=opts.trial_retries,
-                progress_interval=opts.progress_interval,
-                verbose=opts.verbose,
-            ),
-            out,
-        )
+        outcome = run_sweep(sweep_options(opts, study, storage), out)
         if not outcome.complete:
             return False
     return True

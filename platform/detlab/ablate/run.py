@@ -12,9 +12,12 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from detlab.errors import UserError
+
+if TYPE_CHECKING:
+    from detlab.sweep import SweepOptions
 
 
 @dataclass
@@ -38,11 +41,31 @@ class AblateOptions:
     max_seeds: int | None = None  # ... up to this many
 
 
+def sweep_options(opts: AblateOptions, study: Path, storage: Path, *, fresh: bool = False) -> SweepOptions:
+    """How an ablation's generated grid study is run: the sweep runner with the cell trainer."""
+    from detlab.sweep import SweepOptions
+    from detlab.sweep.cell_trainer import TRAINERS
+
+    return SweepOptions(
+        study=str(study),
+        storage=str(storage),
+        trainer=TRAINERS[opts.trainer],
+        address=opts.address,
+        num_cpus=opts.num_cpus,
+        fresh=fresh,
+        synth_images=opts.synth_images,
+        max_failures=opts.max_failures,
+        trial_retries=opts.trial_retries,
+        progress_interval=opts.progress_interval,
+        verbose=opts.verbose,
+    )
+
+
 def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
     """Run (or resume) the ablation; returns the sweep's `SweepOutcome`."""
     from detlab.ablate.study import plan_of, study_data, write_study
     from detlab.specs.ablation_cells import load_ablation, resolve_cells
-    from detlab.sweep import SweepOptions, run_sweep
+    from detlab.sweep import run_sweep
     from detlab.sweep.cell_trainer import TRAINERS
     from detlab.sweep.layout import default_storage
 
@@ -61,22 +84,7 @@ def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
         f"({', '.join(c.name for c in cells)}); study {study}",
         file=out,
     )
-    outcome = run_sweep(
-        SweepOptions(
-            study=str(study),
-            storage=str(storage),
-            trainer=TRAINERS[opts.trainer],
-            address=opts.address,
-            num_cpus=opts.num_cpus,
-            fresh=opts.fresh,
-            synth_images=opts.synth_images,
-            max_failures=opts.max_failures,
-            trial_retries=opts.trial_retries,
-            progress_interval=opts.progress_interval,
-            verbose=opts.verbose,
-        ),
-        out,
-    )
+    outcome = run_sweep(sweep_options(opts, study, storage, fresh=opts.fresh), out)
     if outcome.complete:
         closed = close_orphans(outcome.tracking_uri, outcome.parent_run_id)
         if closed:

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-# DOTA v1.0, in the devkit's order (the order of the per-class table and of mmrotate's labels).
-DOTA_V1_CLASSES: tuple[str, ...] = (
-    "plane",
-    "baseball-diamond",
-    "bridge",
-    "ground-track-field",
-    "small-vehicle",
-    "large-vehicle",
-    "ship",
-    "tennis-court",
-    "basketball-court",
-    "storage-tank",
-    "soccer-ball-field",
-    "roundabout",
-    "harbor",
-    "swimming-pool",
-    "helicopter",
-)
+from refined_det.datasets.formats import DOTA_CLASSES
+
+# DOTA v1.0, in the devkit's order (the order of the per-class table and of mmrotate's labels):
+# the one list, kept beside the DOTA format reader (a light import: no torch, mmcv or mmrotate).
+DOTA_V1_CLASSES: tuple[str, ...] = DOTA_CLASSES
 
 # HRSC2016 evaluated as one class, as mmrotate's HRSCDataset (classwise=False) does.
 HRSC_CLASSES: tuple[str, ...] = ("ship",)
