@@ -1,5 +1,5 @@
 """cross_grid_assign: hand-worked cases (cells chosen, border rule, point-in-polygon
-rule, max-IoU labels), the seed's step A comparisons, bad input, and agreement
+rule, max-IoU labels), the paper code's step A comparisons, bad input, and agreement
 with a port of the paper's code on random inputs."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 
 from cla_helpers import grid_anchors, random_gts
 from refined_det.assigners import cross_grid_assign, cross_grid_assign_full
-from seed_cla_reference import seed_cla
+from paper_code_cla_reference import paper_code_cla
 
 
 def one_level(pad=(64, 64), stride=8, feat=None):
@@ -74,7 +74,7 @@ def test_cells_chosen_for_k_and_radius(k, radius, expected_cells):
 
 
 def test_left_neighbour_is_the_farther_cell_with_corner_anchor_points():
-    # frac .25 < r: the seed picks floor(3.25 - 0.5) = 2, i.e. the anchor point at x=16,
+    # frac .25 < r: the paper code picks floor(3.25 - 0.5) = 2, i.e. the anchor point at x=16,
     # 10 px from the centre, not x=32 (6 px away).
     anchors, feats, strides, pad = one_level()
     iou = designed_iou(iou_rows(64, {(0, cell(3, 3)): 0.6}))
@@ -110,7 +110,7 @@ def test_border_guard_needs_coordinate_above_one():
 
 def test_grid_scale_and_border_use_w_div_stride_not_feature_width():
     # pad W=68: W//s = 8 but the feature map is 9 wide. Centre x = 65:
-    # seed g = 65/68*8 = 7.647 -> cell 7 (cx/s would give 8); right distance
+    # paper code: g = 65/68*8 = 7.647 -> cell 7 (cx/s would give 8); right distance
     # 8 - 7.647 < 1 -> no right cell although column 8 exists.
     pad, stride = (64, 68), 8
     anchors, feats, strides, _ = one_level(pad, stride)
@@ -215,7 +215,7 @@ def test_gts_at_the_border_do_not_crash(level_setup):
     labels = cross_grid_assign(anchors, sizes, strides, gts, pad)
     assert labels.shape[0] == sum(a.shape[0] for a in anchors)
     assert set(labels.unique().tolist()) <= {-1, 0, 1, 2, 3, 4}
-    assert torch.equal(labels, seed_cla(anchors, sizes, strides, gts, pad))
+    assert torch.equal(labels, paper_code_cla(anchors, sizes, strides, gts, pad))
 
 
 # ---------------------------------------------------------------- bad input
@@ -250,7 +250,7 @@ def test_more_than_one_anchor_per_cell_is_rejected():
         cross_grid_assign(anchors, [(8, 8)], [8], torch.tensor(GT_A), (64, 64))
 
 
-# ---------------------------------------------------------------- against the seed
+# ---------------------------------------------------------------- against the paper code
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_matches_the_paper_code_on_random_inputs(seed, k):
@@ -265,7 +265,7 @@ def test_matches_the_paper_code_on_random_inputs(seed, k):
         valid = [torch.rand(a.shape[0], generator=gen) > 0.1 for a in anchors]
     radius = [0.5, 0.3, 0.75, 0.5, 0.6, 0.45][seed]
     ours = cross_grid_assign(anchors, sizes, strides, gts, pad, valid, radius=radius, num_neighbors=k)
-    theirs = seed_cla(anchors, sizes, strides, gts, pad, valid, radius=radius, num_neighbors=k)
+    theirs = paper_code_cla(anchors, sizes, strides, gts, pad, valid, radius=radius, num_neighbors=k)
     assert torch.equal(ours, theirs)
     assert int((ours > 0).sum()) > 0
 
@@ -291,7 +291,7 @@ def test_k2_per_gt_minimum_option_differs_from_seed_default():
     per_gt = cross_grid_assign_full(anchors, feats, strides, gts, pad, num_neighbors=2,
                                     overlaps_fn=iou, k2_min_scope="gt")
     # GT1: g = (5.375, 1.625); fractions left .375, up .625, right .625, bottom .375.
-    # Level-wide min is GT0's .25, so the seed gives GT1 no extra cell; per GT it gains
+    # Level-wide min is GT0's .25, so the paper code gives GT1 no extra cell; per GT it gains
     # left (4,1) and bottom (5,2) (both .375).
     assert set(positives(per_gt.assigned)) - set(positives(seed_like.assigned)) == {cell(4, 1), cell(5, 2)}
 

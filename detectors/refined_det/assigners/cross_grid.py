@@ -6,7 +6,7 @@ kept as the default so that labels match it on every input; each one is listed
 in ``QUIRKS`` below and in ``docs/cla.md``. Options that fix a quirk are
 opt-in.
 
-Step A is MaxIoU with the seed's comparisons (``<=`` for negatives, ``>`` for
+Step A is MaxIoU with the paper code's comparisons (``<=`` for negatives, ``>`` for
 positives and for ``min_pos_iou``, all tied anchors per GT). Step B, per FPN
 level, adds the anchors of the grid cells next to each present GT's centre
 when the cell's anchor point lies inside a present GT.
@@ -29,7 +29,7 @@ from .sparse_iou import IOU_MODES, sparse_rbbox_overlaps
 # cell is floor(g - offset * radius).
 NEIGHBOUR_OFFSETS = ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))
 
-# The seed's quirks that the default keeps (documented in docs/cla.md).
+# The paper code's quirks that the default keeps (documented in docs/cla.md).
 QUIRKS = {
     "comparisons": "neg: IoU <= neg_iou_thr, pos: IoU > pos_iou_thr, low-quality: best IoU > min_pos_iou",
     "grid_scale": "centre cell uses cx / W * (W // s), not cx / s",
@@ -121,7 +121,7 @@ def cross_grid_assign_full(
     """`cross_grid_assign` with the extra outputs and the quirk-fixing options.
 
     ``k2_min_scope='gt'`` takes k=2's minimum per GT (probably what the paper
-    meant) instead of the seed's minimum over the whole level.
+    meant) instead of the paper code's minimum over the whole level.
     ``overlaps_fn(gts, anchors) -> (G, N)`` lets the assigner class use its
     configured IoU calculator; without it ``iou_mode`` picks mmrotate's
     ``rbbox_overlaps`` (``'dense'``) or its sparse twin (``'sparse'``, default).
@@ -254,7 +254,7 @@ def _check_inputs(anchors, featmap_sizes, strides, gt_bboxes, pad_shape, valid_f
 def _max_iou_step(
     assigned, overlaps, max_overlaps, argmax_overlaps, valid, pos_iou_thr, neg_iou_thr, min_pos_iou, gt_max_assign_all
 ) -> None:
-    """Step A, in place: MaxIoU with the seed's comparisons."""
+    """Step A, in place: MaxIoU with the paper code's comparisons."""
     if isinstance(neg_iou_thr, (tuple, list)):
         low, high = neg_iou_thr
         negative = (max_overlaps > low) & (max_overlaps <= high)
@@ -289,7 +289,7 @@ def _cross_grid_cells(
         return none
     gts = gt_bboxes[present]
     pad_h, pad_w = int(pad_shape[0]), int(pad_shape[1])
-    # Centre as the seed computes it: the middle of the horizontal box, normalised
+    # Centre as the paper code computes it: the middle of the horizontal box, normalised
     # by the padded size and scaled by (W // s, H // s).
     xyxy = obb2xyxy(gts, "le90")
     centre = (xyxy[:, 2:] + xyxy[:, :2]) / 2

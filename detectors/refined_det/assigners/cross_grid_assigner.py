@@ -24,18 +24,18 @@ class CrossGridAssigner(MaxIoUAssigner):
     per cell (``RotatedAnchorGenerator(scales=[s], ratios=[1.0])``).
 
     Args:
-        radius: the seed's ``near_neighbor_thr``: a neighbour cell is added
+        radius: the paper code's ``near_neighbor_thr``: a neighbour cell is added
             when the centre's fractional offset towards it is below this.
-        num_neighbors: 1 (centre cell only), 2 (one nearest side, seed's
+        num_neighbors: 1 (centre cell only), 2 (one nearest side, the paper code's
             level-wide minimum) or 3 (the paper's: every near side).
         cross_grid: False turns CLA off and assigns exactly like mmdet's
             ``MaxIoUAssigner`` (its own comparisons), for ablations.
-        k2_min_scope: ``'level'`` (seed) or ``'gt'`` (per-GT minimum for k=2).
+        k2_min_scope: ``'level'`` (paper code) or ``'gt'`` (per-GT minimum for k=2).
         iou_mode: ``'sparse'`` (default) computes the exact rotated IoU only for
             anchor-GT pairs whose circumscribed circles overlap (the others are
             0, as in the dense matrix); ``'dense'`` runs mmrotate's
             ``RBboxOverlaps2D`` on every pair. Same labels, CLA or not.
-        The MaxIoU arguments are mmdet's; CLA's step A uses the seed's
+        The MaxIoU arguments are mmdet's; CLA's step A uses the paper code's
         comparisons (``<=`` / ``>``), see ``cross_grid.QUIRKS``.
     """
 
@@ -79,7 +79,7 @@ class CrossGridAssigner(MaxIoUAssigner):
         if cross_grid and not match_low_quality:
             raise ValueError(
                 "CrossGridAssigner with cross_grid=True always matches low-quality "
-                "anchors (the seed's step 4); match_low_quality=False is not supported"
+                "anchors (the paper code's step 4); match_low_quality=False is not supported"
             )
         self.radius = float(radius)
         self.num_neighbors = int(num_neighbors)

@@ -20,7 +20,7 @@ def points_in_quads(points: torch.Tensor, quads: torch.Tensor) -> torch.Tensor:
 
     Returns:
         ``(P, Q)`` bool. A point is inside when it is on the same side of all
-        four edges; points exactly on an outline count as outside (the seed
+        four edges; points exactly on an outline count as outside (the paper code
         leaves them undefined).
     """
     if points.numel() == 0 or quads.numel() == 0:

@@ -53,7 +53,7 @@ class FRHead(CLARetinaHead):
         super()._init_layers()
         out_cls = self.num_anchors * self.cls_out_channels
         if self.with_asym_convs:
-            # The seed feeds these feat_channels-wide 1x1 convs with in_channels-wide
+            # The paper code feeds these feat_channels-wide 1x1 convs with in_channels-wide
             # features; that only works when the two are equal (256 in its configs).
             if self.in_channels != self.feat_channels:
                 raise ValueError(
@@ -71,7 +71,7 @@ class FRHead(CLARetinaHead):
         cls_score, bbox_pred = super().forward_single(x)
         refine_cls = refine_reg = attention = None
         if self.with_asym_convs:
-            # The seed computes this identical feature twice (for cls and reg); once is enough.
+            # The paper code computes this identical feature twice (for cls and reg); once is enough.
             feat = self.conv_3_1(self.conv_1_3(x))
             refine_cls = self.cls_score_refine_conv(feat)
             refine_reg = self.bbox_pred_refine_conv(feat)

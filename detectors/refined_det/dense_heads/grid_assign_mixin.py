@@ -8,7 +8,7 @@ plain Rotated RetinaNet head and FRHead share them without copying upstream code
   requested on CUDA and training failed on CPU. We pass it by keyword.
 * Assigners that declare ``needs_grid_context`` (``CrossGridAssigner``) get the
   image's full anchor grid, feature-map sizes, strides and ``pad_shape`` for
-  the duration of the per-image target computation (the seed rewrote
+  the duration of the per-image target computation (the paper code rewrote
   ``_get_targets_single`` for this; we wrap it).
 * ``loss`` / ``get_bboxes`` accept ``rois``: refined boxes used as the anchors
   of a refinement stage (one per cell, same order as the grid).

@@ -25,7 +25,7 @@ model = dict(
         loss_bbox=dict(type='SmoothL1Loss', beta=0.11, loss_weight=1.0)),
     train_cfg=dict(
         assigner=dict(
-            # The seed's `CLA` (radius hard-coded 0.5, k=3 by commented-out code).
+            # The paper code's `CLA` (radius hard-coded 0.5, k=3 by commented-out code).
             type='CrossGridAssigner',
             cross_grid=True,
             radius=0.5,

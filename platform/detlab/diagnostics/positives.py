@@ -3,7 +3,7 @@
 This is what CLA claims to fix: MaxIoU gives a small or thin object few positive
 anchors, CLA adds the anchors of the grid cells around its centre. For a config with
 `CrossGridAssigner(cross_grid=True)` one call of `cross_grid_assign_full` gives both
-series on the same anchors: its step A (MaxIoU with the seed's comparisons) and the
+series on the same anchors: its step A (MaxIoU with the paper code's comparisons) and the
 final CLA labels. Any other assigner (the Rotated RetinaNet baseline's MaxIoUAssigner
 on 9 anchors per cell, or CLA switched off) gives one MaxIoU series. Only the first
 stage is counted (FRHead's refine stage assigns on refined boxes, which need a model).

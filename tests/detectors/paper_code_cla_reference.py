@@ -2,12 +2,12 @@
 ``mmrotate/core/bbox/assigners/cla.py``, k=3 branch plus the commented k=1/k=2
 branches), used only as a test oracle.
 
-Kept as the seed wrote it: the Python loop over GTs, the per-level loop, the
+Kept as the paper code wrote it: the Python loop over GTs, the per-level loop, the
 ``.long()`` truncation, the ``obb2xyxy``-based centre. Changed only where the
-seed cannot run here: ``points_in_polygons`` (CUDA-only) is replaced by a
+paper code cannot run here: ``points_in_polygons`` (CUDA-only) is replaced by a
 plain ray-casting test written independently of ``refined_det``, ``.cuda()``
 is dropped, and GT centres outside the padded image are left out of the
-cross-grid step (the seed indexes out of range there; docs/cla.md).
+cross-grid step (the paper code indexes out of range there; docs/cla.md).
 """
 from __future__ import annotations
 
@@ -39,12 +39,12 @@ def _points_in_polygons(points: torch.Tensor, polys: torch.Tensor) -> torch.Tens
     return out
 
 
-def seed_cla(anchors, featmap_sizes, strides, gt_bboxes, pad_shape, valid_flags=None, *,
+def paper_code_cla(anchors, featmap_sizes, strides, gt_bboxes, pad_shape, valid_flags=None, *,
              radius=0.5, num_neighbors=3, pos_iou_thr=0.5, neg_iou_thr=0.4, min_pos_iou=0.0):
     """Same contract as ``refined_det.assigners.cross_grid_assign``."""
     if valid_flags is None:
         valid_flags = [torch.ones(a.shape[0], dtype=torch.bool) for a in anchors]
-    # The seed's head passes only valid anchors (allowed_border=-1), so work on those
+    # The paper code's head passes only valid anchors (allowed_border=-1), so work on those
     # and map back at the end; invalid anchors are -1.
     full_sizes = [a.shape[0] for a in anchors]
     kept = [a[f] for a, f in zip(anchors, valid_flags)]
