@@ -85,8 +85,10 @@ def test_interrupted_synth_leaves_nothing_complete(tmp_path, monkeypatch):
             raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-run
         return real(path, ann)
 
-    real = synth.write_hrsc_xml
-    monkeypatch.setattr(synth, 'write_hrsc_xml', failing_writer)
+    from detlab.data.synth import write as writer  # where the dataset writer looks the function up
+
+    real = writer.write_hrsc_xml
+    monkeypatch.setattr(writer, 'write_hrsc_xml', failing_writer)
     out = tmp_path / 'hrsc'
     with pytest.raises(KeyboardInterrupt):
         synth.synth_dataset('hrsc2016', out, images=6, seed=0, workers=1, progress=False)
@@ -94,7 +96,7 @@ def test_interrupted_synth_leaves_nothing_complete(tmp_path, monkeypatch):
     # a run killed hard (no cleanup) leaves only `.hrsc.partial`, which the rerun removes
     partial_path(out).mkdir()
     (partial_path(out) / 'junk').write_text('x')
-    monkeypatch.setattr(synth, 'write_hrsc_xml', real)
+    monkeypatch.setattr(writer, 'write_hrsc_xml', real)
     synth.synth_dataset('hrsc2016', out, images=2, seed=0, workers=1, progress=False)
     assert is_complete(out) and not partial_path(out).exists()
     with pytest.raises(UserError, match='already exists'):
