@@ -4,7 +4,8 @@ Loading and checking a spec imports neither Ray nor MLflow (space.py imports
 `ray.tune` only when building a search space).
 """
 
-from detlab.specs.load import check_against_config, find_root, load_spec, parse_spec
+from detlab.specs.files import find_root
+from detlab.specs.load import check_against_config, load_spec, parse_spec
 from detlab.specs.space import (
     check_resources,
     decode_trial,

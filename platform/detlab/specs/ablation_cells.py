@@ -14,13 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from detlab.config import OverrideError, apply_overrides, load_config, parse_override
+from detlab.config import OverrideError, apply_overrides, load_config
 from detlab.errors import UserError
 from detlab.specs.ablation import AblationSpec, CellSpec
-from detlab.specs.fields import SpecPathError, set_field
-from detlab.specs.load import condense_errors, find_root, read_spec_file
+from detlab.specs.files import load_spec_file, validate_spec
 
 __all__ = ["ResolvedCell", "load_ablation", "parse_ablation", "resolve_cells", "fingerprint"]
 
@@ -43,27 +40,12 @@ class ResolvedCell:
 
 def load_ablation(path: str | Path, sets: Sequence[str] = (), *, root: str | Path | None = None) -> AblationSpec:
     """Read `path`, apply `--set FIELD=VALUE` edits, validate; the cells are checked by `resolve_cells`."""
-    source = str(path)
-    data = read_spec_file(Path(path), source)
-    for text in sets:
-        try:
-            key, value = parse_override(text)
-            set_field(data, key, value, AblationSpec)
-        except (UserError, SpecPathError) as err:
-            raise UserError(f"{source}: --set {text.partition('=')[0].strip()}: {err}") from None
-    data.setdefault("name", Path(path).stem)
-    spec = parse_ablation(data, source)
-    spec._root = Path(root).resolve() if root is not None else find_root(Path(path))
-    return spec
+    return load_spec_file(path, sets, AblationSpec, root=root)
 
 
 def parse_ablation(data: dict[str, Any], source: str = "<ablation>") -> AblationSpec:
-    try:
-        spec = AblationSpec.model_validate(data)
-    except ValidationError as err:
-        raise UserError("\n".join(condense_errors(err, source, AblationSpec))) from None
-    spec._source = source
-    return spec
+    """Validate raw ablation data (one line per problem)."""
+    return validate_spec(data, source, AblationSpec)
 
 
 def resolve_cells(spec: AblationSpec) -> list[ResolvedCell]:

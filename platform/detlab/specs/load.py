@@ -11,17 +11,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from mmcv import Config
-from pydantic import ValidationError
 
-from detlab.config import OverrideError, apply_overrides, load_config, parse_override, yaml_load
+from detlab.config import OverrideError, apply_overrides, load_config
 from detlab.config.schedule import check_schedule
 from detlab.errors import UserError
-from detlab.specs.fields import SpecPathError, close_matches, model_at, set_field
+from detlab.specs.files import load_spec_file, validate_spec
 from detlab.specs.study import StudySpec
 
-__all__ = ["load_spec", "parse_spec", "check_against_config", "find_root"]
+__all__ = ["load_spec", "parse_spec", "check_against_config"]
 
 
 def load_spec(path: str | Path, sets: Sequence[str] = (), *, root: str | Path | None = None) -> StudySpec:
@@ -30,30 +28,14 @@ def load_spec(path: str | Path, sets: Sequence[str] = (), *, root: str | Path | 
     `root` is the folder relative paths in the spec start from; by default the
     nearest folder above the spec file that holds a pyproject.toml.
     """
-    source = str(path)
-    data = read_spec_file(Path(path), source)
-    for text in sets:
-        try:
-            key, value = parse_override(text)
-            set_field(data, key, value, StudySpec)
-        except (UserError, SpecPathError) as err:
-            key = text.partition("=")[0].strip()
-            raise UserError(f"{source}: --set {key}: {err}") from None
-    data.setdefault("name", Path(path).stem)
-    spec = parse_spec(data, source)
-    spec._root = Path(root).resolve() if root is not None else find_root(Path(path))
+    spec = load_spec_file(path, sets, StudySpec, root=root)
     check_against_config(spec)
     return spec
 
 
 def parse_spec(data: Mapping[str, Any], source: str = "<spec>") -> StudySpec:
     """Validate raw spec data; pydantic's report becomes one line per problem, first problem first."""
-    try:
-        spec = StudySpec.model_validate(data)
-    except ValidationError as err:
-        raise UserError("\n".join(condense_errors(err, source))) from None
-    spec._source = source
-    return spec
+    return validate_spec(data, source, StudySpec)
 
 
 def check_against_config(spec: StudySpec) -> Config:
@@ -107,29 +89,6 @@ def _check_confirm(spec: StudySpec, cfg: Config) -> None:
                 raise UserError(f"{src}: confirm.{field}.{key}: {base}: {err.problem}") from None
 
 
-def find_root(spec_path: Path) -> Path:
-    """The nearest folder at or above the spec's folder that holds a pyproject.toml, else the spec's folder."""
-    folder = spec_path.resolve().parent
-    return next((p for p in (folder, *folder.parents) if (p / "pyproject.toml").is_file()), folder)
-
-
-def read_spec_file(path: Path, source: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(f"{source}: no such file")
-    try:
-        data = yaml_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as err:
-        raise UserError(f"{source}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise UserError(f"{source}: not valid YAML{where}: {problem}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{source}: a study spec is a mapping of fields, got {type(data).__name__}")
-    return data
-
-
 def _fill_max_t(spec: StudySpec, cfg: Config) -> None:
     sched = spec.scheduler
     if sched.type != "asha" or sched.max_t is not None:
@@ -148,30 +107,3 @@ def _fill_max_t(spec: StudySpec, cfg: Config) -> None:
             f"{max_t} evaluations of {spec.base_config}"
         )
     sched.max_t = max_t
-
-
-def condense_errors(err: ValidationError, source: str, model: type = StudySpec) -> list[str]:
-    """One line per problem of `err` (a validation of `model`), unknown fields first."""
-    lines: list[str] = []
-    # Unknown fields first: a misspelt field also shows up as a missing one, and the
-    # misspelling is the problem to fix.
-    items = sorted(err.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
-    for item in items:
-        loc = tuple(item["loc"])
-        where = ".".join(str(p) for p in loc)
-        kind, msg, given = item["type"], item["msg"], item.get("input")
-        if kind == "extra_forbidden":
-            parent = model_at(loc[:-1], model)
-            msg = "unknown field" + (close_matches(str(loc[-1]), parent.model_fields) if parent else "")
-        elif kind == "missing":
-            msg = "required field is missing"
-        elif kind in ("model_type", "dict_type", "model_attributes_type"):
-            msg = f"expected a section (a mapping), got {given!r}"
-        elif kind == "value_error":
-            msg = msg.removeprefix("Value error, ")
-        else:
-            msg = f"{msg[:1].lower()}{msg[1:]}, got {given!r}"
-        line = f"{source}: {where}: {msg}" if where else f"{source}: {msg}"
-        if line not in lines:
-            lines.append(line)
-    return lines
