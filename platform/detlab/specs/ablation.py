@@ -218,12 +218,13 @@ END = "<!-- END ABLATION FIELDS -->"
 
 def markdown_reference() -> str:
     """The field tables of docs/ablations.md, rendered as the study spec's reference is."""
-    from detlab.specs.study import markdown_reference as render
+    from detlab.specs.reference import render_reference
 
-    return render(SECTIONS)
+    return render_reference(SECTIONS)
 
 
 def update_reference(doc: str) -> str:
-    from detlab.specs.study import update_reference as update
+    """docs/ablations.md with its field tables regenerated."""
+    from detlab.specs.reference import replace_reference
 
-    return update(doc, SECTIONS, BEGIN, END)
+    return replace_reference(doc, SECTIONS, BEGIN, END)
