@@ -124,7 +124,7 @@ def test_set_edits_a_cell(tmp_path):
 
 
 def test_docs_field_reference_is_current():
-    from detlab.specs.ablation import update_reference
+    from detlab.specs.reference import ABLATION_REFERENCE
 
-    doc = (REPO / "docs" / "ablations.md").read_text()
-    assert update_reference(doc) == doc, "run: .venv/bin/python -m detlab.ablate docs/ablations.md"
+    doc = (REPO / ABLATION_REFERENCE.doc).read_text()
+    assert ABLATION_REFERENCE.update(doc) == doc, "run: .venv/bin/python -m detlab.ablate docs/ablations.md"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from detlab.config import yaml_load
-from detlab.specs import check_resources, load_spec, markdown_reference, parse_spec
-from detlab.specs.study import BEGIN, END, update_reference
+from detlab.specs import check_resources, load_spec, parse_spec
+from detlab.specs.reference import STUDY_REFERENCE as REFERENCE
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "studies.md"
@@ -17,15 +17,14 @@ STUDIES = sorted(p for p in (ROOT / "experiments" / "studies").glob("*.yaml") if
 
 def test_field_reference_is_up_to_date() -> None:
     text = DOC.read_text()
-    assert update_reference(text) == text, (
+    assert REFERENCE.update(text) == text, (
         "docs/studies.md is out of date: run .venv/bin/python -m detlab.specs docs/studies.md")
-    assert markdown_reference() in text.split(BEGIN)[1].split(END)[0]
+    assert REFERENCE.markdown() in text.split(REFERENCE.begin)[1].split(REFERENCE.end)[0]
 
 
 def test_every_field_is_documented() -> None:
-    reference = markdown_reference()
-    from detlab.specs.study import SECTIONS
-    for _, model in SECTIONS:
+    reference = REFERENCE.markdown()
+    for _, model in REFERENCE.sections:
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no description"
             assert f"| `{name}` |" in reference

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from detlab.specs.ablation import update_reference
+from detlab.specs.reference import ABLATION_REFERENCE
 
 
 def main(paths: list[str]) -> None:
-    for path in paths or ["docs/ablations.md"]:
+    for path in paths or [ABLATION_REFERENCE.doc]:
         file = Path(path)
-        file.write_text(update_reference(file.read_text()))
+        file.write_text(ABLATION_REFERENCE.update(file.read_text()))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from detlab.specs.study import (
     StorageSpec,
     StudySpec,
     TrialsSpec,
-    markdown_reference,
 )
 
 __all__ = [
@@ -48,7 +47,6 @@ __all__ = [
     "find_root",
     "grid_size",
     "load_spec",
-    "markdown_reference",
     "num_trials",
     "param_space",
     "parse_spec",

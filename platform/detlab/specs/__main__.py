@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from detlab.specs.study import update_reference
+from detlab.specs.reference import STUDY_REFERENCE
 
 
 def main(paths: list[str]) -> None:
-    for path in paths or ["docs/studies.md"]:
+    for path in paths or [STUDY_REFERENCE.doc]:
         file = Path(path)
-        file.write_text(update_reference(file.read_text()))
+        file.write_text(STUDY_REFERENCE.update(file.read_text()))
 
 
 if __name__ == "__main__":
