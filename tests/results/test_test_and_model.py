@@ -32,6 +32,8 @@ def test_test_run_logs_test_metrics_to_the_training_run(trained, mlflow_server, 
     assert "IoU" in run.data.tags["protocol.metric.test"]
     # every training run: the model profile and the protocol it was trained and evaluated under
     assert metrics["profile/params_M"] > 0 and metrics["profile/gflops"] > 0 and metrics["profile/latency_ms_cpu"] > 0
+    assert metrics["profile/infer_imgs_per_s_cpu"] == pytest.approx(1000 / metrics["profile/latency_ms_cpu"])
+    assert metrics["train/imgs_per_s"] > 0
     assert run.data.tags["protocol.dataset"] == "hrsc2016" and run.data.tags["protocol.input_size"] == "400x256"
     listed = {a.path for d in ("test", "test/Task1", "test/pr") for a in client.list_artifacts(trained.run_id, d)}
     assert {"test/eval.json", "test/Task1/Task1_ship.txt", "test/pr/pr_ship.png"} <= listed

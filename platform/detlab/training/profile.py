@@ -10,7 +10,14 @@ import statistics
 import time
 from typing import Any
 
-from detlab.tracking.profile_columns import GFLOPS, LATENCY_CPU, LATENCY_GPU, PARAMS
+from detlab.tracking.profile_columns import (
+    GFLOPS,
+    IMGS_PER_S_CPU,
+    IMGS_PER_S_GPU,
+    LATENCY_CPU,
+    LATENCY_GPU,
+    PARAMS,
+)
 
 PROFILE_ENV = "DETLAB_PROFILE"  # "0": training runs skip the profile
 LATENCY_RUNS = 3
@@ -87,9 +94,11 @@ def profile_model(cfg, *, latency: bool = True, runs: int = LATENCY_RUNS) -> dic
     if latency:
         with torch.no_grad():
             metrics[LATENCY_CPU] = latency_ms(model, size, runs)
+            metrics[IMGS_PER_S_CPU] = 1000.0 / metrics[LATENCY_CPU]
             if torch.cuda.is_available():
                 model.cuda()
                 metrics[LATENCY_GPU] = latency_ms(model, size, runs)
+                metrics[IMGS_PER_S_GPU] = 1000.0 / metrics[LATENCY_GPU]
     return {"metrics": metrics, "tags": tags}
 
 
