@@ -52,3 +52,24 @@ def test_markdown_report_shows_the_profile_on_request():
     assert "GFLOPs" not in plain and "| params_M | GFLOPs | cpu_ms |" in with_profile
     assert "| 0.874 | 0.517 | 812 |" in with_profile
     assert "Refined-Det: our protocol unknown" in plain  # the run has no protocol.* tags
+
+
+def test_every_rendering_says_when_the_protocol_differs():
+    """Markdown, HTML, LaTeX and CSV alike: no number beside the paper's without the protocol line."""
+    from detlab.report.csvfile import to_csv
+    from detlab.report.html import to_html
+    from detlab.report.latex import to_latex
+    from detlab.report.markdown import to_markdown
+    from detlab.report.query import RunInfo
+    from detlab.report.table import CellResult, Row, Table
+
+    run = RunInfo("r", "both", 0, "f", "finished", {"val/mAP": 0.5},
+                  protocol={**PAPER_HRSC, "input_size": "400x256"})
+    cell = CellResult("both", "Refined-Det", [0], {0: 50.0}, {0: run}, 90.5, None, PAPER_HRSC)
+    table = Table(name="t", description="", dataset="hrsc2016", metric="val/mAP", scale=100, compare="previous",
+                  test="paired_t", alpha=0.05, seeds=[0], trainer="toy", baseline_title="Refined-Det")
+    table.rows = [Row(cell)]
+    differs = "PROTOCOL DIFFERS: input_size: 400x256 vs paper 800x512"
+    for name, text in [("markdown", to_markdown(table)), ("html", to_html(table, {})), ("csv", to_csv(table))]:
+        assert differs in text, name
+    assert "PROTOCOL DIFFERS: input\\_size: 400x256 vs paper 800x512" in to_latex(table)

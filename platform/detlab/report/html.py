@@ -102,6 +102,11 @@ def _table(table: Table) -> str:
     out.append(f"<p class='caption'>{escape(table.caption())}</p>")
     for i, n in enumerate(table.notes(), 1):
         out.append(f"<p class='caption'><sup>{i}</sup> {escape(n)}</p>")
+    protocol = table.protocol_notes()
+    if protocol:
+        out.append("<p class='caption'>Protocol beside the paper's numbers:</p><ul class='caption'>")
+        out += [f"<li>{escape(title)}: {escape(note)}</li>" for title, note in protocol]
+        out.append("</ul>")
     return "\n".join(out)
 
 

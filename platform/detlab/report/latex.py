@@ -76,6 +76,7 @@ def to_latex(table: Table) -> str:
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     notes = [rf"$^{{{i}}}$ {escape(n)}" for i, n in enumerate(table.notes(), 1)]
+    notes += [f"{escape(title)}: {escape(note)}" for title, note in table.protocol_notes()]
     if notes:
         lines += [r"\par\smallskip\raggedright\footnotesize", r" \\ ".join(notes)]
     lines.append(r"\end{table}")

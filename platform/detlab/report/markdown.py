@@ -50,9 +50,7 @@ def to_markdown(table: Table, profile: bool = False) -> str:
     lines += ["", table.caption()]
     for i, note in enumerate(table.notes(), 1):
         lines.append(f"<sup>{i}</sup> {_md(note)}")
-    protocol = [
-        f"- {_md(row.cell.title)}: {row.cell.protocol_note()}" for row in table.rows if row.cell.protocol_note()
-    ]
+    protocol = [f"- {_md(title)}: {note}" for title, note in table.protocol_notes()]
     if protocol:
         lines += ["", "Protocol beside the paper's numbers:", *protocol]
     errors = [f"- {row.cell.title}, {e}" for row in table.rows for e in row.cell.errors]

@@ -130,6 +130,11 @@ class Table:
                 out.append(row.cell.paper_note)
         return out
 
+    def protocol_notes(self) -> list[tuple[str, str]]:
+        """(row title, whether our runs followed the paper's protocol) for each row with a paper value:
+        every rendering lists them, so no number stands beside the paper's without it."""
+        return [(row.cell.title, note) for row in self.rows if (note := row.cell.protocol_note())]
+
     def note_number(self, row: Row) -> int | None:
         return self.notes().index(row.cell.paper_note) + 1 if row.cell.paper_note else None
 
