@@ -305,3 +305,14 @@ def test_lost_response_is_not_sent_twice(mlflow_server, client, tmp_path):
     assert flaky.sent == [(0, 1.0), (1, 2.0)]
     assert history(client, run_id, "m") == [(0, 1.0), (1, 2.0)]
     RunRecorder.close_run(run_id, "FINISHED", tracking_uri=mlflow_server.uri, spool_dir=tmp_path / "spool")
+
+
+def test_workers_are_told_the_drivers_spool(tmp_path, monkeypatch):
+    """Ray workers inherit the raylet's environment, not the driver's: the spool is passed on."""
+    from detlab.tracking import workers_spool
+
+    monkeypatch.delenv("DETLAB_MLFLOW_SPOOL", raising=False)
+    assert workers_spool() is None  # each node's default
+    monkeypatch.setenv("DETLAB_MLFLOW_SPOOL", str(tmp_path / "mine"))
+    assert workers_spool() == str(tmp_path / "mine")
+    assert workers_spool(tmp_path / "given") == str(tmp_path / "given")

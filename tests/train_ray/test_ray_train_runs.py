@@ -155,6 +155,11 @@ def test_killed_worker_resumes_from_its_checkpoint_into_the_same_run(
 
 
 def test_mlflow_outage_mid_run_loses_no_epoch(synth_hrsc, mlflow_server, client, ray_local, tmp_path):
+    """The server goes down after epoch 1 for OUTAGE_S: the worker buffers in the spool the driver
+    uses too (its $DETLAB_MLFLOW_SPOOL, not the Ray node's default), and what the worker could not
+    send by the time it exits, the driver sends when it ends the run."""
+    from detlab.tracking import default_spool_dir
+    from detlab.tracking.journal import Journal
     from detlab.training.run_record import RunRecord
 
     epochs, storage, name = 8, tmp_path / "ray", "outage"
@@ -168,6 +173,8 @@ def test_mlflow_outage_mid_run_loses_no_epoch(synth_hrsc, mlflow_server, client,
     try:
         time.sleep(OUTAGE_S)
         assert thread.is_alive(), "training should still run during the outage"
+        buffered = [op for j in Journal.sessions(default_spool_dir(), record.run_id) for op in j.pending()[1]]
+        assert any(op["op"] == "metrics" for op in buffered), "the outage should have been buffered in the spool"
     finally:
         mlflow_server.start()
     thread.join(timeout=600)

@@ -178,7 +178,7 @@ def fit(
     from ray.train.torch import TorchTrainer
 
     from detlab.config import load_config
-    from detlab.tracking import RunRecorder, resolve_tracking_uri
+    from detlab.tracking import RunRecorder, resolve_tracking_uri, workers_spool
     from detlab.tracking.context import run_params
     from detlab.training.ray_trainer import failure_reason, normalize_overrides
     from detlab.training.run_record import RunRecord
@@ -193,7 +193,7 @@ def fit(
         wanted, seed = record.overrides, record.seed
     cfg = load_config(config, wanted, import_custom_modules=False)
     uri = resolve_tracking_uri(mlflow_uri or (record.tracking_uri if record else None))
-    spool = None  # the machine's spool, as mmdet trials
+    spool = workers_spool()  # the machine's spool, as mmdet trials
     pid_dir = osp.join(run_dir, "detlab", "workers")
     if record is None:
         run_id = RunRecorder.create_run(

@@ -64,6 +64,16 @@ def default_spool_dir() -> Path:
     return Path(env).expanduser().resolve() if env else Path.home() / ".cache" / "detlab" / "mlflow-spool"
 
 
+def workers_spool(given: str | os.PathLike | None = None) -> str | None:
+    """The spool a run's training processes are told to use: `given`, else the driver's
+    $DETLAB_MLFLOW_SPOOL, else None (each node's default). Ray workers inherit the environment of
+    the node's raylet, not the driver's: without this, a driver with its own spool could not find
+    (and deliver) what a worker on its node left behind when the run ends."""
+    if given:
+        return os.fspath(given)
+    return os.environ.get(SPOOL_ENV) or None
+
+
 def _never_raise(method: F) -> F:
     """Tracking must not break training: log the first error of each method, swallow all."""
 

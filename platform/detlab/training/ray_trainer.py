@@ -27,7 +27,7 @@ from typing import Any
 from detlab.config import parse_override
 from detlab.errors import UserError
 from detlab.limits import PLACEMENT_TIMEOUT_S, SESSION_EXIT_S
-from detlab.tracking import RunRecorder, print_hint_once, resolve_tracking_uri
+from detlab.tracking import RunRecorder, print_hint_once, resolve_tracking_uri, workers_spool
 from detlab.tracking.client import one_line
 from detlab.training.placement import bounded_failure_config, fit_bounded
 from detlab.training.run_record import RunRecord, latest_run_dir
@@ -245,9 +245,9 @@ def fit(
     device = "cuda" if gpus_per_worker > 0 else "cpu"
     cfg = prepare_config(config, wanted, work_dir=osp.join(run_dir, "detlab", "work"), seed=seed, device=device)
     uri = resolve_tracking_uri(mlflow_uri or (record.tracking_uri if record else None))
-    # None: the machine's spool ($DETLAB_MLFLOW_SPOOL, else ~/.cache/detlab/mlflow-spool), on the
-    # driver and on each worker's node alike, where a bare `detlab mlflow sync` finds it
-    spool = os.fspath(spool_dir) if spool_dir else None
+    # None: the machine's spool (~/.cache/detlab/mlflow-spool) on the driver and on each worker's
+    # node alike, where a bare `detlab mlflow sync` finds it; the driver's $DETLAB_MLFLOW_SPOOL too
+    spool = workers_spool(spool_dir)
     params = _params(wanted, cfg, workers, gpus_per_worker, seed)
     if record is not None:
         run_id = record.run_id
