@@ -11,12 +11,11 @@ resources, mlflow) are the study spec's own models.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from detlab.specs.study import DatasetSpec, MlflowSpec, ResourcesSpec, StrictSpec
+from detlab.specs.study import DatasetSpec, MlflowSpec, ResourcesSpec, SpecFile, StrictSpec
 
 __all__ = ["AblationSpec", "CellSpec", "SignificanceSpec", "DiagnosticsSpec", "CELL_KEY", "PLAN_KEY"]
 
@@ -106,7 +105,7 @@ class DiagnosticsSpec(StrictSpec):
     )
 
 
-class AblationSpec(StrictSpec):
+class AblationSpec(SpecFile):
     """An ablation: cells (table rows) repeated over seeds, run as one grid study."""
 
     name: str = Field(
@@ -149,7 +148,6 @@ class AblationSpec(StrictSpec):
     mlflow: MlflowSpec = Field(default_factory=MlflowSpec, description="As in a study spec.")
 
     _source: str = PrivateAttr("<ablation>")
-    _root: Path = PrivateAttr(default_factory=Path.cwd)
 
     @field_validator("seeds")
     @classmethod
@@ -176,20 +174,9 @@ class AblationSpec(StrictSpec):
         return self
 
     @property
-    def source(self) -> str:
-        return self._source
-
-    @property
     def experiment(self) -> str:
         """The MLflow experiment of the ablation (`mlflow.experiment`, default `ablation/NAME`)."""
         return self.mlflow.experiment or f"ablation/{self.name}"
-
-    @property
-    def root(self) -> Path:
-        return self._root
-
-    def resolve(self, path: str) -> Path:
-        return self._root / Path(path).expanduser()
 
     def cell(self, name: str) -> CellSpec:
         return next(c for c in self.cells if c.name == name)

@@ -14,11 +14,12 @@ from pydantic import BaseModel, ValidationError
 from detlab.config import parse_override, yaml_load
 from detlab.errors import UserError
 from detlab.specs.fields import SpecPathError, close_matches, model_at, set_field
+from detlab.specs.study import SpecFile
 
 __all__ = ["load_spec_file", "validate_spec", "read_spec_file", "condense_errors", "find_root"]
 
 
-S = TypeVar("S", bound=BaseModel)
+S = TypeVar("S", bound=SpecFile)
 
 KIND = {"StudySpec": "a study spec", "AblationSpec": "an ablation definition"}
 
@@ -36,7 +37,7 @@ def load_spec_file(path: str | Path, sets: Sequence[str], model: type[S], *, roo
             raise UserError(f"{source}: --set {text.partition('=')[0].strip()}: {err}") from None
     data.setdefault("name", Path(path).stem)
     spec = validate_spec(data, source, model)
-    spec._root = Path(root).resolve() if root is not None else find_root(Path(path))  # type: ignore[attr-defined]
+    spec._root = Path(root).resolve() if root is not None else find_root(Path(path))
     return spec
 
 
@@ -46,7 +47,7 @@ def validate_spec(data: Mapping[str, Any], source: str, model: type[S]) -> S:
         spec = model.model_validate(data)
     except ValidationError as err:
         raise UserError("\n".join(condense_errors(err, source, model))) from None
-    spec._source = source  # type: ignore[attr-defined]
+    spec._source = source
     return spec
 
 

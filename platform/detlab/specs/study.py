@@ -325,7 +325,29 @@ class ConfirmSpec(StrictSpec):
         return {}
 
 
-class StudySpec(StrictSpec):
+class SpecFile(StrictSpec):
+    """A whole spec file (a study, an ablation): it remembers the file it came from, for error lines,
+    and the folder its relative paths start from (the repository root)."""
+
+    _source: str = PrivateAttr("<spec>")
+    _root: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @property
+    def source(self) -> str:
+        """The spec file as the user named it (for error messages)."""
+        return self._source
+
+    @property
+    def root(self) -> Path:
+        """The folder relative paths in the spec start from (the repository root)."""
+        return self._root
+
+    def resolve(self, path: str) -> Path:
+        """A path from the spec, made absolute against the repository root."""
+        return self._root / Path(path).expanduser()
+
+
+class StudySpec(SpecFile):
     """A study: one base config, a search space over its keys, and how to run the search."""
 
     name: str = Field(
@@ -364,9 +386,6 @@ class StudySpec(StrictSpec):
         description="A confirmation stage after the search (section below); null: none, the leaderboard's "
         "best single run is all there is.",
     )
-
-    _source: str = PrivateAttr("<spec>")
-    _root: Path = PrivateAttr(default_factory=Path.cwd)
 
     @field_validator("search_space")
     @classmethod
@@ -407,20 +426,6 @@ class StudySpec(StrictSpec):
         return self
 
     @property
-    def source(self) -> str:
-        """The spec file as the user named it (for error messages)."""
-        return self._source
-
-    @property
     def experiment(self) -> str:
         """The MLflow experiment of the study (`mlflow.experiment`, filled with the name when null)."""
         return self.mlflow.experiment or self.name
-
-    @property
-    def root(self) -> Path:
-        """The folder relative paths in the spec start from (the repository root)."""
-        return self._root
-
-    def resolve(self, path: str) -> Path:
-        """A path from the spec, made absolute against the repository root."""
-        return self._root / Path(path).expanduser()
