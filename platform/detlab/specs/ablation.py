@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
-from detlab.specs.study import DatasetSpec, MlflowSpec, ResourcesSpec, SpecFile, StrictSpec
+from detlab.specs.study import DatasetSpec, MlflowSpec, ResourcesSpec, SpecFile, StrictSpec, UniqueSeeds
 
 __all__ = ["AblationSpec", "CellSpec", "SignificanceSpec", "DiagnosticsSpec", "CELL_KEY", "PLAN_KEY"]
 
@@ -138,7 +138,7 @@ class AblationSpec(SpecFile):
         description="Dotted key the cells vary (e.g. model.train_cfg.assigner.radius): plots the "
         "metric against its value.",
     )
-    seeds: list[int] = Field(
+    seeds: UniqueSeeds = Field(
         default_factory=lambda: [0, 1, 2], min_length=1, description="Training seeds; every cell runs each one."
     )
     significance: SignificanceSpec = Field(default_factory=SignificanceSpec, description="Section below.")
@@ -148,13 +148,6 @@ class AblationSpec(SpecFile):
     mlflow: MlflowSpec = Field(default_factory=MlflowSpec, description="As in a study spec.")
 
     _source: str = PrivateAttr("<ablation>")
-
-    @field_validator("seeds")
-    @classmethod
-    def _unique_seeds(cls, seeds: list[int]) -> list[int]:
-        if len(set(seeds)) != len(seeds):
-            raise ValueError(f"lists a seed twice: {seeds}")
-        return seeds
 
     @model_validator(mode="after")
     def _check(self) -> AblationSpec:

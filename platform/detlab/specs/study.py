@@ -12,7 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from detlab.limits import PLACEMENT_TIMEOUT_S
 
@@ -57,6 +66,16 @@ def choice_label(value: Any) -> Any:
 def same_label(a: Any, b: Any) -> bool:
     """Equal and of one type, so that True is not 1 and 1 is not 1.0."""
     return type(a) is type(b) and a == b
+
+
+def _unique_seeds(seeds: list[int]) -> list[int]:
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"lists a seed twice: {seeds}")
+    return seeds
+
+
+UniqueSeeds = Annotated[list[int], AfterValidator(_unique_seeds)]
+"""The training seeds of a study or an ablation: each at most once (cells are paired by seed)."""
 
 
 class StrictSpec(BaseModel):
@@ -373,7 +392,7 @@ class StudySpec(SpecFile):
     scheduler: SchedulerSpec = Field(default_factory=SchedulerSpec, description="Section below.")
     trials: TrialsSpec = Field(description="Section below.")
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec, description="Section below.")
-    seeds: list[int] = Field(
+    seeds: UniqueSeeds = Field(
         default_factory=lambda: [0],
         min_length=1,
         description="Training seeds; several only with sampler grid, where the seed is one more grid "
@@ -393,13 +412,6 @@ class StudySpec(SpecFile):
         if not space:
             raise ValueError("is empty: give at least one dimension (with nothing to search, use overrides)")
         return space
-
-    @field_validator("seeds")
-    @classmethod
-    def _unique_seeds(cls, seeds: list[int]) -> list[int]:
-        if len(set(seeds)) != len(seeds):
-            raise ValueError(f"lists a seed twice: {seeds}")
-        return seeds
 
     @model_validator(mode="after")
     def _check(self) -> StudySpec:
