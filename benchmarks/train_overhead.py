@@ -5,12 +5,12 @@
 Trains the mini Refined-Det config on a synthetic HRSC2016 set three times, each
 with the same global batch and the same torch threads per process:
   plain:    mmdet's ``train_detector`` in this process (what ``train_local`` runs);
-  ray x1:   ``detlab.training.ray_trainer.fit`` with 1 worker (DDP over gloo, hooks,
+  ray x1:   ``detlab.training.ray_trainer.train`` with 1 worker (DDP over gloo, hooks,
             evaluation, MLflow recording to a local SQLite store, checkpoints);
   ray x2:   the same with 2 workers, each with half the batch.
 Every iteration's wall and CPU time (data loading included) is recorded by
 ``IterTimesHook``; steady state leaves out each epoch's first iteration and the first 3
-of the run. Ray's fixed startup (``fit()`` to the first iteration, less the plain loop's
+of the run. Ray's fixed startup (``train(FitRequest(...))`` to the first iteration, less the plain loop's
 own time to its first iteration) and the time of each ``ray.train.report`` (with the
 checkpoint upload; made once per evaluation) are reported apart from the iteration time. Goals: ray x1 / plain <= 1.05; scaling
 efficiency (t_x1 / (2 t_x2)) >= 0.8 -- which needs 2 idle cores. On a shared, busy
@@ -96,14 +96,16 @@ def run_plain(root: str, batch: int, epochs: int, threads: int, out: str, tag: s
 
 
 def run_ray(root: str, workers: int, batch: int, epochs: int, threads: int, out: str, uri: str) -> dict:
-    from detlab.training.ray_trainer import fit
+    from detlab.training.contract import FitRequest
+    from detlab.training.ray_trainer import DetectorOptions, train
 
     times = osp.join(out, f"ray{workers}.json")
     start = time.time()
-    result = fit(MINI, overrides(root, batch // workers, epochs), workers=workers, cpus_per_worker=threads,
-                 seed=0, mlflow_uri=uri, experiment="train-overhead", storage_path=osp.join(out, "ray"),
-                 name=f"x{workers}-{uuid.uuid4().hex[:8]}", resume=False, max_failures=0,
-                 hooks=[dict(type="IterTimesHook", out_file=times, priority="VERY_LOW")])
+    request = FitRequest(MINI, overrides(root, batch // workers, epochs), workers=workers, cpus_per_worker=threads,
+                         seed=0, mlflow_uri=uri, experiment="train-overhead", storage_path=osp.join(out, "ray"),
+                         name=f"x{workers}-{uuid.uuid4().hex[:8]}", resume=False, max_failures=0)
+    hooks = [dict(type="IterTimesHook", out_file=times, priority="VERY_LOW")]
+    result = train(request, DetectorOptions(hooks=hooks))
     stats = steady(times)
     stats["to_first_iter"] = stats["first_iter_at"] - start
     stats["fit_s"] = time.time() - start
@@ -163,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         print(row.format(label, r["wall"], r["cpu"], r["n"], r["to_first_iter"]))
     print(f"Ray 1 worker / plain, steady state: wall {one['wall'] / plain['wall']:.3f}x, "
           f"CPU {one['cpu'] / plain['cpu']:.3f}x (goal <= 1.05)")
-    print(f"Ray fixed startup: {one['to_first_iter'] - plain['to_first_iter']:.1f} s (fit() to first "
+    print(f"Ray fixed startup: {one['to_first_iter'] - plain['to_first_iter']:.1f} s (train() to first "
           f"iteration, less the plain loop's {plain['to_first_iter']:.1f} s); ray.init {ray_init_s:.1f} s")
     print(f"ray.train.report: mean {statistics.fmean(reports):.3f} s, max {max(reports):.3f} s over "
           f"{len(reports)} reports (RAY_TRAIN_HEALTH_CHECK_INTERVAL_S="

@@ -62,18 +62,33 @@ def test_component_cells_are_the_paper_repository_configs():
 
 
 def test_generated_study_is_a_grid_over_cells_and_seeds():
-    from detlab.specs import num_trials, parse_spec
+    from detlab.specs import decode_trial, num_trials, parse_spec, trial_cell
 
     spec = load_ablation(ABLATIONS / "components_smoke.yaml")
     cells = resolve_cells(spec)
     data = study_data(spec, cells, plan_of(spec, cells, trainer="toy", reuse=True))
     study = parse_spec(data)
     assert study.sampler.type == "grid" and num_trials(study) == 12
-    plan = data["overrides"]["+ablation.plan"]
-    assert set(plan["cells"]) == {"baseline", "cla", "frhead", "both"}
+    assert study.cells is not None and list(study.search_space) == ["cell"]
+    assert set(study.cells.cells) == {"baseline", "cla", "frhead", "both"}
     # each cell's data paths are rebased onto the ablation's root
     root = str(spec.resolve("data/synth_hrsc2016"))
-    assert plan["cells"]["cla"]["overrides"]["data.train.ann_file"].startswith(root)
+    assert study.cells.cells["cla"].overrides["data.train.ann_file"].startswith(root)
+    # a trial's cell is a label of the request, never a config override
+    overrides, seed = decode_trial(study, {"cell": "cla", "seed": 1})
+    assert "cell" not in overrides and seed == 1 and trial_cell(study, {"cell": "cla", "seed": 1}) == "cla"
+
+
+def test_a_grid_of_cells_must_search_exactly_its_cells():
+    from detlab.errors import UserError
+    from detlab.specs import parse_spec
+
+    spec = load_ablation(ABLATIONS / "components_smoke.yaml")
+    cells = resolve_cells(spec)
+    data = study_data(spec, cells, plan_of(spec, cells, trainer="toy", reuse=True))
+    data["search_space"]["cell"]["values"] = ["baseline", "cla"]
+    with pytest.raises(UserError, match="cells: the search space must be the one grid dimension 'cell'"):
+        parse_spec(data)
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -34,11 +34,12 @@ def ray_local():
 
 @pytest.fixture(scope="module")
 def trained(synth_hrsc, mlflow_server, ray_local, tmp_path_factory):
-    """`fit()` of the mini HRSC2016 config, one epoch on one Ray worker: a FINISHED run with a best checkpoint."""
-    from detlab.training.ray_trainer import fit
+    """`train()` of the mini HRSC2016 config, one epoch on one Ray worker: a FINISHED run with a best checkpoint."""
+    from detlab.training.contract import FitRequest
+    from detlab.training.ray_trainer import train
 
-    return fit(HRSC_MINI, hrsc_sets(synth_hrsc), workers=1, seed=0, mlflow_uri=mlflow_server.uri,
-               experiment="results", storage_path=tmp_path_factory.mktemp("ray"), name="mini", max_failures=0)
+    return train(FitRequest(HRSC_MINI, hrsc_sets(synth_hrsc), workers=1, seed=0, mlflow_uri=mlflow_server.uri,
+               experiment="results", storage_path=tmp_path_factory.mktemp("ray"), name="mini", max_failures=0))
 
 
 @pytest.fixture(scope="module")

@@ -30,14 +30,15 @@ OUTAGE_S = float(os.environ.get("DETLAB_TEST_OUTAGE_S", "30"))
 
 
 def run_in_thread(**kwargs):
-    """fit() in a thread (the test watches the run from outside); returns (thread, box)."""
-    from detlab.training.ray_trainer import fit
+    """train() in a thread (the test watches the run from outside); returns (thread, box)."""
+    from detlab.training.contract import FitRequest
+    from detlab.training.ray_trainer import train
 
     box: dict = {}
 
     def target():
         try:
-            box["result"] = fit(MINI, **kwargs)
+            box["result"] = train(FitRequest(MINI, **kwargs))
         except BaseException as err:  # noqa: BLE001 - handed to the test
             box["error"] = err
 
@@ -83,11 +84,12 @@ def state_dict(path: str):
 @pytest.fixture(scope="module")
 def baseline(synth_hrsc, mlflow_server, ray_local, tmp_path_factory):
     """The uninterrupted 2-worker run: the acceptance run, and the reference for the fault test."""
-    from detlab.training.ray_trainer import fit
+    from detlab.training.contract import FitRequest
+    from detlab.training.ray_trainer import train
 
-    return fit(MINI, tiny_sets(synth_hrsc, EPOCHS), workers=2, seed=0, mlflow_uri=mlflow_server.uri,
+    return train(FitRequest(MINI, tiny_sets(synth_hrsc, EPOCHS), workers=2, seed=0, mlflow_uri=mlflow_server.uri,
                experiment="acceptance", storage_path=tmp_path_factory.mktemp("ray"), name="baseline",
-               max_failures=1)
+               max_failures=1))
 
 
 def test_two_worker_run_is_recorded_in_mlflow(baseline, client):

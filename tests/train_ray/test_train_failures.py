@@ -58,12 +58,13 @@ def test_cli_bad_value_or_missing_path_one_line_exit_2(override, causes, synth_h
 def test_api_bad_value_or_missing_path_raises_one_line(override, causes, synth_hrsc, mlflow_server, client,
                                                        tmp_path):
     from detlab.errors import UserError
-    from detlab.training.ray_trainer import fit
+    from detlab.training.contract import FitRequest
+    from detlab.training.ray_trainer import train
 
     experiment = f"api-{override.split('=')[0]}"
     with pytest.raises(UserError) as info:
-        fit(MINI, tiny_sets(synth_hrsc) + [override], mlflow_uri=mlflow_server.uri, experiment=experiment,
-            storage_path=tmp_path)
+        train(FitRequest(MINI, tiny_sets(synth_hrsc) + [override], mlflow_uri=mlflow_server.uri, experiment=experiment,
+            storage_path=tmp_path))
     reason = str(info.value)
     assert "\n" not in reason and all(cause in reason for cause in causes), reason
     assert_failed_run(client, experiment, reason)
@@ -71,26 +72,28 @@ def test_api_bad_value_or_missing_path_raises_one_line(override, causes, synth_h
 
 def test_unknown_key_fails_before_any_run(mlflow_server, client, tmp_path):
     from detlab.errors import UserError
-    from detlab.training.ray_trainer import fit
+    from detlab.training.contract import FitRequest
+    from detlab.training.ray_trainer import train
 
     with pytest.raises(UserError, match=r"^--set model.bbox_head.no_such_key"):
-        fit(MINI, ["model.bbox_head.no_such_key=1"], mlflow_uri=mlflow_server.uri, experiment="unknown-key",
-            storage_path=tmp_path)
+        train(FitRequest(MINI, ["model.bbox_head.no_such_key=1"], mlflow_uri=mlflow_server.uri, experiment="unknown-key",
+            storage_path=tmp_path))
     assert client.get_experiment_by_name("unknown-key") is None
 
 
 def test_resume_needs_an_existing_run_and_a_new_run_a_new_name(synth_hrsc, mlflow_server, tmp_path):
     from detlab.errors import UserError
-    from detlab.training.ray_trainer import fit
+    from detlab.training.contract import FitRequest
+    from detlab.training.ray_trainer import train
 
     with pytest.raises(UserError, match="nothing to resume"):
-        fit(MINI, storage_path=tmp_path, name="never-ran", resume=True, mlflow_uri=mlflow_server.uri)
+        train(FitRequest(MINI, storage_path=tmp_path, name="never-ran", resume=True, mlflow_uri=mlflow_server.uri))
     with pytest.raises(UserError, match="nothing to resume: no run of"):
-        fit(MINI, storage_path=tmp_path, resume=True, mlflow_uri=mlflow_server.uri)
+        train(FitRequest(MINI, storage_path=tmp_path, resume=True, mlflow_uri=mlflow_server.uri))
     with pytest.raises(UserError):  # fails in preflight, but leaves the run folder behind
-        fit(MINI, tiny_sets(synth_hrsc) + [CASES[3][0]], storage_path=tmp_path, name="taken",
-            mlflow_uri=mlflow_server.uri, experiment="taken")
+        train(FitRequest(MINI, tiny_sets(synth_hrsc) + [CASES[3][0]], storage_path=tmp_path, name="taken",
+            mlflow_uri=mlflow_server.uri, experiment="taken"))
     with pytest.raises(UserError, match="already exists"):
-        fit(MINI, storage_path=tmp_path, name="taken", resume=False, mlflow_uri=mlflow_server.uri)
+        train(FitRequest(MINI, storage_path=tmp_path, name="taken", resume=False, mlflow_uri=mlflow_server.uri))
     with pytest.raises(UserError, match="other overrides"):
-        fit(MINI, ["runner.max_epochs=5"], storage_path=tmp_path, name="taken", mlflow_uri=mlflow_server.uri)
+        train(FitRequest(MINI, ["runner.max_epochs=5"], storage_path=tmp_path, name="taken", mlflow_uri=mlflow_server.uri))

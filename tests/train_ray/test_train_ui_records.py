@@ -14,11 +14,12 @@ pytestmark = pytest.mark.slow
 def test_training_run_has_datasets_system_metrics_and_kind(synth_hrsc, mlflow_server, client, ray_local,
                                                            tmp_path, monkeypatch):
     from detlab.tracking.links import KIND_TAG, TRAINING_KIND
-    from detlab.training.ray_trainer import fit
+    from detlab.training.contract import FitRequest
+    from detlab.training.ray_trainer import DetectorOptions, train
 
     monkeypatch.setenv("DETLAB_SYSTEM_METRICS_INTERVAL", "1")
-    result = fit(MINI, tiny_sets(synth_hrsc, 2), workers=1, seed=0, mlflow_uri=mlflow_server.uri,
-                 experiment="ui-records", storage_path=tmp_path / "ray", name="records")
+    result = train(FitRequest(MINI, tiny_sets(synth_hrsc, 2), workers=1, seed=0, mlflow_uri=mlflow_server.uri,
+                 experiment="ui-records", storage_path=tmp_path / "ray", name="records"))
     run = client.get_run(result.run_id)
     assert run.info.status == "FINISHED"
     assert client.get_experiment(run.info.experiment_id).tags[KIND_TAG] == TRAINING_KIND
@@ -34,6 +35,7 @@ def test_training_run_has_datasets_system_metrics_and_kind(synth_hrsc, mlflow_se
     assert "system/cpu_utilization_percentage" in system and "system/system_memory_usage_megabytes" in system
     assert len(client.get_metric_history(result.run_id, "system/cpu_utilization_percentage")) >= 1
 
-    off = fit(MINI, tiny_sets(synth_hrsc, 1), workers=1, seed=0, mlflow_uri=mlflow_server.uri,
-              experiment="ui-records", storage_path=tmp_path / "ray", name="no-system", system_metrics=False)
+    off = train(FitRequest(MINI, tiny_sets(synth_hrsc, 1), workers=1, seed=0, mlflow_uri=mlflow_server.uri,
+                           experiment="ui-records", storage_path=tmp_path / "ray", name="no-system"),
+                DetectorOptions(system_metrics=False))
     assert not [k for k in client.get_run(off.run_id).data.metrics if k.startswith("system/")]

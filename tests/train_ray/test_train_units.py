@@ -49,7 +49,7 @@ def test_flat_metrics_names_hrsc_and_dota():
 
 def test_failure_reason_is_one_line_naming_the_worker():
     from detlab.errors import UserError
-    from detlab.training.ray_trainer import failure_reason
+    from detlab.training.lifecycle import failure_reason
 
     class Wrapped(Exception):
         def __init__(self, cause):
@@ -65,7 +65,7 @@ def test_failure_reason_is_one_line_naming_the_worker():
 
 
 def test_overrides_normalize_to_typed_dicts():
-    from detlab.training.ray_trainer import normalize_overrides
+    from detlab.training.contract import normalize_overrides
 
     assert normalize_overrides(["a.b=0.6", "c=[1, 2]", "d=x"]) == {"a.b": 0.6, "c": [1, 2], "d": "x"}
     assert normalize_overrides({"a": 1}) == {"a": 1} and normalize_overrides(None) == {}

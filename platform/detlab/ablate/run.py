@@ -3,7 +3,7 @@
 The sweep runner does the work (Ray Tune grid over cells x seeds, one MLflow parent
 run, one child run per trial, resume by running the same command again); this module
 only compiles the definition into a study (study.py), picks the cell-aware trainer
-(trainer.py), and afterwards closes runs a killed driver left RUNNING and publishes
+(`detlab.sweep.cell_trainer` trains each cell), and afterwards closes runs a killed driver left RUNNING and publishes
 the report to the parent run.
 """
 
@@ -44,12 +44,12 @@ class AblateOptions:
 def sweep_options(opts: AblateOptions, study: Path, storage: Path, *, fresh: bool = False) -> SweepOptions:
     """How an ablation's generated grid study is run: the sweep runner with the cell trainer."""
     from detlab.sweep import SweepOptions
-    from detlab.sweep.cell_trainer import TRAINERS
+    from detlab.sweep.trainers import CELLS
 
     return SweepOptions(
         study=str(study),
         storage=str(storage),
-        trainer=TRAINERS[opts.trainer],
+        trainer=CELLS,
         address=opts.address,
         num_cpus=opts.num_cpus,
         fresh=fresh,
@@ -66,8 +66,8 @@ def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
     from detlab.ablate.study import plan_of, study_data, write_study
     from detlab.specs.ablation_cells import load_ablation, resolve_cells
     from detlab.sweep import run_sweep
-    from detlab.sweep.cell_trainer import TRAINERS
     from detlab.sweep.layout import default_storage
+    from detlab.sweep.trainers import TRAINERS
 
     out = out or sys.stdout
     if opts.trainer not in TRAINERS:

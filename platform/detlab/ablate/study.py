@@ -1,10 +1,9 @@
 """An ablation as a grid study the sweep runner (`detlab.sweep`) runs unchanged.
 
-The study's one grid dimension is the cell name (`+ablation.cell`, a key the configs
-lack), the seeds are the second; the plan (every cell's config, overrides and
-fingerprint) travels to the trials as the study override `+ablation.plan`, and the
-cell-aware trainer (`detlab.sweep.cell_trainer`) turns a trial's cell back into its own
-config and overrides. So cells may have different base configs while the sweep keeps
+The study's one grid dimension is the cell name (`cell`, a label), the seeds are the
+second; the plan (every cell's config, overrides and fingerprint) is the study's typed
+`cells` field (`CellGrid`), and the cells trainer (`detlab.sweep.cell_trainer`) trains a
+trial's cell with its own config and overrides. So cells may have different base configs while the sweep keeps
 one parent run, one child run per (cell, seed), resume and settling as for any study.
 Paths are written absolute, because the generated file lives in the sweep storage.
 """
@@ -13,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from detlab.specs.ablation import CELL_KEY, PLAN_KEY, AblationSpec
+from detlab.specs.ablation import AblationSpec
 from detlab.specs.ablation_cells import ResolvedCell
+from detlab.specs.study import CELL_DIM
 from detlab.sweep.data import cell_data_overrides
 from detlab.sweep.generated_study import write_study
 
@@ -22,7 +22,7 @@ __all__ = ["plan_of", "study_data", "write_study"]
 
 
 def plan_of(spec: AblationSpec, cells: list[ResolvedCell], *, trainer: str, reuse: bool) -> dict[str, Any]:
-    """What every trial needs to train its cell: plain values only (it is pickled and logged)."""
+    """The grid of cells (`CellGrid`, raw data): what every trial needs to train its cell."""
     out: dict[str, Any] = {
         "ablation": spec.name,
         "trainer": trainer,
@@ -48,8 +48,8 @@ def study_data(spec: AblationSpec, cells: list[ResolvedCell], plan: dict[str, An
         "description": spec.description or f"ablation {spec.name}",
         "base_config": cells[0].config,
         "dataset": dataset,
-        "overrides": {PLAN_KEY: plan},
-        "search_space": {CELL_KEY: {"type": "grid", "values": [c.name for c in cells]}},
+        "cells": plan,
+        "search_space": {CELL_DIM: {"type": "grid", "values": [c.name for c in cells]}},
         "objective": {"metric": spec.metric, "mode": "max"},
         "sampler": {"type": "grid"},
         "scheduler": {"type": "none"},

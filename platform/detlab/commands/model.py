@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from detlab.commands.options import add_mlflow_uri
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -21,11 +23,7 @@ def add_parser(subparsers) -> None:
     )
     r.add_argument("--run", required=True, metavar="RUN_ID", help="the training run")
     r.add_argument("--name", default=None, help="registered model name (omit: log the model only)")
-    r.add_argument(
-        "--mlflow-uri",
-        default=None,
-        help="tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)",
-    )
+    add_mlflow_uri(r)
     r.set_defaults(func=run_register)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from detlab.commands.options import add_model_source
+
 
 def add_parser(subparsers) -> None:
-    from detlab.inference.source import add_source_args
-
     p = subparsers.add_parser(
         "predict",
         help="detect on images with a trained model: per-image text, pictures, index.html",
@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
         "model's input (DOTA scenes) are cut into overlapping patches and merged back with rotated "
         "NMS. The output folder is written all or nothing. Prints JSON.",
     )
-    add_source_args(p)
+    add_model_source(p)
     p.add_argument("--images", required=True, nargs="+", metavar="DIR_OR_FILE", help="image folders and/or files")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--score-thr", type=float, default=0.3, help="keep detections scoring at least this (0.3)")

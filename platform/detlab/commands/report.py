@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from detlab.commands.options import add_sets, options_of
+
 DESCRIPTION = (
     "Rebuild the table of an ablation from MLflow alone: mean ± std over seeds per cell, the delta to the "
     "row above (or the baseline) with a paired test over seeds, the paper's number beside ours; missing "
@@ -19,14 +21,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("report", help="rebuild an ablation table from MLflow", description=DESCRIPTION)
     p.add_argument("ablation", help="ablation definition, e.g. experiments/ablations/components_smoke.yaml")
     p.add_argument("--format", dest="fmt", choices=FORMATS, default="md", help="what to print (default md)")
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="the same --set as given to `detlab ablate run` (they change the cells' fingerprints)",
-    )
+    add_sets(p, "the same --set as given to `detlab ablate run` (they change the cells' fingerprints)", "FIELD=VALUE")
     p.add_argument(
         "--tracking-uri",
         default=None,
@@ -61,17 +56,5 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from detlab.report import ReportOptions, make_report
 
-    make_report(
-        ReportOptions(
-            ablation=args.ablation,
-            sets=list(args.sets),
-            tracking_uri=args.tracking_uri,
-            trainer=args.trainer,
-            fmt=args.fmt,
-            out_dir=args.out_dir,
-            log_to_mlflow=args.log_to_mlflow,
-            diagnostics=args.diagnostics,
-            profile=args.profile,
-        )
-    )
+    make_report(options_of(ReportOptions, args, sets=list(args.sets)))
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from detlab.commands.options import add_sets, add_sweep_running, options_of
+
 DESCRIPTION = (
     "Run the study's trials with Ray Tune (OptunaSearch + ASHA; one Ray Train fit per trial) and record "
     "them in MLflow: one parent run for the study, one child run per trial. Without --address and "
@@ -23,61 +25,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "study's Optuna storage on 127.0.0.1 and print its link",
     )
     p.add_argument("--study", required=True, help="study spec, e.g. experiments/studies/cla_hrsc_smoke.yaml")
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="change a spec field by dotted path (repeatable), e.g. trials.num_samples=4",
-    )
-    p.add_argument(
-        "--storage",
-        default=None,
-        help="folder (shared storage on a cluster) for the study's Tune, Train and Optuna state "
+    add_sets(p, "change a spec field by dotted path (repeatable), e.g. trials.num_samples=4", "FIELD=VALUE")
+    add_sweep_running(
+        p,
+        storage_help="folder (shared storage on a cluster) for the study's Tune, Train and Optuna state "
         "(default: $DETLAB_SWEEP_STORAGE, else <repo>/sweeps; ~/detlab-sweeps in a Ray job)",
-    )
-    p.add_argument(
-        "--fresh",
-        action="store_true",
-        help="move an earlier sweep of this study aside and start over instead of resuming it",
-    )
-    p.add_argument(
-        "--synth-images",
-        type=int,
-        default=0,
-        metavar="N",
-        help="generate a synthetic dataset of N images at dataset.root where it is missing "
-        "(smoke sweeps; each node generates its own)",
-    )
-    p.add_argument(
-        "--address",
-        default=None,
-        help="Ray to use (default: $RAY_ADDRESS, else an embedded local Ray; 'auto': a cluster "
-        "started with `ray start` on this machine)",
-    )
-    p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the embedded Ray (default: all)")
-    p.add_argument(
-        "--trainer",
-        default="mmdet",
-        help="what a trial fits: mmdet (the detector, default), toy (a cheap synthetic objective "
-        "for testing the machinery) or module:function",
-    )
-    p.add_argument(
-        "--max-failures",
-        type=int,
-        default=3,
-        help="Ray Train worker-group restarts from the last checkpoint within a trial (default 3)",
-    )
-    p.add_argument(
-        "--trial-retries",
-        type=int,
-        default=2,
-        help="Tune restarts of a trial whose process died, e.g. with its node (default 2)",
-    )
-    p.add_argument("--progress-interval", type=float, default=20.0, help="seconds between progress tables (default 20)")
-    p.add_argument(
-        "--verbose", action="store_true", help="show the trials' own logs (mmdet, Ray Train) and third-party warnings"
+        fresh_help="move an earlier sweep of this study aside and start over instead of resuming it",
     )
     p.add_argument(
         "--port", type=int, default=8080, help="dashboard: port of optuna-dashboard (default 8080; 0 picks a free one)"
@@ -112,20 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.system_metrics:  # the trials' processes inherit it (local Ray)
         os.environ[SYSTEM_METRICS_ENV] = "0"
 
-    opts = SweepOptions(
-        study=args.study,
-        sets=list(args.sets),
-        storage=args.storage,
-        trainer=args.trainer,
-        address=args.address,
-        num_cpus=args.num_cpus,
-        fresh=args.fresh,
-        synth_images=args.synth_images,
-        max_failures=args.max_failures,
-        trial_retries=args.trial_retries,
-        progress_interval=args.progress_interval,
-        verbose=args.verbose,
-    )
+    opts = options_of(SweepOptions, args, sets=list(args.sets))
     try:
         outcome = run_sweep(opts)
     except KeyboardInterrupt:

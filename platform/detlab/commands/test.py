@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from detlab.commands.options import add_model_source
+
 
 def add_parser(subparsers) -> None:
-    from detlab.inference.source import add_source_args
-
     p = subparsers.add_parser(
         "test",
         help="test a trained model (run, registered model or checkpoint) on the val/test split",
@@ -19,7 +19,7 @@ def add_parser(subparsers) -> None:
         "experiment detlab-test tagged with its source; the Task1 files, PR curves and eval.json "
         "are its artifacts. Prints JSON.",
     )
-    add_source_args(p)
+    add_model_source(p)
     p.add_argument("--split", choices=["val", "test"], default="test", help="which data.<split> (default test)")
     p.add_argument(
         "--submission",

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from detlab.commands.options import add_mlflow_uri, add_sets
 from detlab.limits import PLACEMENT_TIMEOUT_S
 
 
@@ -19,14 +20,7 @@ def add_parser(subparsers) -> None:
         "a one-line reason.",
     )
     p.add_argument("--config", required=True, help="MMRotate config file (e.g. experiments/configs/...py)")
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value by dotted key (repeatable); unknown keys are errors",
-    )
+    add_sets(p, "override a config value by dotted key (repeatable); unknown keys are errors")
     p.add_argument("--workers", type=int, default=1, help="Ray Train workers (DDP processes), default 1")
     p.add_argument(
         "--gpus-per-worker", type=float, default=0.0, help="GPUs per worker (0: CPU training over gloo; >0: NCCL)"
@@ -38,11 +32,7 @@ def add_parser(subparsers) -> None:
         help="CPUs per worker (fractions allowed; torch threads = max(1, int(this)))",
     )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--mlflow-uri",
-        default=None,
-        help="tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)",
-    )
+    add_mlflow_uri(p)
     p.add_argument("--experiment", default=None, help="MLflow experiment (default: the config's name)")
     p.add_argument("--parent-run-id", default=None, help="record as a child of this MLflow run")
     p.add_argument(
@@ -97,29 +87,34 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from detlab.training.ray_trainer import fit
+    from detlab.training.contract import FitRequest
+    from detlab.training.ray_trainer import DetectorOptions, train
 
     names: list[str] = []
     try:
-        result = fit(
-            args.config,
-            args.sets,
-            workers=args.workers,
-            gpus_per_worker=args.gpus_per_worker,
-            cpus_per_worker=args.cpus_per_worker,
-            seed=args.seed,
-            mlflow_uri=args.mlflow_uri,
-            experiment=args.experiment,
-            parent_run_id=args.parent_run_id,
-            storage_path=args.storage,
-            name=args.name,
-            resume=True if args.resume else False,
-            max_failures=args.max_failures,
-            placement_timeout_s=args.placement_timeout,
-            keep_checkpoints=args.keep_checkpoints,
-            on_name=names.append,
-            on_run=_print_links,
-            system_metrics=None if args.system_metrics else False,
+        result = train(
+            FitRequest(
+                args.config,
+                args.sets,
+                workers=args.workers,
+                gpus_per_worker=args.gpus_per_worker,
+                cpus_per_worker=args.cpus_per_worker,
+                seed=args.seed,
+                mlflow_uri=args.mlflow_uri,
+                experiment=args.experiment,
+                parent_run_id=args.parent_run_id,
+                storage_path=args.storage,
+                name=args.name,
+                resume=True if args.resume else False,
+                max_failures=args.max_failures,
+                placement_timeout_s=args.placement_timeout,
+            ),
+            DetectorOptions(
+                keep_checkpoints=args.keep_checkpoints,
+                on_name=names.append,
+                on_run=_print_links,
+                system_metrics=None if args.system_metrics else False,
+            ),
         )
     except KeyboardInterrupt:
         where = f" --storage {args.storage}" if args.storage else ""

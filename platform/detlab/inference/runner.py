@@ -114,7 +114,7 @@ def infer_on_ray(
         try:
             part = ray.get(ref)
         except Exception as err:
-            from detlab.training.ray_trainer import failure_reason
+            from detlab.training.lifecycle import failure_reason
 
             raise UserError(f"--workers: shard {r} failed: {failure_reason(err)}") from None
         for i, res in zip(parts[r], part):

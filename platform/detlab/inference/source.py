@@ -142,24 +142,3 @@ def resolve(args, tracking_uri: str) -> ModelSource:
     if not args.config:
         raise UserError("--checkpoint needs --config (the config the checkpoint was trained with)")
     return from_files(args.checkpoint, args.config)
-
-
-def add_source_args(p) -> None:
-    """The model-source flags ``detlab test`` and ``detlab predict`` share."""
-    p.add_argument("--run", default=None, metavar="RUN_ID", help="a training run: its best checkpoint")
-    p.add_argument("--model", default=None, metavar="models:/NAME/VERSION", help="a registered model")
-    p.add_argument("--checkpoint", default=None, metavar="FILE", help="a checkpoint file (with --config)")
-    p.add_argument("--config", default=None, metavar="FILE", help="the config the checkpoint was trained with")
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value by dotted key (repeatable)",
-    )
-    p.add_argument(
-        "--mlflow-uri",
-        default=None,
-        help="tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)",
-    )

@@ -13,10 +13,13 @@ from detlab.specs.space import (
     num_trials,
     param_space,
     to_tune,
+    trial_cell,
     trial_resources,
 )
 from detlab.specs.study import (
+    CELL_DIM,
     SEED_KEY,
+    CellGrid,
     DatasetSpec,
     Dimension,
     MlflowSpec,
@@ -30,7 +33,9 @@ from detlab.specs.study import (
 )
 
 __all__ = [
+    "CELL_DIM",
     "SEED_KEY",
+    "CellGrid",
     "DatasetSpec",
     "Dimension",
     "MlflowSpec",
@@ -51,5 +56,6 @@ __all__ = [
     "param_space",
     "parse_spec",
     "to_tune",
+    "trial_cell",
     "trial_resources",
 ]

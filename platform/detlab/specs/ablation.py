@@ -17,12 +17,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from detlab.specs.study import DatasetSpec, MlflowSpec, ResourcesSpec, SpecFile, StrictSpec, UniqueSeeds
 
-__all__ = ["AblationSpec", "CellSpec", "SignificanceSpec", "DiagnosticsSpec", "CELL_KEY", "PLAN_KEY"]
-
-CELL_KEY = "+ablation.cell"
-"""The grid dimension of the generated study: a cell name (a key the configs lack, hence '+')."""
-PLAN_KEY = "+ablation.plan"
-"""The study override carrying every cell's resolved config and overrides to the trials."""
+__all__ = ["AblationSpec", "CellSpec", "SignificanceSpec", "DiagnosticsSpec"]
 
 
 class CellSpec(StrictSpec):

@@ -66,6 +66,8 @@ def check_against_config(spec: StudySpec) -> Config:
     except UserError as err:
         raise UserError(f"{src}: overrides.{err}") from None
     for key, dim in spec.search_space.items():
+        if spec.cells is not None:
+            break  # a grid of cells: each cell's overrides were checked against its own config
         for value in dim.candidates():
             try:
                 apply_overrides(cfg, {key: value}, source="")

@@ -20,9 +20,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from detlab.errors import UserError
-from detlab.specs.study import SEED_KEY, Dimension, StudySpec, choice_label, same_label
+from detlab.specs.study import CELL_DIM, SEED_KEY, Dimension, StudySpec, choice_label, same_label
 
-__all__ = ["to_tune", "param_space", "decode_trial", "grid_size", "num_trials", "trial_resources", "check_resources"]
+__all__ = [
+    "to_tune",
+    "param_space",
+    "decode_trial",
+    "trial_cell",
+    "grid_size",
+    "num_trials",
+    "trial_resources",
+    "check_resources",
+]
 
 
 def to_tune(dim: Dimension, *, exhaustive: bool = False) -> Any:
@@ -56,9 +65,12 @@ def param_space(spec: StudySpec) -> dict[str, Any]:
 
 
 def decode_trial(spec: StudySpec, config: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
-    """A trial's Tune config -> (all config overrides for it, in order: spec overrides then sampled; seed)."""
+    """A trial's Tune config -> (all config overrides for it, in order: spec overrides then sampled; seed).
+    A grid of cells' `cell` is a label, not an override: `trial_cell` gives it."""
     sampled: dict[str, Any] = {}
     for key, dim in spec.search_space.items():
+        if spec.cells is not None and key == CELL_DIM:
+            continue
         value = config[key]
         if dim.values is not None:
             value = next(v for v in dim.values if same_label(choice_label(v), value))
@@ -68,6 +80,11 @@ def decode_trial(spec: StudySpec, config: Mapping[str, Any]) -> tuple[dict[str, 
             value = float(value)
         sampled[key] = value
     return {**spec.overrides, **sampled}, int(config[SEED_KEY])
+
+
+def trial_cell(spec: StudySpec, config: Mapping[str, Any]) -> str | None:
+    """The cell a trial of a grid of cells trains (None in a study without `cells`)."""
+    return None if spec.cells is None else str(config[CELL_DIM])
 
 
 def grid_size(spec: StudySpec) -> int:

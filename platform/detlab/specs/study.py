@@ -37,6 +37,9 @@ __all__ = [
     "MlflowSpec",
     "StorageSpec",
     "ConfirmSpec",
+    "CellEntry",
+    "CellGrid",
+    "CELL_DIM",
     "CLA_BASELINE",
     "SEED_KEY",
     "choice_label",
@@ -44,6 +47,7 @@ __all__ = [
 ]
 
 SEED_KEY = "seed"
+CELL_DIM = "cell"  # the search dimension of a grid of cells (`StudySpec.cells`): a label, not a config key
 """Name of the training seed in a trial's Tune config; no search key may use it."""
 
 
@@ -344,6 +348,27 @@ class ConfirmSpec(StrictSpec):
         return {}
 
 
+class CellEntry(StrictSpec):
+    """One cell of a generated grid: its own base config and overrides."""
+
+    config: str = Field(description="Absolute path of the cell's base config.")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="The cell's overrides, in order.")
+    fingerprint: str = Field(
+        description="sha256 prefix of the cell's merged config and data: what a reused run must match."
+    )
+
+
+class CellGrid(StrictSpec):
+    """A grid of named cells with configs of their own: written by `detlab ablate` and a sweep's
+    confirmation stage, never by hand. The study's one search dimension is then `cell`."""
+
+    ablation: str = Field(description="The grid's name (the `detlab.ablation` tag of its runs).")
+    trainer: str = Field(description="The trainer each cell runs with (a `--trainer` name or module:function).")
+    reuse: bool = Field(True, description="A cell with a FINISHED run of the same fingerprint is not retrained.")
+    metric: str = Field(description="The metric the grid compares.")
+    cells: dict[str, CellEntry] = Field(min_length=1, description="Cell name -> cell.")
+
+
 class SpecFile(StrictSpec):
     """A whole spec file (a study, an ablation): it remembers the file it came from, for error lines,
     and the folder its relative paths start from (the repository root)."""
@@ -405,6 +430,11 @@ class StudySpec(SpecFile):
         description="A confirmation stage after the search (section below); null: none, the leaderboard's "
         "best single run is all there is.",
     )
+    cells: CellGrid | None = Field(
+        None,
+        description="Generated studies only (ablations, a confirmation stage): cells with configs of their "
+        "own; `search_space` is then the one grid dimension `cell` over their names.",
+    )
 
     @field_validator("search_space")
     @classmethod
@@ -415,6 +445,12 @@ class StudySpec(SpecFile):
 
     @model_validator(mode="after")
     def _check(self) -> StudySpec:
+        if self.cells is not None:
+            dim = self.search_space.get(CELL_DIM)
+            if set(self.search_space) != {CELL_DIM} or dim is None or dim.values != list(self.cells.cells):
+                raise ValueError(
+                    f"cells: the search space must be the one grid dimension {CELL_DIM!r} over the cells' names"
+                )
         fixed = {k.lstrip("+") for k in self.overrides}
         for key, dim in self.search_space.items():
             where = f"search_space.{key}"

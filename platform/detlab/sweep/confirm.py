@@ -29,7 +29,7 @@ from typing import Any
 
 from detlab.errors import UserError
 from detlab.specs import StudySpec
-from detlab.specs.study import ConfirmSpec
+from detlab.specs.study import CELL_DIM, ConfirmSpec
 from detlab.stats import PairedTest, paired_test
 
 __all__ = [
@@ -128,9 +128,8 @@ def pick_settings(spec: StudySpec, rows: list[dict]) -> list[Setting]:
 
 
 def plan_of(spec: StudySpec, settings: list[Setting], *, trainer: str, data_overrides: dict[str, Any]) -> dict:
-    """The ablation-trainer plan: each setting as a cell over the study's base config."""
-    from detlab.sweep.trainers import TRAINERS
-
+    """The grid of cells (`CellGrid`, raw data): each setting as a cell over the study's base config,
+    trained by the sweep's own trainer."""
     config = str(spec.resolve(spec.base_config))
     cells = {}
     for s in settings:
@@ -144,7 +143,6 @@ def plan_of(spec: StudySpec, settings: list[Setting], *, trainer: str, data_over
     return {
         "ablation": spec.name + SUFFIX,
         "trainer": trainer,
-        "inner": TRAINERS.get(trainer, trainer),
         "reuse": True,
         "metric": spec.objective.metric,
         "cells": cells,
@@ -153,16 +151,14 @@ def plan_of(spec: StudySpec, settings: list[Setting], *, trainer: str, data_over
 
 def study_data(spec: StudySpec, settings: list[Setting], plan: dict) -> dict[str, Any]:
     """The confirmation as a grid study (settings x seeds, no early stopping), like an ablation's."""
-    from detlab.specs.ablation import CELL_KEY, PLAN_KEY
-
     root = spec.dataset.root
     return {
         "name": spec.name + SUFFIX,
         "description": f"confirmation of {spec.name}: the top settings and the baseline over seeds",
         "base_config": str(spec.resolve(spec.base_config)),
         "dataset": {"name": spec.dataset.name, "root": str(spec.resolve(root)) if root else None},
-        "overrides": {PLAN_KEY: plan},
-        "search_space": {CELL_KEY: {"type": "grid", "values": [s.name for s in settings]}},
+        "cells": plan,
+        "search_space": {CELL_DIM: {"type": "grid", "values": [s.name for s in settings]}},
         "objective": spec.objective.model_dump(mode="json"),
         "sampler": {"type": "grid"},
         "scheduler": {"type": "none"},
@@ -304,14 +300,13 @@ def _raw(v: float | None) -> str:
 def trial_values(cspec: StudySpec, results: Any) -> dict[str, dict[int, float]]:
     """setting -> seed -> the objective's last reported value, for trials that ended without error."""
     from detlab.specs import SEED_KEY
-    from detlab.specs.ablation import CELL_KEY
 
     out: dict[str, dict[int, float]] = {}
     for result in results:
         config, last = result.config or {}, dict(result.metrics or {})
         value = last.get(cspec.objective.metric)
-        if result.error is None and isinstance(value, (int, float)) and CELL_KEY in config:
-            out.setdefault(str(config[CELL_KEY]), {})[int(config[SEED_KEY])] = float(value)
+        if result.error is None and isinstance(value, (int, float)) and CELL_DIM in config:
+            out.setdefault(str(config[CELL_DIM]), {})[int(config[SEED_KEY])] = float(value)
     return out
 
 
@@ -325,6 +320,7 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
     from detlab.sweep.data import dataset_overrides, dataset_root
     from detlab.sweep.generated_study import write_study
     from detlab.sweep.layout import StudyPaths
+    from detlab.sweep.trainers import CELLS
     from detlab.sweep.trial import TrialJob
     from detlab.sweep.tuner import build_tuner, restore_tuner
 
@@ -349,7 +345,7 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
         spec=cspec.model_dump(mode="json"),
         config=str(cspec.resolve(cspec.base_config)),
         data_overrides={},
-        trainer="detlab.sweep.cell_trainer:fit_mmdet",
+        trainer=CELLS,
         tracking_uri=state.tracking_uri,
         experiment=spec.experiment,
         parent_run_id=state.parent_run_id,

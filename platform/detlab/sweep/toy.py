@@ -5,8 +5,8 @@ whose plateau depends on the CLA/FRHead/lr values the way a tuned detector's mAP
 might (CLA on/off, an optimum for radius, k and the IoU thresholds at the paper's
 setting, the refine stage, its 1x3/3x1 branch and attention each helping, a high
 learning rate learning fast but ending lower), with per-seed noise, so paired
-comparisons over seeds see real, noisy differences. `fit` has the signature of
-`detlab.training.ray_trainer.fit` and the same life cycle (an MLflow child run
+comparisons over seeds see real, noisy differences. `train` is a `Trainer` (the contract
+of `detlab.training.contract`) with the detector's life cycle (an MLflow child run
 created on the driver and kept in the run folder, a TorchTrainer whose rank 0 logs
 per evaluation and reports with a checkpoint, the run closed by the driver), in
 seconds instead of minutes: sweeps run it with `--trainer toy`.
@@ -31,13 +31,18 @@ import os
 import os.path as osp
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from detlab.errors import UserError
-from detlab.limits import PLACEMENT_TIMEOUT_S
-from detlab.training.placement import bounded_failure_config, fit_bounded
+from detlab.atomic import atomic_write_text
+from detlab.config import load_config, parse_value
+from detlab.tracking import RunRecorder, workers_spool
+from detlab.tracking.context import flatten, run_params
+from detlab.training.contract import FitOutcome, FitRequest
+from detlab.training.lifecycle import TrainingRun, locate
+from detlab.training.placement import bounded_failure_config, fit_bounded, record_worker_group
+
+DEFAULT_STORAGE = osp.join("work_dirs", "toy")
 
 METRIC = "val/mAP_voc07"
 CLA = "model.train_cfg.assigner.cross_grid"
@@ -127,8 +132,6 @@ def _normal(key: str) -> float:
 def config_values(cfg: Any) -> dict[str, Any]:
     """The SHAPE keys of a merged config, and its schedule in evaluations. Switches the config
     lacks are off: no CrossGridAssigner means no CLA, a head without FRHead's parts has none."""
-    from detlab.tracking.context import flatten
-
     flat = flatten(cfg)
     out = {k: flat.get(k) for k in SHAPE}
     if flat.get("model.train_cfg.assigner.type") != "CrossGridAssigner":
@@ -144,119 +147,59 @@ def config_values(cfg: Any) -> dict[str, Any]:
     return out
 
 
-@dataclass
-class ToyFitResult:
-    run_id: str
-    name: str
-    path: str
-    tracking_uri: str
-    metrics: dict[str, Any]
-
-
-def fit(
-    config: str | os.PathLike,
-    overrides: Mapping[str, Any] | Sequence[str] = (),
-    *,
-    workers: int = 1,
-    gpus_per_worker: float = 0.0,
-    cpus_per_worker: float = 1.0,
-    seed: int = 0,
-    mlflow_uri: str | None = None,
-    experiment: str | None = None,
-    parent_run_id: str | None = None,
-    run_name: str | None = None,
-    storage_path: str | os.PathLike | None = None,
-    name: str | None = None,
-    resume: bool | None = None,
-    max_failures: int = 3,
-    placement_timeout_s: float = PLACEMENT_TIMEOUT_S,
-    callbacks: Sequence[Any] = (),
-    **_: Any,
-) -> ToyFitResult:
-    """`ray_trainer.fit`'s contract over the toy objective (see the module doc)."""
+def train(request: FitRequest) -> FitOutcome:
+    """The detector trainer's contract over the toy objective (see the module doc)."""
     from ray.train import CheckpointConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    from detlab.config import load_config
-    from detlab.tracking import RunRecorder, resolve_tracking_uri, workers_spool
-    from detlab.tracking.context import run_params
-    from detlab.training.ray_trainer import failure_reason, normalize_overrides
-    from detlab.training.run_record import RunRecord
-
-    config = osp.abspath(os.fspath(config))
-    wanted = normalize_overrides(overrides)
-    storage = osp.abspath(os.fspath(storage_path or "work_dirs/toy"))
-    name = name or f"toy-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = osp.join(storage, name)
-    record = RunRecord.load(run_dir)
-    if record is not None:
-        wanted, seed = record.overrides, record.seed
-    cfg = load_config(config, wanted, import_custom_modules=False)
-    uri = resolve_tracking_uri(mlflow_uri or (record.tracking_uri if record else None))
+    place = locate(request, DEFAULT_STORAGE)
+    cfg = load_config(request.config, place.overrides, import_custom_modules=False)
     spool = workers_spool()  # the machine's spool, as mmdet trials
-    pid_dir = osp.join(run_dir, "detlab", "workers")
-    if record is None:
-        run_id = RunRecorder.create_run(
-            experiment or "toy",
-            run_name or name,
-            parent_run_id=parent_run_id,
-            tags={"detlab.trainer": "toy", "detlab.ray.run_dir": run_dir},
-            tracking_uri=uri,
-            print_hint=False,
-        )
-        RunRecord(run_id, uri, experiment or "toy", config, wanted, seed).save(run_dir)
-    else:
-        run_id = record.run_id
+    run = TrainingRun.open(place, request, tags={"detlab.trainer": "toy"}, spool=spool, print_hint=False)
+    pid_dir = osp.join(place.run_dir, "detlab", "workers")
     spec = {
         "values": config_values(cfg),
-        "seed": seed,
-        "run_id": run_id,
-        "uri": uri,
+        "seed": place.seed,
+        "run_id": run.run_id,
+        "uri": run.tracking_uri,
         "spool": spool,
-        "params": {k: v for k, v in run_params(wanted, cfg).items()},
+        "params": dict(run_params(place.overrides, cfg)),
         "eval_s": float(os.environ.get("DETLAB_TOY_EVAL_S", "0.3")),
         "crash": os.environ.get("DETLAB_TOY_CRASH", ""),
         "pid_dir": pid_dir,
     }
-    resources = {"CPU": cpus_per_worker, **({"GPU": gpus_per_worker} if gpus_per_worker else {})}
+    workers, gpus = request.workers, request.gpus_per_worker
+    resources = {"CPU": request.cpus_per_worker, **({"GPU": gpus} if gpus else {})}
     trainer = TorchTrainer(
         _loop,
         train_loop_config=spec,
-        scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpus_per_worker > 0, resources_per_worker=resources),
+        scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpus > 0, resources_per_worker=resources),
         run_config=RunConfig(
-            name=name,
-            storage_path=storage,
-            callbacks=list(callbacks),
-            failure_config=bounded_failure_config(max_failures, placement_timeout_s),
+            name=place.name,
+            storage_path=place.storage,
+            callbacks=list(request.callbacks),
+            failure_config=bounded_failure_config(request.max_failures, request.placement_timeout_s),
             checkpoint_config=CheckpointConfig(num_to_keep=1),
         ),
     )
-
-    def close(status: str, error: str | None = None) -> None:
-        RunRecorder.close_run(run_id, status, error=error, tracking_uri=uri, spool_dir=spool)
-
     inline = os.environ.get("DETLAB_TOY_INLINE") == "1" and workers == 1
     try:
         if inline:
-            path, metrics = run_dir, _inline(spec, osp.join(run_dir, "detlab", "toy_state.json"))
+            path, metrics = place.run_dir, _inline(spec, osp.join(place.run_dir, "detlab", "toy_state.json"))
         else:
             result = fit_bounded(
-                trainer, pid_dir, workers=workers, resources=resources, placement_timeout_s=placement_timeout_s
+                trainer, pid_dir, workers=workers, resources=resources, placement_timeout_s=request.placement_timeout_s
             )
             path, metrics = result.path, dict(result.metrics or {})
     except BaseException as err:
-        reason = failure_reason(err)
-        close("FAILED", reason)
-        raise UserError(reason) from err
-    close("FINISHED")
-    return ToyFitResult(run_id, name, path, uri, metrics)
+        raise run.fail(err) from err
+    run.close("FINISHED")
+    return FitOutcome(run.run_id, place.name, path, run.tracking_uri, metrics)
 
 
 def _crashes(values: Mapping[str, Any], rule: str) -> bool:
     if "=" not in rule:
         return False
-    from detlab.config import parse_value
-
     key, _, value = rule.partition("=")
     return key in values and values[key] == parse_value(value)
 
@@ -264,8 +207,6 @@ def _crashes(values: Mapping[str, Any], rule: str) -> bool:
 def _loop(spec: dict[str, Any]) -> None:
     """One Ray Train worker: an evaluation every `eval_s` seconds, resumable from its checkpoint."""
     import ray.train
-
-    from detlab.training.placement import record_worker_group
 
     rank = ray.train.get_context().get_world_rank()
     start = 0
@@ -292,8 +233,6 @@ def _inline(spec: dict[str, Any], state_file: str) -> dict[str, Any]:
     trial; the evaluation reached is kept in `state_file`, so a retried trial resumes there."""
     from ray.tune.trainable.trainable_fn_utils import _in_tune_session
 
-    from detlab.atomic import atomic_write_text
-
     start = json.loads(open(state_file).read())["evaluation"] if osp.isfile(state_file) else 0
     in_tune = _in_tune_session()
     last: dict[str, Any] = {}
@@ -312,8 +251,6 @@ def _inline(spec: dict[str, Any], state_file: str) -> dict[str, Any]:
 
 def _evaluate(spec: dict[str, Any], rank: int, start: int, report: Callable[[dict[str, Any], int], None]) -> None:
     """Evaluations `start + 1 ..`: the objective logged by this rank's recorder and reported."""
-    from detlab.tracking import RunRecorder
-
     values, total = spec["values"], spec["values"]["evaluations"]
     rec = RunRecorder.for_rank(rank, spec["run_id"], tracking_uri=spec["uri"], spool_dir=spec["spool"])
     if rank == 0 and start == 0:

@@ -1,23 +1,32 @@
-"""Which `fit` a trial calls: the detector (`mmdet`, the default), the toy objective (`toy`,
-for tests and benchmarks of the machinery), or any `module:function` with fit's signature."""
+"""Which trainer a trial calls: the detector (`mmdet`, the default), the toy objective (`toy`,
+for tests and benchmarks of the machinery), `cells` (a grid of cells: ablations and the
+confirmation stage, each cell trained by the grid's own trainer), or any `module:function`
+that is a `detlab.training.contract.Trainer`."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import Any
 
 from detlab.errors import UserError
+from detlab.sweep import toy
+from detlab.sweep.cell_trainer import CellTrainer
+from detlab.training import ray_trainer
+from detlab.training.contract import Trainer
 
-TRAINERS = {"mmdet": "detlab.training.ray_trainer:fit", "toy": "detlab.sweep.toy:fit"}
+TRAINERS: dict[str, Trainer] = {"mmdet": ray_trainer.train, "toy": toy.train}
+CELLS = "cells"  # the trainer of grid-of-cells studies (`StudySpec.cells`)
 
 
-def resolve_trainer(name: str) -> Callable[..., Any]:
-    target = TRAINERS.get(name, name)
-    module, _, attr = target.partition(":")
+def resolve_trainer(name: str) -> Trainer:
+    if name == CELLS:
+        return CellTrainer(resolve_trainer)
+    if name in TRAINERS:
+        return TRAINERS[name]
+    module, _, attr = name.partition(":")
     if not attr:
-        raise UserError(f"--trainer {name!r}: choose {', '.join(TRAINERS)} or give module:function")
+        raise UserError(f"--trainer {name!r}: choose {', '.join([*TRAINERS, CELLS])} or give module:function")
     try:
-        return getattr(importlib.import_module(module), attr)
+        trainer: Trainer = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as err:
-        raise UserError(f"--trainer {name!r}: cannot load {target} ({err})") from None
+        raise UserError(f"--trainer {name!r}: cannot load {name} ({err})") from None
+    return trainer

@@ -11,7 +11,7 @@ spent) leaves a marker, so Tune's retries, meant for lost nodes, do not train it
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +38,13 @@ class TrialJob:
     spec: dict[str, Any]  # StudySpec.model_dump(mode="json")
     config: str  # base config, absolute
     data_overrides: dict[str, Any]  # dataset.root rebased onto the config's data paths
-    trainer: str  # detlab.sweep.trainers name
+    trainer: str  # a detlab.sweep.trainers name or module:function
     tracking_uri: str  # absolute
     experiment: str
     parent_run_id: str | None
     train_storage: str  # Ray Train runs, one folder per trial id
     max_failures: int = 3  # worker-group restarts inside one fit
     synth: tuple[str, str, int] | None = None  # (dataset, root, images) to generate where missing
-    extra: dict[str, Any] = field(default_factory=dict)  # more keyword arguments for fit
 
     def run_dir(self, trial_id: str) -> Path:
         return Path(self.train_storage) / trial_id
@@ -62,12 +61,14 @@ def make_trainable(job: TrialJob) -> Callable[[dict[str, Any]], None]:
         from ray import tune
         from ray.tune.integration.ray_train import TuneReportCallback
 
-        from detlab.specs import decode_trial, parse_spec
+        from detlab.specs import decode_trial, parse_spec, trial_cell
         from detlab.sweep.data import ensure_synthetic
         from detlab.sweep.trainers import resolve_trainer
+        from detlab.training.contract import CellRun, FitRequest
 
         spec = parse_spec(job.spec)
         overrides, seed = decode_trial(spec, config)
+        cell = trial_cell(spec, config)
         ctx = tune.get_context()
         trial_id = ctx.get_trial_id()
         marker = job.run_dir(trial_id) / FAILED_MARKER
@@ -75,28 +76,29 @@ def make_trainable(job: TrialJob) -> Callable[[dict[str, Any]], None]:
             raise TrialFailed(marker.read_text().strip())
         if job.synth is not None:
             ensure_synthetic(*job.synth)
-        fit = resolve_trainer(job.trainer)
+        train = resolve_trainer(job.trainer)
         res = spec.resources
+        request = FitRequest(
+            job.config,
+            {**job.data_overrides, **overrides},
+            seed=seed,
+            workers=res.workers_per_trial,
+            gpus_per_worker=res.gpus_per_worker,
+            cpus_per_worker=res.cpus_per_worker,
+            mlflow_uri=job.tracking_uri,
+            experiment=job.experiment,
+            parent_run_id=job.parent_run_id,
+            run_name=ctx.get_trial_name(),
+            storage_path=job.train_storage,
+            name=trial_id,
+            resume=None,
+            max_failures=job.max_failures,
+            placement_timeout_s=res.placement_timeout_s,
+            callbacks=[TuneReportCallback()],
+            cell=CellRun(spec.cells, cell) if spec.cells is not None and cell is not None else None,
+        )
         try:
-            fit(
-                job.config,
-                {**job.data_overrides, **overrides},
-                workers=res.workers_per_trial,
-                gpus_per_worker=res.gpus_per_worker,
-                cpus_per_worker=res.cpus_per_worker,
-                seed=seed,
-                mlflow_uri=job.tracking_uri,
-                experiment=job.experiment,
-                parent_run_id=job.parent_run_id,
-                run_name=ctx.get_trial_name(),
-                storage_path=job.train_storage,
-                name=trial_id,
-                resume=None,
-                max_failures=job.max_failures,
-                placement_timeout_s=res.placement_timeout_s,
-                callbacks=[TuneReportCallback()],
-                **job.extra,
-            )
+            train(request)
         except UserError as err:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(str(err).splitlines()[0] if str(err) else type(err).__name__)

@@ -2,7 +2,7 @@
 blocking or failing training because of tracking.
 
 Every call is first appended to a local journal (fsync'ed JSONL, see journal.py)
-and returns; a background thread sends the journal to MLflow in order, retrying
+and returns; a background thread (sender.py) sends the journal to MLflow in order, retrying
 with backoff while the server is unreachable. The user is warned once when the
 server goes away and once when it is back. `finish()` waits a bounded time for
 the journal to drain; what is left is sent by `detlab mlflow sync` later.
@@ -25,19 +25,16 @@ import os
 import shutil
 import socket
 import tempfile
-import threading
 import time
 import uuid
 import weakref
-from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from detlab.limits import MLFLOW_CREATE_RUN_S, MLFLOW_FLUSH_S, SESSION_EXIT_S
 from detlab.tracking import client as mlclient
 from detlab.tracking.client import one_line
-from detlab.tracking.delivery import Delivery, next_group
 from detlab.tracking.journal import Journal, Op
 from detlab.tracking.params import (
     MAX_METRICS_PER_BATCH,
@@ -48,7 +45,7 @@ from detlab.tracking.params import (
     clean_tags,
     redact,
 )
-from detlab.tracking.replay import replay_session
+from detlab.tracking.sender import Sender
 from detlab.tracking.uri import print_hint_once, resolve_tracking_uri
 
 log = logging.getLogger("detlab.tracking")
@@ -93,6 +90,18 @@ def _never_raise(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class RecorderOptions(TypedDict, total=False):
+    """`RunRecorder`'s keyword arguments, for the constructors that pass them on."""
+
+    tracking_uri: str | None
+    spool_dir: str | os.PathLike | None
+    flush_timeout: float
+    count_attempt: bool
+    max_backoff: float
+    durable: bool
+    await_sessions_s: float
+
+
 class RunRecorder:
     """Records one MLflow run from one process (rank 0). Thread-safe; calls return at once."""
 
@@ -119,18 +128,7 @@ class RunRecorder:
         return mlclient.create_run(uri, experiment, run_name, parent_run_id=parent_run_id, tags=tags, timeout=timeout)
 
     @classmethod
-    def attach(
-        cls,
-        run_id: str,
-        *,
-        tracking_uri: str | None = None,
-        spool_dir: str | os.PathLike | None = None,
-        flush_timeout: float = MLFLOW_FLUSH_S,
-        count_attempt: bool = True,
-        max_backoff: float = 5.0,
-        durable: bool = True,
-        await_sessions_s: float = 0.0,
-    ) -> RunRecorder:
+    def attach(cls, run_id: str, **options: Unpack[RecorderOptions]) -> RunRecorder:
         """Resume `run_id` in this process (never contacts MLflow synchronously).
 
         `count_attempt=True` (a training process) records an attempt: the run is set
@@ -139,27 +137,23 @@ class RunRecorder:
         theirs on this node that are still locked (a process on its way out) are waited for up to
         that long, then delivered before this session's own operations.
         """
-        return cls(
-            run_id,
-            tracking_uri=tracking_uri,
-            spool_dir=spool_dir,
-            flush_timeout=flush_timeout,
-            count_attempt=count_attempt,
-            max_backoff=max_backoff,
-            durable=durable,
-            await_sessions_s=await_sessions_s,
-        )
+        return cls(run_id, **options)
 
     @classmethod
     def close_run(
-        cls, run_id: str, status: str = "FAILED", error: BaseException | str | None = None, **attach_kwargs: Any
+        cls,
+        run_id: str,
+        status: str = "FAILED",
+        error: BaseException | str | None = None,
+        **attach_kwargs: Unpack[RecorderOptions],
     ) -> bool:
         """Driver side: end a run whose training process could not (crash, all retries spent)."""
         attach_kwargs.setdefault("await_sessions_s", SESSION_EXIT_S)
-        return cls.attach(run_id, count_attempt=False, **attach_kwargs).finish(status, error=error)
+        attach_kwargs["count_attempt"] = False
+        return cls.attach(run_id, **attach_kwargs).finish(status, error=error)
 
     @classmethod
-    def for_rank(cls, rank: int, run_id: str, **attach_kwargs: Any) -> RunRecorder | NullRecorder:
+    def for_rank(cls, rank: int, run_id: str, **attach_kwargs: Unpack[RecorderOptions]) -> RunRecorder | NullRecorder:
         """A recorder on rank 0, a do-nothing stand-in elsewhere: other ranks never touch MLflow."""
         return cls.attach(run_id, **attach_kwargs) if rank == 0 else NullRecorder(run_id)
 
@@ -177,11 +171,9 @@ class RunRecorder:
         await_sessions_s: float = 0.0,
     ) -> None:
         self.run_id = run_id
-        self.await_sessions_s = await_sessions_s
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
         self.spool_dir = Path(spool_dir).resolve() if spool_dir else default_spool_dir()
         self.flush_timeout = flush_timeout
-        self.max_backoff = max_backoff
         self.started = time.time()
         header = {"tracking_uri": self.tracking_uri, "started": self.started}
         try:
@@ -193,19 +185,20 @@ class RunRecorder:
             )
             self.spool_dir = fallback
             self.journal = Journal.create(self.spool_dir, run_id, header, durable=durable)
-        self._pending: deque[Op] = deque()
-        self._cv = threading.Condition()
-        self._wake = threading.Event()
-        self._draining = False  # finish() called: the sender exits once the queue is empty
-        self._abandon = False  # flush time is up: the sender exits now
         self._finished = False
         self._delivered = False
-        self._down_since: float | None = None
-        self._in_doubt = False
         self._warned: set[str] = set()
         self._logged_params: dict[str, str] = {}
         self._full_params: dict[str, str] = {}
-        self.rejected = 0
+        self.sender = Sender(
+            self.journal,
+            run_id,
+            self.tracking_uri,
+            self.spool_dir,
+            max_backoff=max_backoff,
+            await_sessions_s=await_sessions_s,
+            warn_once=self._warn_once,
+        )
         self.attempt_id: str | None = None
         self._attempt_info: dict[str, Any] = {}
         if count_attempt:
@@ -217,8 +210,7 @@ class RunRecorder:
                 "started": self.started,
             }
             self._append({"op": "attempt", "attempt_id": self.attempt_id, "info": self._attempt_info})
-        self._thread = threading.Thread(target=self._sender, name=f"mlflow-sender-{run_id[:8]}", daemon=True)
-        self._thread.start()
+        self.sender.start()
         atexit.register(_flush_at_exit, weakref.ref(self))
 
     # -- what training calls --------------------------------------------------------------
@@ -339,16 +331,7 @@ class RunRecorder:
     # -- ending -------------------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
         """Wait up to `timeout` s (default: flush_timeout) until everything queued is sent."""
-        deadline = time.monotonic() + (self.flush_timeout if timeout is None else timeout)
-        self._wake.set()  # cut a backoff sleep short
-        with self._cv:
-            while self._pending and self._thread.is_alive():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cv.wait(min(left, 0.5))
-                self._wake.set()
-            return not self._pending
+        return self.sender.flush(self.flush_timeout if timeout is None else timeout)
 
     def finish(
         self, status: str = "FINISHED", error: BaseException | str | None = None, timeout: float | None = None
@@ -410,7 +393,12 @@ class RunRecorder:
 
     @property
     def pending_count(self) -> int:
-        return len(self._pending)
+        return len(self.sender.pending)
+
+    @property
+    def rejected(self) -> int:
+        """Items MLflow refused for good (listed in the run's *.rejected.jsonl)."""
+        return self.sender.rejected
 
     @property
     def journal_path(self) -> Path:
@@ -431,24 +419,14 @@ class RunRecorder:
                 one_line(e),
             )
             seq = -1
-        with self._cv:
-            self._pending.append({"seq": seq, **op})
-            self._cv.notify_all()
+        self.sender.push({"seq": seq, **op})
 
     def _stop(self, timeout: float | None) -> bool:
-        with self._cv:
-            self._draining = True
-            self._cv.notify_all()
-        delivered = self.flush(timeout)
-        self._abandon = True
-        self._wake.set()
-        with self._cv:
-            self._cv.notify_all()
-        self._thread.join(timeout=mlclient.HTTP_TIMEOUT_S + 5)  # an in-flight request ends by then
-        if delivered and not self._thread.is_alive():
+        delivered, stopped = self.sender.stop(self.flush_timeout if timeout is None else timeout)
+        if delivered and stopped:
             self.journal.remove()
         else:
-            pending = len(self._pending)
+            pending = len(self.sender.pending)
             where = "" if self.spool_dir == default_spool_dir() else f" --spool {self.spool_dir}"
             log.warning(
                 "MLflow at %s: %d operation(s) of run %s not delivered; kept in %s. "
@@ -459,7 +437,7 @@ class RunRecorder:
                 self.journal.path,
                 where,
             )
-            if not self._thread.is_alive():
+            if stopped:
                 self.journal.unlock()
         if self.rejected:
             log.warning(
@@ -469,128 +447,6 @@ class RunRecorder:
                 self.journal.run_dir,
             )
         return delivered
-
-    def _sender(self) -> None:
-        """Background thread: older sessions of this run left on this node first, then ours."""
-        try:
-            client = mlclient.make_client(self.tracking_uri)
-            delivery = Delivery(client, self.run_id)
-            self._drain_leftovers(delivery)
-            self._drain_own(delivery)
-        except Exception as e:  # pragma: no cover - a bug here must not kill silently
-            log.warning(
-                "MLflow recording: sender stopped (%s); unsent operations stay in %s", one_line(e), self.journal.path
-            )
-
-    def _drain_own(self, delivery: Delivery) -> None:
-        backoff = 0.5
-        while True:
-            with self._cv:
-                while not self._pending and not self._draining and not self._abandon:
-                    self._cv.wait()
-                if self._abandon or (not self._pending and self._draining):
-                    return
-                ops = [self._pending[i] for i in range(min(len(self._pending), 2000))]
-            group = next_group(ops)
-            try:
-                rejected = delivery.send(group, in_doubt=self._in_doubt)
-            except Exception as e:
-                self._in_doubt = True  # part of it may have landed: check before resending metrics
-                self._note_down(e)
-                if self._sleep(backoff):
-                    return
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
-            backoff, self._in_doubt = 0.5, False
-            self._note_rejected(rejected)
-            last = max(op["seq"] for op in group)
-            if last >= 0:
-                self.journal.set_acked(last)
-            with self._cv:
-                for _ in group:
-                    self._pending.popleft()
-                self._cv.notify_all()
-            self._note_up()
-
-    def _drain_leftovers(self, delivery: Delivery) -> None:
-        """Sessions of this run whose process died (unlocked) before delivering everything; with
-        `await_sessions_s`, also those still locked, claimed as their processes exit."""
-        held = [j for j in Journal.sessions(self.spool_dir, self.run_id) if j.session != self.journal.session]
-        deadline = time.monotonic() + self.await_sessions_s
-        while held:
-            for j in [j for j in held if j.claim()]:
-                held.remove(j)
-                if not self._replay_leftover(j, delivery):
-                    return
-            if not held or time.monotonic() >= deadline or self._sleep(0.5):
-                break
-        if held and self.await_sessions_s > 0:
-            log.warning(
-                "MLflow recording: %d session(s) of run %s still held by a live process after %.0f s "
-                "(%s); they stay in the spool for `detlab mlflow sync`",
-                len(held),
-                self.run_id,
-                self.await_sessions_s,
-                ", ".join(str(j.path) for j in held),
-            )
-
-    def _replay_leftover(self, j: Journal, delivery: Delivery) -> bool:
-        """Send a claimed session, retrying while MLflow is down; False when the sender must stop."""
-        backoff = 0.5
-        while True:
-            try:
-                result = replay_session(j, delivery, in_doubt=True)
-                self._note_rejected(result.rejected, record=False)  # listed in j's own file
-                j.remove()
-                self._note_up()
-                return True
-            except Exception as e:
-                self._note_down(e)
-                if self._sleep(backoff):
-                    j.unlock()
-                    return False
-                backoff = min(backoff * 2, self.max_backoff)
-
-    def _sleep(self, seconds: float) -> bool:
-        """Backoff wait, cut short by flush(); True when the sender must stop now."""
-        if self._abandon:
-            return True
-        self._wake.wait(seconds)
-        self._wake.clear()
-        return self._abandon
-
-    def _note_down(self, err: BaseException) -> None:
-        if self._down_since is None:
-            self._down_since = time.monotonic()
-            log.warning(
-                "MLflow at %s unreachable (%s); buffering to %s; will retry",
-                self.tracking_uri,
-                one_line(err, 160),
-                self.journal.path,
-            )
-
-    def _note_up(self) -> None:
-        if self._down_since is not None:
-            log.warning(
-                "MLflow at %s reachable again after %.0f s; buffered operations are being sent",
-                self.tracking_uri,
-                time.monotonic() - self._down_since,
-            )
-            self._down_since = None
-
-    def _note_rejected(self, rejected: list, record: bool = True) -> None:
-        for op, why in rejected:
-            if record:
-                self.journal.record_rejected(op, why)
-            self.rejected += 1
-            self._warn_once(
-                "rejected",
-                "MLflow refused part of run %s for good (%s); continuing, "
-                "refused items are listed in %s/*.rejected.jsonl",
-                self.run_id,
-                why,
-                self.journal.run_dir,
-            )
 
     def _warn_once(self, key: str, msg: str, *args: Any) -> None:
         if key not in self._warned:
