@@ -17,7 +17,7 @@ from typing import Any
 from detlab.config import OverrideError, apply_overrides, load_config
 from detlab.errors import UserError
 from detlab.specs.ablation import AblationSpec, CellSpec
-from detlab.specs.files import load_spec_file, validate_spec
+from detlab.specs.files import load_base_config, load_spec_file, validate_spec
 
 __all__ = ["ResolvedCell", "load_ablation", "parse_ablation", "resolve_cells", "fingerprint"]
 
@@ -79,12 +79,7 @@ def _resolve(spec: AblationSpec, index: int, cell: CellSpec, table: dict[str, di
         base = base or table[cell.variant]["base"]
     assert base is not None  # the model requires base_config or variant
     path = spec.resolve(base)
-    if not path.is_file():
-        raise UserError(f"{where}: base_config: no such file {base} (relative to {spec.root})")
-    try:
-        cfg = load_config(path, import_custom_modules=False)
-    except UserError as err:
-        raise UserError(f"{where}: base_config: {err}") from None
+    cfg = load_base_config(spec, base, where)
     layers = [("overrides", spec.overrides), (f"variant {cell.variant}", variant_set), ("overrides", cell.overrides)]
     merged: dict[str, Any] = {}
     for label, layer in layers:

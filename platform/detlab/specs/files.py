@@ -11,12 +11,12 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from detlab.config import parse_override, yaml_load
+from detlab.config import load_config, parse_override, yaml_load
 from detlab.errors import UserError
 from detlab.specs.fields import SpecPathError, close_matches, model_at, set_field
 from detlab.specs.study import SpecFile
 
-__all__ = ["load_spec_file", "validate_spec", "read_spec_file", "condense_errors", "find_root"]
+__all__ = ["load_spec_file", "validate_spec", "read_spec_file", "condense_errors", "find_root", "load_base_config"]
 
 
 S = TypeVar("S", bound=SpecFile)
@@ -101,3 +101,18 @@ def condense_errors(err: ValidationError, source: str, model: type[BaseModel]) -
         if line not in lines:
             lines.append(line)
     return lines
+
+
+def load_base_config(spec: SpecFile, base: str, where: str) -> Any:
+    """The base config ``base`` of a spec (relative to its root), read but not built (its
+    `custom_imports` skipped); a missing or broken file is one line naming ``where``."""
+    path = spec.resolve(base)
+    if not path.is_file():
+        raise UserError(f"{where}: base_config: no such file {base} (relative to {spec.root})")
+    try:
+        return load_config(path, import_custom_modules=False)
+    except UserError as err:
+        raise UserError(f"{where}: base_config: {err}") from None
+    except Exception as err:  # noqa: BLE001 - a config file is Python: any error can come out of it
+        first = (str(err).splitlines() or [""])[0]
+        raise UserError(f"{where}: base_config: {base} does not load: {type(err).__name__}: {first}") from None

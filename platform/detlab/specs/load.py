@@ -13,10 +13,10 @@ from typing import Any
 
 from mmcv import Config
 
-from detlab.config import OverrideError, apply_overrides, load_config
+from detlab.config import OverrideError, apply_overrides
 from detlab.config.schedule import check_schedule
 from detlab.errors import UserError
-from detlab.specs.files import load_spec_file, validate_spec
+from detlab.specs.files import load_base_config, load_spec_file, validate_spec
 from detlab.specs.study import StudySpec
 
 __all__ = ["load_spec", "parse_spec", "check_against_config"]
@@ -47,16 +47,7 @@ def check_against_config(spec: StudySpec) -> Config:
     config's schedule.
     """
     src, base = spec.source, spec.base_config
-    path = spec.resolve(base)
-    if not path.is_file():
-        raise UserError(f"{src}: base_config: no such file {base} (relative to {spec.root})")
-    try:
-        cfg = load_config(path, import_custom_modules=False)
-    except UserError as err:
-        raise UserError(f"{src}: base_config: {err}") from None
-    except Exception as err:  # noqa: BLE001 - a config file is Python: any error can come out of it
-        first = (str(err).splitlines() or [""])[0]
-        raise UserError(f"{src}: base_config: {base} does not load: {type(err).__name__}: {first}") from None
+    cfg = load_base_config(spec, base, src)
     try:
         cfg = apply_overrides(cfg, spec.overrides, source="")
     except OverrideError as err:

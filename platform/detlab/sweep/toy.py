@@ -40,7 +40,8 @@ from detlab.tracking import RunRecorder, workers_spool
 from detlab.tracking.context import flatten, run_params
 from detlab.training.contract import FitOutcome, FitRequest
 from detlab.training.lifecycle import TrainingRun, locate
-from detlab.training.placement import bounded_failure_config, fit_bounded, record_worker_group
+from detlab.training.placement import record_worker_group
+from detlab.training.worker_group import fit_worker_group, workers_dir
 
 DEFAULT_STORAGE = osp.join("work_dirs", "toy")
 
@@ -149,14 +150,12 @@ def config_values(cfg: Any) -> dict[str, Any]:
 
 def train(request: FitRequest) -> FitOutcome:
     """The detector trainer's contract over the toy objective (see the module doc)."""
-    from ray.train import CheckpointConfig, RunConfig, ScalingConfig
-    from ray.train.torch import TorchTrainer
+    from ray.train import CheckpointConfig
 
     place = locate(request, DEFAULT_STORAGE)
     cfg = load_config(request.config, place.overrides, import_custom_modules=False)
     spool = workers_spool()  # the machine's spool, as mmdet trials
     run = TrainingRun.open(place, request, tags={"detlab.trainer": "toy"}, spool=spool, print_hint=False)
-    pid_dir = osp.join(place.run_dir, "detlab", "workers")
     spec = {
         "values": config_values(cfg),
         "seed": place.seed,
@@ -166,30 +165,14 @@ def train(request: FitRequest) -> FitOutcome:
         "params": dict(run_params(place.overrides, cfg)),
         "eval_s": float(os.environ.get("DETLAB_TOY_EVAL_S", "0.3")),
         "crash": os.environ.get("DETLAB_TOY_CRASH", ""),
-        "pid_dir": pid_dir,
+        "pid_dir": workers_dir(place),
     }
-    workers, gpus = request.workers, request.gpus_per_worker
-    resources = {"CPU": request.cpus_per_worker, **({"GPU": gpus} if gpus else {})}
-    trainer = TorchTrainer(
-        _loop,
-        train_loop_config=spec,
-        scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpus > 0, resources_per_worker=resources),
-        run_config=RunConfig(
-            name=place.name,
-            storage_path=place.storage,
-            callbacks=list(request.callbacks),
-            failure_config=bounded_failure_config(request.max_failures, request.placement_timeout_s),
-            checkpoint_config=CheckpointConfig(num_to_keep=1),
-        ),
-    )
-    inline = os.environ.get("DETLAB_TOY_INLINE") == "1" and workers == 1
+    inline = os.environ.get("DETLAB_TOY_INLINE") == "1" and request.workers == 1
     try:
         if inline:
             path, metrics = place.run_dir, _inline(spec, osp.join(place.run_dir, "detlab", "toy_state.json"))
         else:
-            result = fit_bounded(
-                trainer, pid_dir, workers=workers, resources=resources, placement_timeout_s=request.placement_timeout_s
-            )
+            result = fit_worker_group(_loop, spec, request, place, checkpoint_config=CheckpointConfig(num_to_keep=1))
             path, metrics = result.path, dict(result.metrics or {})
     except BaseException as err:
         raise run.fail(err) from err

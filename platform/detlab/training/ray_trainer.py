@@ -31,7 +31,7 @@ from detlab.tracking.client import one_line
 from detlab.tracking.context import run_params
 from detlab.training.contract import FitOutcome, FitRequest
 from detlab.training.lifecycle import RunPlace, TrainingRun, failure_reason, locate
-from detlab.training.placement import bounded_failure_config, fit_bounded
+from detlab.training.worker_group import fit_worker_group, workers_dir
 
 DEFAULT_STORAGE = osp.join("work_dirs", "ray_train")
 SCORE = "val/mAP"
@@ -256,14 +256,12 @@ def _train(
         raise _PreTraining() from err
     _log_datasets(run.tracking_uri, run.run_id, datasets)
 
-    from ray.train import CheckpointConfig, RunConfig, ScalingConfig
-    from ray.train.torch import TorchTrainer
+    from ray.train import CheckpointConfig
 
     from detlab.training.ray_runtime import ensure_ray
     from detlab.training.worker import train_loop_per_worker
 
-    pid_dir = osp.join(place.run_dir, "detlab", "workers")
-    gpus, cpus, workers = request.gpus_per_worker, request.cpus_per_worker, request.workers
+    gpus, cpus = request.gpus_per_worker, request.cpus_per_worker
     spec = worker_spec(
         cfg,
         run_id=run.run_id,
@@ -275,29 +273,20 @@ def _train(
         threads=max(1, int(cpus)),
         device="cuda" if gpus > 0 else "cpu",
         work_dir=cfg.work_dir,
-        pid_dir=pid_dir,
+        pid_dir=workers_dir(place),
         hooks=list(opts.hooks),
         name=place.name,
         system_metrics=system_metrics_interval(opts.system_metrics),
     )
-    resources = {"CPU": cpus, **({"GPU": gpus} if gpus > 0 else {})}
     ensure_ray()
-    trainer = TorchTrainer(
-        train_loop_per_worker,  # type: ignore[arg-type]  # its return value serves the in-process path only
-        train_loop_config=spec,
-        scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpus > 0, resources_per_worker=resources),
-        run_config=RunConfig(
-            name=place.name,
-            storage_path=place.storage,
-            callbacks=list(request.callbacks),
-            failure_config=bounded_failure_config(request.max_failures, request.placement_timeout_s),
-            checkpoint_config=CheckpointConfig(
-                num_to_keep=opts.keep_checkpoints, checkpoint_score_attribute=SCORE, checkpoint_score_order="max"
-            ),
+    result = fit_worker_group(
+        train_loop_per_worker,
+        spec,
+        request,
+        place,
+        checkpoint_config=CheckpointConfig(
+            num_to_keep=opts.keep_checkpoints, checkpoint_score_attribute=SCORE, checkpoint_score_order="max"
         ),
-    )
-    result = fit_bounded(
-        trainer, pid_dir, workers=workers, resources=resources, placement_timeout_s=request.placement_timeout_s
     )
     return result, dict(result.return_value or {})
 
