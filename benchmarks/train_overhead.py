@@ -1,18 +1,25 @@
 """What Ray Train costs over mmdet's own loop, and what a second worker buys, in one run.
 
-    .venv/bin/python benchmarks/train_overhead.py [--images 64] [--batch 4] [--epochs 3] [--threads 1] [--repeat 2]
+    .venv/bin/python benchmarks/train_overhead.py [--images 64] [--batch 4] [--epochs 3] [--threads 1] [--repeat 5]
 
-Trains the mini Refined-Det config on a synthetic HRSC2016 set three times, each
-with the same global batch and the same torch threads per process:
+Trains the mini Refined-Det config on a synthetic HRSC2016 set in five ways, each with the
+same global batch and the same torch threads per process, interleaved --repeat times:
   plain:    mmdet's ``train_detector`` in this process (what ``train_local`` runs);
   ray x1:   ``detlab.training.ray_trainer.train`` with 1 worker (DDP over gloo, hooks,
             evaluation, MLflow recording to a local SQLite store, checkpoints);
-  ray x2:   the same with 2 workers, each with half the batch.
+  ray x2:   the same with 2 workers, each with half the batch;
+  torchrun x2: plain PyTorch DDP (mmcv's DDP over gloo, the same mmdet loop) in 2 processes
+            launched by ``torchrun`` (``torchrun_ddp.py``), each with half the batch: what a user
+            would run without Ray;
+  half:     the plain loop at a worker's share of the batch.
+Ratios are per interleaved pair (ray x1 / plain, ray x2 / torchrun x2), min / median / max over
+the pairs; goal (Ray's published overhead): median <= 1.025.
 Every iteration's wall and CPU time (data loading included) is recorded by
 ``IterTimesHook``; steady state leaves out each epoch's first iteration and the first 3
-of the run. Ray's fixed startup (``train(FitRequest(...))`` to the first iteration, less the plain loop's
+of the run. Throughput is global batch / steady wall time per iteration. Ray's fixed startup (``train(FitRequest(...))`` to the first iteration, less the plain loop's
 own time to its first iteration) and the time of each ``ray.train.report`` (with the
-checkpoint upload; made once per evaluation) are reported apart from the iteration time. Goals: ray x1 / plain <= 1.05; scaling
+checkpoint upload; made once per evaluation; the plain and torchrun sides evaluate and
+checkpoint nothing) are reported apart from the iteration time. Scaling
 efficiency (t_x1 / (2 t_x2)) >= 0.8 -- which needs 2 idle cores. On a shared, busy
 machine wall times mostly measure the neighbours, so CPU time per iteration (of the
 whole process, all threads) is printed too: it is what the work itself costs. The plain
@@ -26,6 +33,7 @@ import json
 import os
 import os.path as osp
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -113,13 +121,35 @@ def run_ray(root: str, workers: int, batch: int, epochs: int, threads: int, out:
     return stats
 
 
+def run_torchrun(root: str, workers: int, batch: int, epochs: int, threads: int, out: str) -> dict:
+    """Plain PyTorch DDP: ``torchrun --standalone --nproc_per_node workers torchrun_ddp.py``."""
+    times = osp.join(out, f"torchrun{workers}.json")
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+               PYTHONPATH=os.pathsep.join([osp.join(REPO, "platform"), osp.join(REPO, "detectors"),
+                                           os.environ.get("PYTHONPATH", "")]))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={workers}",
+           osp.join(REPO, "benchmarks", "torchrun_ddp.py"), "--root", root, "--batch", str(batch // workers),
+           "--epochs", str(epochs), "--threads", str(threads), "--out", out]
+    start = time.time()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0:
+        raise SystemExit(f"torchrun failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    stats = steady(times)
+    stats["to_first_iter"] = stats["first_iter_at"] - start
+    return stats
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.3f} / {statistics.median(values):.3f} / {max(values):.3f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=64, help="synthetic HRSC2016 images (3/4 train)")
     parser.add_argument("--batch", type=int, default=4, help="global batch (even: split over 2 workers)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
-    parser.add_argument("--repeat", type=int, default=2, help="interleaved repeats; the best is shown")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved repeats (pairs for the ratios)")
     parser.add_argument("--keep", default=None, help="keep data and runs in this folder")
     args = parser.parse_args(argv)
     if args.batch % 2:
@@ -142,33 +172,45 @@ def main(argv: list[str] | None = None) -> int:
     ray.init(address="local", num_cpus=max(2, 2 * args.threads))
     ray_init_s = time.time() - t
     uri = "sqlite:///" + osp.join(out, "mlflow.db")
-    runs: dict[str, list[dict]] = {"plain": [], "half": [], "one": [], "two": []}
-    try:  # interleaved, best of --repeat: neighbours on a shared machine come and go
-        for _ in range(args.repeat):
+    runs: dict[str, list[dict]] = {"plain": [], "half": [], "one": [], "two": [], "torchrun": []}
+    try:  # interleaved: neighbours on a shared machine come and go, each pair shares their load
+        for i in range(args.repeat):
+            print(f"repeat {i + 1}/{args.repeat} ...", flush=True)
             runs["plain"].append(run_plain(root, args.batch, args.epochs, args.threads, out))
             runs["one"].append(run_ray(root, 1, args.batch, args.epochs, args.threads, out, uri))
             runs["two"].append(run_ray(root, 2, args.batch, args.epochs, args.threads, out, uri))
+            runs["torchrun"].append(run_torchrun(root, 2, args.batch, args.epochs, args.threads, out))
             runs["half"].append(run_plain(root, args.batch // 2, args.epochs, args.threads, out, tag="plain-half"))
     finally:
         ray.shutdown()
-    plain, one, two, half = (best(runs[k]) for k in ("plain", "one", "two", "half"))
+    plain, one, two, tr2, half = (best(runs[k]) for k in ("plain", "one", "two", "torchrun", "half"))
+    pair_x1 = [o["wall"] / p["wall"] for o, p in zip(runs["one"], runs["plain"])]
+    pair_x2 = [o["wall"] / t["wall"] for o, t in zip(runs["two"], runs["torchrun"])]
+    cpu_x1 = [o["cpu"] / p["cpu"] for o, p in zip(runs["one"], runs["plain"])]
+    cpu_x2 = [o["cpu"] / t["cpu"] for o, t in zip(runs["two"], runs["torchrun"])]
 
     reports = one["reports"] + two["reports"]
-    row = "{:<36} {:>9.3f} s {:>9.3f} s {:>6d} {:>11.1f} s"
+    row = "{:<36} {:>9.3f} s {:>9.3f} s {:>6d} {:>11.1f} s {:>9.2f}"
     print(f"\ntrain_overhead: mini Refined-Det, synthetic HRSC2016 ({n_train} train images), global batch "
           f"{args.batch}, {args.epochs} epochs, {args.threads} torch thread(s) per process, best of {args.repeat}, "
           f"{os.cpu_count()} CPU cores, load average {load0[0]:.1f} -> {os.getloadavg()[0]:.1f}")
-    print(f"{'per iteration (median)':<36} {'wall':>11} {'CPU':>11} {'iters':>6} {'to 1st iter':>13}")
-    for label, r in (("plain mmdet loop (1 process)", plain), ("Ray Train, 1 worker", one),
-                     (f"Ray Train, 2 workers ({args.batch // 2} img each)", two),
-                     (f"plain, batch {args.batch // 2} (a worker's share)", half)):
-        print(row.format(label, r["wall"], r["cpu"], r["n"], r["to_first_iter"]))
-    print(f"Ray 1 worker / plain, steady state: wall {one['wall'] / plain['wall']:.3f}x, "
-          f"CPU {one['cpu'] / plain['cpu']:.3f}x (goal <= 1.05)")
+    print(f"{'per iteration (median; best run)':<36} {'wall':>11} {'CPU':>11} {'iters':>6} {'to 1st iter':>13} "
+          f"{'images/s':>9}")
+    for label, r, batch in (("plain mmdet loop (1 process)", plain, args.batch), ("Ray Train, 1 worker", one, args.batch),
+                            (f"Ray Train, 2 workers ({args.batch // 2} img each)", two, args.batch),
+                            (f"torchrun DDP, 2 processes ({args.batch // 2} each)", tr2, args.batch),
+                            (f"plain, batch {args.batch // 2} (a worker's share)", half, args.batch // 2)):
+        print(row.format(label, r["wall"], r["cpu"], r["n"], r["to_first_iter"], batch / r["wall"]))
+    print(f"Ray 1 worker / plain mmdet loop, steady wall per pair, min / median / max over {len(pair_x1)}: "
+          f"{spread(pair_x1)} (CPU {spread(cpu_x1)}); goal: median <= 1.025")
+    print(f"Ray 2 workers / torchrun DDP 2 processes, steady wall per pair, min / median / max over {len(pair_x2)}: "
+          f"{spread(pair_x2)} (CPU {spread(cpu_x2)}); goal: median <= 1.025")
     print(f"Ray fixed startup: {one['to_first_iter'] - plain['to_first_iter']:.1f} s (train() to first "
           f"iteration, less the plain loop's {plain['to_first_iter']:.1f} s); ray.init {ray_init_s:.1f} s")
-    print(f"ray.train.report: mean {statistics.fmean(reports):.3f} s, max {max(reports):.3f} s over "
-          f"{len(reports)} reports (RAY_TRAIN_HEALTH_CHECK_INTERVAL_S="
+    print(f"checkpoint + report (ray.train.report, once per evaluation; the evaluation itself is outside the "
+          f"iteration times): mean {statistics.fmean(reports):.3f} s, max {max(reports):.3f} s over "
+          f"{len(reports)} reports; plain loop and torchrun: none "
+          f"(RAY_TRAIN_HEALTH_CHECK_INTERVAL_S="
           f"{os.environ.get('RAY_TRAIN_HEALTH_CHECK_INTERVAL_S', '2 (default)')})")
     print(f"2 workers vs 1, same global batch: wall speed-up {one['wall'] / two['wall']:.2f}x, scaling "
           f"efficiency {one['wall'] / two['wall'] / 2:.2f} (goal >= 0.8; needs 2 idle cores); from CPU "
