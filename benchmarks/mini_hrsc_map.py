@@ -33,8 +33,8 @@ def main() -> None:
     from mmcv.runner import HOOKS, Hook
 
     from detlab.data.synth import synth_dataset
-    from detlab.training.local import train_local
-    from detlab.training.setup import prepare_config
+    from detlab.training.worker.local import train_local
+    from detlab.training.driver.setup import prepare_config
 
     if not osp.exists(osp.join(args.data, ".complete")):
         synth_dataset("hrsc2016", args.data, args.images, seed=0)

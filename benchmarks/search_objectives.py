@@ -139,8 +139,8 @@ def train(config: str, overrides: dict[str, Any], seed: int, report: Callable[[f
     import torch
     from mmcv.runner import HOOKS, Hook
 
-    from detlab.training.local import train_local
-    from detlab.training.setup import prepare_config
+    from detlab.training.worker.local import train_local
+    from detlab.training.driver.setup import prepare_config
 
     torch.set_num_threads(1)
     if "BenchReportHook" not in HOOKS.module_dict:

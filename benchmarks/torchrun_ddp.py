@@ -31,10 +31,10 @@ def main() -> None:
     from mmdet.apis import train_detector
 
     import refined_det.register  # noqa: F401  (registers the plugins and strict datasets)
-    from detlab.training import epoch_stats  # noqa: F401  (registers IterTimesHook)
-    from detlab.training.ddp import ddp_on_any_device
-    from detlab.training.local import build_for_training
-    from detlab.training.setup import prepare_config
+    from detlab.training.hooks import epoch_stats  # noqa: F401  (registers IterTimesHook)
+    from detlab.training.worker.ddp import ddp_on_any_device
+    from detlab.training.worker.local import build_for_training
+    from detlab.training.driver.setup import prepare_config
 
     dist.init_process_group("gloo")  # torchrun's env:// rendezvous
     rank, world = dist.get_rank(), dist.get_world_size()

@@ -5,7 +5,7 @@
 Trains the mini Refined-Det config on a synthetic HRSC2016 set in five ways, each with the
 same global batch and the same torch threads per process, interleaved --repeat times:
   plain:    mmdet's ``train_detector`` in this process (what ``train_local`` runs);
-  ray x1:   ``detlab.training.ray_trainer.train`` with 1 worker (DDP over gloo, hooks,
+  ray x1:   ``detlab.training.driver.ray_trainer.train`` with 1 worker (DDP over gloo, hooks,
             evaluation, MLflow recording to a local SQLite store, checkpoints);
   ray x2:   the same with 2 workers, each with half the batch;
   torchrun x2: plain PyTorch DDP (mmcv's DDP over gloo, the same mmdet loop) in 2 processes
@@ -85,9 +85,9 @@ def run_plain(root: str, batch: int, epochs: int, threads: int, out: str, tag: s
     from mmdet.apis import train_detector
 
     import refined_det.register  # noqa: F401  (registers the plugins and strict datasets)
-    from detlab.training import epoch_stats  # noqa: F401  (registers IterTimesHook)
-    from detlab.training.local import build_for_training
-    from detlab.training.setup import prepare_config
+    from detlab.training.hooks import epoch_stats  # noqa: F401  (registers IterTimesHook)
+    from detlab.training.worker.local import build_for_training
+    from detlab.training.driver.setup import prepare_config
 
     torch.set_num_threads(threads)
     times = osp.join(out, f"{tag}.json")
@@ -105,7 +105,7 @@ def run_plain(root: str, batch: int, epochs: int, threads: int, out: str, tag: s
 
 def run_ray(root: str, workers: int, batch: int, epochs: int, threads: int, out: str, uri: str) -> dict:
     from detlab.training.contract import FitRequest
-    from detlab.training.ray_trainer import DetectorOptions, train
+    from detlab.training.driver.ray_trainer import DetectorOptions, train
 
     times = osp.join(out, f"ray{workers}.json")
     start = time.time()

@@ -26,10 +26,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from detlab.sweep.cluster import LOOPBACK_ENV, loopback_only
-    from detlab.training.ray_runtime import workers_at_full_priority
+    from detlab.training.driver.ray_runtime import workers_at_full_priority
 
     loopback_only()  # nodes keep 127.0.0.1 and bind it (see detlab.sweep.cluster)
-    workers_at_full_priority()  # trials at nice 0, not Ray's 15 (see detlab.training.ray_runtime)
+    workers_at_full_priority()  # trials at nice 0, not Ray's 15 (see detlab.training.driver.ray_runtime)
     os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{args.dashboard_port}"
     from ray.cluster_utils import Cluster
 

@@ -33,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from detlab.data.synth import synth_dataset
     from detlab.errors import UserError
-    from detlab.training.local import train_local
-    from detlab.training.setup import prepare_config
+    from detlab.training.worker.local import train_local
+    from detlab.training.driver.setup import prepare_config
 
     try:
         if not osp.exists(osp.join(args.data, ".complete")):

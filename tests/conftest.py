@@ -7,7 +7,7 @@ import os
 import pytest
 
 # Every Ray the tests start (in process, `ray start`, `Cluster`) runs its workers at nice 0, as the
-# platform's own local Ray does (detlab.training.ray_runtime.workers_at_full_priority): at Ray's
+# platform's own local Ray does (detlab.training.driver.ray_runtime.workers_at_full_priority): at Ray's
 # default nice 15, other load on the machine starves the trials while the tests' clocks run.
 os.environ.setdefault("RAY_worker_niceness", "0")
 

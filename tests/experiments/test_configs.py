@@ -11,7 +11,7 @@ from mmcv import Config
 
 import refined_det.register  # noqa: F401  (registers the plugins)
 from detlab.errors import UserError
-from detlab.training.setup import prepare_config
+from detlab.training.driver.setup import prepare_config
 from mmrotate.models import build_detector
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

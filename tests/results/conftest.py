@@ -36,7 +36,7 @@ def ray_local():
 def trained(synth_hrsc, mlflow_server, ray_local, tmp_path_factory):
     """`train()` of the mini HRSC2016 config, one epoch on one Ray worker: a FINISHED run with a best checkpoint."""
     from detlab.training.contract import FitRequest
-    from detlab.training.ray_trainer import train
+    from detlab.training.driver.ray_trainer import train
 
     return train(FitRequest(HRSC_MINI, hrsc_sets(synth_hrsc), workers=1, seed=0, mlflow_uri=mlflow_server.uri,
                experiment="results", storage_path=tmp_path_factory.mktemp("ray"), name="mini", max_failures=0))

@@ -71,7 +71,7 @@ def assert_accounted(client, log: Path, experiment: str) -> None:
 
 def worker_trials(tmp: Path) -> dict[str, str]:
     """{Train worker actor id: trial id}, from what each worker recorded in its trial's run folder."""
-    from detlab.training.placement import recorded_groups
+    from detlab.training.driver.placement import recorded_groups
 
     found = {}
     for workers in (tmp / "sweeps" / "cla_hrsc_smoke" / "train").glob("*/detlab/workers"):

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from detlab.errors import UserError
-from detlab.training.placement import (START_TIMEOUT_ENV, bounded_failure_config, fit_bounded, record_worker_group,
+from detlab.training.driver.placement import (START_TIMEOUT_ENV, bounded_failure_config, fit_bounded, record_worker_group,
                                        recorded_groups, remove_dead_groups)
 
 pytestmark = pytest.mark.slow

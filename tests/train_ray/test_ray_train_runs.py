@@ -32,7 +32,7 @@ OUTAGE_S = float(os.environ.get("DETLAB_TEST_OUTAGE_S", "30"))
 def run_in_thread(**kwargs):
     """train() in a thread (the test watches the run from outside); returns (thread, box)."""
     from detlab.training.contract import FitRequest
-    from detlab.training.ray_trainer import train
+    from detlab.training.driver.ray_trainer import train
 
     box: dict = {}
 
@@ -85,7 +85,7 @@ def state_dict(path: str):
 def baseline(synth_hrsc, mlflow_server, ray_local, tmp_path_factory):
     """The uninterrupted 2-worker run: the acceptance run, and the reference for the fault test."""
     from detlab.training.contract import FitRequest
-    from detlab.training.ray_trainer import train
+    from detlab.training.driver.ray_trainer import train
 
     return train(FitRequest(MINI, tiny_sets(synth_hrsc, EPOCHS), workers=2, seed=0, mlflow_uri=mlflow_server.uri,
                experiment="acceptance", storage_path=tmp_path_factory.mktemp("ray"), name="baseline",
@@ -162,7 +162,7 @@ def test_mlflow_outage_mid_run_loses_no_epoch(synth_hrsc, mlflow_server, client,
     send by the time it exits, the driver sends when it ends the run."""
     from detlab.tracking import default_spool_dir
     from detlab.tracking.journal import Journal
-    from detlab.training.run_record import RunRecord
+    from detlab.training.driver.run_record import RunRecord
 
     epochs, storage, name = 8, tmp_path / "ray", "outage"
     thread, box = run_in_thread(overrides=tiny_sets(synth_hrsc, epochs, interval=2), workers=1, seed=0,
@@ -212,7 +212,7 @@ def test_diverging_loss_through_the_cli_fails_with_one_line(synth_hrsc, mlflow_s
 
 def test_ctrl_c_then_resume_continues_the_same_run(baseline, synth_hrsc, mlflow_server, client, ray_local,
                                                    tmp_path):
-    from detlab.training.run_record import RunRecord
+    from detlab.training.driver.run_record import RunRecord
 
     storage, name = tmp_path / "ray", "stopped"
     run_dir = storage / name

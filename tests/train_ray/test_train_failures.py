@@ -59,7 +59,7 @@ def test_api_bad_value_or_missing_path_raises_one_line(override, causes, synth_h
                                                        tmp_path):
     from detlab.errors import UserError
     from detlab.training.contract import FitRequest
-    from detlab.training.ray_trainer import train
+    from detlab.training.driver.ray_trainer import train
 
     experiment = f"api-{override.split('=')[0]}"
     with pytest.raises(UserError) as info:
@@ -73,7 +73,7 @@ def test_api_bad_value_or_missing_path_raises_one_line(override, causes, synth_h
 def test_unknown_key_fails_before_any_run(mlflow_server, client, tmp_path):
     from detlab.errors import UserError
     from detlab.training.contract import FitRequest
-    from detlab.training.ray_trainer import train
+    from detlab.training.driver.ray_trainer import train
 
     with pytest.raises(UserError, match=r"^--set model.bbox_head.no_such_key"):
         train(FitRequest(MINI, ["model.bbox_head.no_such_key=1"], mlflow_uri=mlflow_server.uri, experiment="unknown-key",
@@ -84,7 +84,7 @@ def test_unknown_key_fails_before_any_run(mlflow_server, client, tmp_path):
 def test_resume_needs_an_existing_run_and_a_new_run_a_new_name(synth_hrsc, mlflow_server, tmp_path):
     from detlab.errors import UserError
     from detlab.training.contract import FitRequest
-    from detlab.training.ray_trainer import train
+    from detlab.training.driver.ray_trainer import train
 
     with pytest.raises(UserError, match="nothing to resume"):
         train(FitRequest(MINI, storage_path=tmp_path, name="never-ran", resume=True, mlflow_uri=mlflow_server.uri))

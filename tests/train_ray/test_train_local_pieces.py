@@ -28,9 +28,9 @@ def ddp_worker(rank: int, world: int, port: int, root: str, work_dir: str, out: 
     from mmdet.apis import train_detector
 
     import refined_det.register  # noqa: F401  (registers the plugins and strict datasets)
-    from detlab.training.ddp import ddp_on_any_device
-    from detlab.training.local import build_for_training
-    from detlab.training.setup import prepare_config
+    from detlab.training.worker.ddp import ddp_on_any_device
+    from detlab.training.worker.local import build_for_training
+    from detlab.training.driver.setup import prepare_config
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), LOCAL_RANK=str(rank))
     dist.init_process_group("gloo", rank=rank, world_size=world)
@@ -60,8 +60,8 @@ def test_mmdet_train_detector_runs_ddp_on_cpu_and_keeps_ranks_in_sync(synth_hrsc
 
 
 def test_train_local_validates_with_the_platform_evaluator(synth_hrsc, tmp_path):
-    from detlab.training.local import train_local
-    from detlab.training.setup import prepare_config
+    from detlab.training.worker.local import train_local
+    from detlab.training.driver.setup import prepare_config
 
     cfg = prepare_config(MINI, tiny_sets(synth_hrsc, epochs=1) + ["checkpoint_config.interval=100"],
                          work_dir=tmp_path, seed=0, device="cpu")

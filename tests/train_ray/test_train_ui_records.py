@@ -15,7 +15,7 @@ def test_training_run_has_datasets_system_metrics_and_kind(synth_hrsc, mlflow_se
                                                            tmp_path, monkeypatch):
     from detlab.tracking.links import KIND_TAG, TRAINING_KIND
     from detlab.training.contract import FitRequest
-    from detlab.training.ray_trainer import DetectorOptions, train
+    from detlab.training.driver.ray_trainer import DetectorOptions, train
 
     monkeypatch.setenv("DETLAB_SYSTEM_METRICS_INTERVAL", "1")
     result = train(FitRequest(MINI, tiny_sets(synth_hrsc, 2), workers=1, seed=0, mlflow_uri=mlflow_server.uri,

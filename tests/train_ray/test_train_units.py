@@ -17,7 +17,7 @@ def draws():
 
 
 def test_rng_states_survive_a_weights_only_checkpoint(tmp_path):
-    from detlab.training import rng
+    from detlab.training.worker import rng
 
     random.seed(1), np.random.seed(2), torch.manual_seed(3)
     np.random.randn()  # leaves a cached Gaussian in NumPy's state
@@ -32,7 +32,7 @@ def test_rng_states_survive_a_weights_only_checkpoint(tmp_path):
 
 def test_flat_metrics_names_hrsc_and_dota():
     from detlab.evaluation import evaluate
-    from detlab.training.val_eval import flat_metrics
+    from detlab.training.worker.val_eval import flat_metrics
 
     box = np.array([[0, 0, 10, 0, 10, 10, 0, 10]], float)
     gts = {"a": (box, ["ship"], np.zeros(1, bool))}
@@ -49,7 +49,7 @@ def test_flat_metrics_names_hrsc_and_dota():
 
 def test_failure_reason_is_one_line_naming_the_worker():
     from detlab.errors import UserError
-    from detlab.training.lifecycle import failure_reason
+    from detlab.training.driver.lifecycle import failure_reason
 
     class Wrapped(Exception):
         def __init__(self, cause):
@@ -74,7 +74,7 @@ def test_overrides_normalize_to_typed_dicts():
 
 
 def test_run_record_round_trip_and_latest(tmp_path):
-    from detlab.training.run_record import RunRecord, latest_run_dir
+    from detlab.training.driver.run_record import RunRecord, latest_run_dir
 
     for i, name in enumerate(["cfg-1", "cfg-2", "other-3"]):
         RunRecord(f"id{i}", "http://x", "e", "c.py", {"a": i}, seed=i, created=100 + i).save(str(tmp_path / name))
@@ -84,7 +84,7 @@ def test_run_record_round_trip_and_latest(tmp_path):
 
 
 def test_collectives_are_identities_in_one_process():
-    from detlab.training.dist import broadcast_from_rank0, gather_to_rank0, rank_and_world
+    from detlab.training.worker.dist import broadcast_from_rank0, gather_to_rank0, rank_and_world
 
     assert rank_and_world() == (0, 1)
     assert gather_to_rank0({"a": 1}) == [{"a": 1}] and broadcast_from_rank0(5) == 5
@@ -93,8 +93,8 @@ def test_collectives_are_identities_in_one_process():
 def test_hooks_run_stats_then_eval_then_mlflow_then_report():
     from mmcv.runner import get_priority
 
-    from detlab.training.setup import prepare_config
-    from detlab.training.worker import runtime_hooks
+    from detlab.training.driver.setup import prepare_config
+    from detlab.training.worker.loop import runtime_hooks
 
     cfg = prepare_config(MINI, ["evaluation.interval=3"])
     hooks = {h["type"]: get_priority(h.get("priority", "NORMAL")) for h in runtime_hooks(cfg, report_to_ray=True)}
@@ -108,7 +108,7 @@ def test_hooks_run_stats_then_eval_then_mlflow_then_report():
 
 def test_a_ray_address_that_does_not_answer_is_an_error_not_a_hang(monkeypatch):
     from detlab.errors import UserError
-    from detlab.training.ray_runtime import _answers, ensure_ray
+    from detlab.training.driver.ray_runtime import _answers, ensure_ray
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

@@ -1,5 +1,5 @@
 """The trainer contract (`FitRequest`, `Trainer`) and the one run lifecycle every trainer shares
-(`training/lifecycle.py`): where a run lives, when it is continued, and which trainer a name means."""
+(`training/driver/lifecycle.py`): where a run lives, when it is continued, and which trainer a name means."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 
 from detlab.errors import UserError
 from detlab.training.contract import FitRequest
-from detlab.training.lifecycle import locate
-from detlab.training.run_record import RunRecord
+from detlab.training.driver.lifecycle import locate
+from detlab.training.driver.run_record import RunRecord
 
 CONFIG = "experiments/configs/refined_det/refined_det_obb_r50_fpn_6x_hrsc_rr_le90_mini.py"
 
@@ -55,7 +55,7 @@ def test_trainer_names_resolve_to_trainers_and_unknown_ones_are_one_line():
     from detlab.sweep import toy
     from detlab.sweep.cell_trainer import CellTrainer
     from detlab.sweep.trainers import CELLS, resolve_trainer
-    from detlab.training import ray_trainer
+    from detlab.training.driver import ray_trainer
 
     assert resolve_trainer("mmdet") is ray_trainer.train and resolve_trainer("toy") is toy.train
     assert isinstance(resolve_trainer(CELLS), CellTrainer)

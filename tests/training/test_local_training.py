@@ -31,9 +31,9 @@ def data_sets(root, train_list="ImageSets/trainval.txt"):
 
 @pytest.mark.slow
 def test_mini_refined_det_loss_falls_when_overfitting(synth_hrsc, tmp_path):
-    from detlab.training.hooks import ProgressBarHook
-    from detlab.training.local import train_local
-    from detlab.training.setup import prepare_config
+    from detlab.training.hooks.progress import ProgressBarHook
+    from detlab.training.worker.local import train_local
+    from detlab.training.driver.setup import prepare_config
 
     sets = data_sets(synth_hrsc) + [
         # Overfit: no augmentation noise, a steady learning rate, a few images, many epochs.

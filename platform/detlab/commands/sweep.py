@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from detlab.sweep import SweepOptions, run_sweep
-    from detlab.training.ray_trainer import SYSTEM_METRICS_ENV
+    from detlab.training.driver.ray_trainer import SYSTEM_METRICS_ENV
 
     if not args.system_metrics:  # the trials' processes inherit it (local Ray)
         os.environ[SYSTEM_METRICS_ENV] = "0"

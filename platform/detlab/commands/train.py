@@ -88,7 +88,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from detlab.training.contract import FitRequest
-    from detlab.training.ray_trainer import DetectorOptions, train
+    from detlab.training.driver.ray_trainer import DetectorOptions, train
 
     names: list[str] = []
     try:

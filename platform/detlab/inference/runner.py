@@ -90,7 +90,7 @@ def infer_on_ray(
     """``workers`` Ray tasks, one shard each; results back in dataset order."""
     import ray
 
-    from detlab.training.ray_runtime import ensure_ray
+    from detlab.training.driver.ray_runtime import ensure_ray
 
     ensure_ray()
     task = ray.remote(num_cpus=cpus_per_worker)(_remote_shard)
@@ -114,7 +114,7 @@ def infer_on_ray(
         try:
             part = ray.get(ref)
         except Exception as err:
-            from detlab.training.lifecycle import failure_reason
+            from detlab.training.driver.lifecycle import failure_reason
 
             raise UserError(f"--workers: shard {r} failed: {failure_reason(err)}") from None
         for i, res in zip(parts[r], part):

@@ -52,7 +52,7 @@ def _named(prefix: str, values: dict[str, float], result: EvalResult | None) -> 
 def score_hrsc(dataset: Any, results: Sequence, prefix: str) -> TestScore:
     """HRSC2016 on the dataset's own annotation files (``val_eval.load_val_set``)."""
     from detlab.evaluation import evaluate_hrsc
-    from detlab.training.val_eval import load_val_set
+    from detlab.training.worker.val_eval import load_val_set
 
     val = load_val_set(dataset)
     dets = mmrotate_results_to_dets(results, val.image_ids, val.classes, val.version)

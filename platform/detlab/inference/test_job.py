@@ -70,7 +70,7 @@ def run_test(source: ModelSource, opts: TestOptions, tracking_uri: str) -> dict:
     from detlab.inference.record import TestRecord
     from detlab.inference.runner import build_split, infer, infer_on_ray
     from detlab.inference.scoring import METRIC_DEFINITIONS, score
-    from detlab.training.val_eval import dataset_kind
+    from detlab.training.worker.val_eval import dataset_kind
 
     if opts.workers < 1:
         raise UserError(f"--workers must be >= 1, got {opts.workers}")

@@ -1,5 +1,5 @@
 """Tune callbacks of a sweep: settle each trial's MLflow child run as soon as the trial ends, and
-release the placement groups its workers still hold if Ray did not (training/placement.py)."""
+release the placement groups its workers still hold if Ray did not (training/driver/placement.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ray.tune import Callback
 from detlab.sweep.runs import PRUNE_DELAY_S, ChildRuns, Settler, TrialOutcome, error_reason
 from detlab.sweep.search import TIME_ATTR, is_pruned
 from detlab.sweep.trial import trial_name
-from detlab.training.placement import remove_groups_of_run
+from detlab.training.driver.placement import remove_groups_of_run
 
 
 class SettleTrials(Callback):

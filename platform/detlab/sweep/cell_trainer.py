@@ -29,7 +29,7 @@ from detlab.tracking import resolve_tracking_uri
 from detlab.tracking.ablation_tags import TAG_ABLATION, TAG_CELL, TAG_FINGERPRINT, TAG_REUSED, TAG_SEED, TAG_TRAINER
 from detlab.tracking.client import make_client
 from detlab.training.contract import FitOutcome, FitRequest, Trainer
-from detlab.training.lifecycle import RunPlace, TrainingRun, locate
+from detlab.training.driver.lifecycle import RunPlace, TrainingRun, locate
 
 DEFAULT_STORAGE = osp.join("work_dirs", "ablate")
 

@@ -18,7 +18,7 @@ from typing import Any
 from detlab.errors import UserError
 from detlab.specs import StudySpec, check_resources, trial_resources
 from detlab.sweep.trial import HEAD, TRIAL_CPU
-from detlab.training.ray_runtime import workers_at_full_priority
+from detlab.training.driver.ray_runtime import workers_at_full_priority
 
 
 def connect(address: str | None = None, *, num_cpus: int | None = None, verbose: bool = False) -> str:

@@ -23,7 +23,7 @@ from detlab.atomic import atomic_write_text
 from detlab.limits import SETTLE_S
 from detlab.tracking import RunRecorder
 from detlab.tracking.client import make_client, one_line
-from detlab.training.run_record import RunRecord
+from detlab.training.driver.run_record import RunRecord
 
 log = logging.getLogger("detlab.sweep")
 

@@ -39,9 +39,9 @@ from detlab.config import load_config, parse_value
 from detlab.tracking import RunRecorder, workers_spool
 from detlab.tracking.context import flatten, run_params
 from detlab.training.contract import FitOutcome, FitRequest
-from detlab.training.lifecycle import TrainingRun, locate
-from detlab.training.placement import record_worker_group
-from detlab.training.worker_group import fit_worker_group, workers_dir
+from detlab.training.driver.lifecycle import TrainingRun, locate
+from detlab.training.driver.placement import record_worker_group
+from detlab.training.driver.worker_group import fit_worker_group, workers_dir
 
 DEFAULT_STORAGE = osp.join("work_dirs", "toy")
 

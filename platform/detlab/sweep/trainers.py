@@ -10,8 +10,8 @@ import importlib
 from detlab.errors import UserError
 from detlab.sweep import toy
 from detlab.sweep.cell_trainer import CellTrainer
-from detlab.training import ray_trainer
 from detlab.training.contract import Trainer
+from detlab.training.driver import ray_trainer
 
 TRAINERS: dict[str, Trainer] = {"mmdet": ray_trainer.train, "toy": toy.train}
 CELLS = "cells"  # the trainer of grid-of-cells studies (`StudySpec.cells`)

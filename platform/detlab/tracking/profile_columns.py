@@ -1,4 +1,4 @@
-"""The model-profile metrics every training run logs (`detlab.training.profile`) and the short
+"""The model-profile metrics every training run logs (`detlab.training.driver.profile`) and the short
 column names the sweep leaderboard and the ablation report show them under. Here, at the
 tracking layer, because both the sweep and the report read them and neither may import the other."""
 

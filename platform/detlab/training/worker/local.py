@@ -17,7 +17,7 @@ from mmrotate.datasets import build_dataset
 from mmrotate.models import build_detector
 
 import refined_det.register  # noqa: F401  (registers the plugins)
-from detlab.training import hooks  # noqa: F401  (registers the hooks)
+from detlab.training.hooks import progress as progress_hooks  # noqa: F401  (registers the hooks)
 
 
 def build_for_training(cfg: Config):
@@ -48,7 +48,7 @@ def train_local(cfg: Config, *, progress: bool = True, validate: bool = False):
         dict(type="ProgressBarHook", disable=not progress),
     ]
     if validate:
-        from detlab.training.eval_hook import eval_hook_cfg
+        from detlab.training.hooks.evaluation import eval_hook_cfg
 
         cfg.custom_hooks = list(cfg.custom_hooks) + [eval_hook_cfg(cfg)]
     model, dataset = build_for_training(cfg)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from mmcv.runner import HOOKS, Hook
 
-from detlab.training import session as train_session
-from detlab.training.epoch_stats import epoch_metrics
+from detlab.training.hooks.epoch_stats import epoch_metrics
+from detlab.training.worker import session as train_session
 
 
 def _recorder():

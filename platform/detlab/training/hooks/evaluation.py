@@ -23,8 +23,8 @@ from typing import Any
 
 from mmcv.runner import HOOKS, DistEvalHook
 
-from detlab.training.dist import broadcast_from_rank0, gather_to_rank0, rank_and_world
-from detlab.training.val_eval import ValSet, evaluate_results, flat_metrics, load_val_set
+from detlab.training.worker.dist import broadcast_from_rank0, gather_to_rank0, rank_and_world
+from detlab.training.worker.val_eval import ValSet, evaluate_results, flat_metrics, load_val_set
 
 
 def sharded_test(model, data_loader, **_: Any) -> list | None:

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from detlab.training.contract import FitRequest
-from detlab.training.lifecycle import RunPlace
-from detlab.training.placement import bounded_failure_config, fit_bounded
+from detlab.training.driver.lifecycle import RunPlace
+from detlab.training.driver.placement import bounded_failure_config, fit_bounded
 
 
 def worker_resources(request: FitRequest) -> dict[str, float]:

@@ -36,7 +36,7 @@ def runtime_hooks(cfg, *, report_to_ray: bool, progress: bool = False) -> list[d
     """The platform's hooks for one training, in the order they must run after an epoch:
     statistics, evaluation, MLflow, then the Ray report (checkpoint last, so a restart
     can repeat an epoch's metrics but never lose them)."""
-    from detlab.training.eval_hook import eval_hook_cfg
+    from detlab.training.hooks.evaluation import eval_hook_cfg
 
     hooks: list[dict] = [
         dict(type="NonFiniteLossHook", priority=PRIORITIES["guard"]),
@@ -63,7 +63,7 @@ def _resume_file(work_dir: str, rank: int) -> str | None:
     """The checkpoint Ray hands a (re)started group, copied local; None on a fresh start."""
     import ray.train
 
-    from detlab.training.ray_hooks import CHECKPOINT_FILE
+    from detlab.training.hooks.ray_report import CHECKPOINT_FILE
 
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is None:
@@ -89,7 +89,7 @@ def _system_metrics(spec: dict[str, Any], ctx, recorder, interval: float):
     if ctx.get_local_rank() != 0:
         return lambda: None
     try:
-        from detlab.training.system_metrics import start_system_metrics
+        from detlab.training.hooks.system_metrics import start_system_metrics
     except ImportError as err:  # psutil missing: training goes on without them
         logging.getLogger("detlab.training").warning("MLflow system metrics off: %s", err)
         return lambda: None
@@ -117,7 +117,7 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Ray Train's per-worker function; ``spec`` is built by ``ray_trainer.worker_spec``."""
     import ray.train
 
-    from detlab.training.placement import record_worker_group
+    from detlab.training.driver.placement import record_worker_group
 
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
@@ -133,11 +133,11 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     import refined_det.register  # noqa: F401  (registers the plugins and strict datasets)
     from detlab.tracking import RunRecorder
     from detlab.tracking.client import one_line
-    from detlab.training import epoch_stats, eval_hook, guards, mlflow_hook, ray_hooks  # noqa: F401
-    from detlab.training.ddp import ddp_on_any_device
-    from detlab.training.guards import NonFiniteLossError
-    from detlab.training.local import build_for_training
-    from detlab.training.session import TrainSession, active
+    from detlab.training.hooks import epoch_stats, evaluation, guards, mlflow_record, ray_report  # noqa: F401
+    from detlab.training.hooks.guards import NonFiniteLossError
+    from detlab.training.worker.ddp import ddp_on_any_device
+    from detlab.training.worker.local import build_for_training
+    from detlab.training.worker.session import TrainSession, active
 
     os.environ.setdefault("LOCAL_RANK", str(ctx.get_local_rank()))
     torch.set_num_threads(int(spec["threads"]))

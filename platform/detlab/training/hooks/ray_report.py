@@ -19,10 +19,10 @@ from typing import Any
 
 from mmcv.runner import HOOKS, Hook
 
-from detlab.training import rng
-from detlab.training import session as train_session
-from detlab.training.dist import gather_to_rank0, rank_and_world
-from detlab.training.epoch_stats import epoch_metrics
+from detlab.training.hooks.epoch_stats import epoch_metrics
+from detlab.training.worker import rng
+from detlab.training.worker import session as train_session
+from detlab.training.worker.dist import gather_to_rank0, rank_and_world
 
 CHECKPOINT_FILE = "checkpoint.pth"
 

@@ -11,7 +11,7 @@ import math
 
 from mmcv.runner import HOOKS, Hook
 
-from detlab.training.epoch_stats import current_lr
+from detlab.training.hooks.epoch_stats import current_lr
 
 
 class NonFiniteLossError(RuntimeError):

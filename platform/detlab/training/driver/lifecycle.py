@@ -22,7 +22,7 @@ from detlab.tracking import RunRecorder, print_hint_once, resolve_tracking_uri
 from detlab.tracking.client import one_line
 from detlab.tracking.context import run_context_tags
 from detlab.training.contract import FitRequest
-from detlab.training.run_record import RunRecord, latest_run_dir
+from detlab.training.driver.run_record import RunRecord, latest_run_dir
 
 
 def failure_reason(err: BaseException) -> str:

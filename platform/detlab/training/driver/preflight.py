@@ -62,7 +62,7 @@ def check_builds(cfg) -> DataPaths:
     from mmrotate.models import build_detector
 
     import refined_det.register  # noqa: F401  (registers the plugins and strict datasets)
-    from detlab.training.val_eval import _hrsc_ann_dir, dataset_kind, load_val_set
+    from detlab.training.worker.val_eval import _hrsc_ann_dir, dataset_kind, load_val_set
 
     def attempt(what: str, fn):
         try:

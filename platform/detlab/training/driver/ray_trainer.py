@@ -2,7 +2,7 @@
 
 The driver (this module) merges the config, creates the MLflow run up-front
 (`lifecycle.py`), checks the config and data, and fits a ``TorchTrainer`` whose workers run
-mmdet's ``train_detector`` (worker.py). The MLflow run id travels to the workers
+mmdet's ``train_detector`` (worker/loop.py). The MLflow run id travels to the workers
 in ``train_loop_config`` and is kept in the run folder, so a restarted worker
 group, a ``--resume`` and a retried Tune trial all record into the same run.
 The driver ends the run: FINISHED with the best checkpoint attached, or FAILED
@@ -30,8 +30,8 @@ from detlab.tracking import workers_spool
 from detlab.tracking.client import one_line
 from detlab.tracking.context import run_params
 from detlab.training.contract import FitOutcome, FitRequest
-from detlab.training.lifecycle import RunPlace, TrainingRun, failure_reason, locate
-from detlab.training.worker_group import fit_worker_group, workers_dir
+from detlab.training.driver.lifecycle import RunPlace, TrainingRun, failure_reason, locate
+from detlab.training.driver.worker_group import fit_worker_group, workers_dir
 
 DEFAULT_STORAGE = osp.join("work_dirs", "ray_train")
 SCORE = "val/mAP"
@@ -151,7 +151,7 @@ def train(request: FitRequest, options: DetectorOptions | None = None) -> FitRes
     was waited for and what the cluster had (placement.py). Raises ``UserError`` with a one-line
     reason on any failure, after marking the MLflow run FAILED.
     """
-    from detlab.training.setup import prepare_config
+    from detlab.training.driver.setup import prepare_config
 
     opts = options or DetectorOptions()
     if not osp.isfile(request.config):
@@ -210,9 +210,9 @@ def train(request: FitRequest, options: DetectorOptions | None = None) -> FitRes
 
 
 def _profile(cfg) -> dict[str, Any] | None:
-    """Params, FLOPs and latency of the trained detector (``detlab.training.profile``); a failure
+    """Params, FLOPs and latency of the trained detector (``detlab.training.driver.profile``); a failure
     is a warning, never a failed run ($DETLAB_PROFILE=0 skips it)."""
-    from detlab.training.profile import enabled, profile_model
+    from detlab.training.driver.profile import enabled, profile_model
 
     if not enabled():
         return None
@@ -238,7 +238,7 @@ def _train(
     opts: DetectorOptions,
 ) -> tuple[Any, dict]:
     """Preflight, then the TorchTrainer; returns Ray's result and rank 0's return value."""
-    from detlab.training.preflight import DataPaths, absolutize_data_paths, preflight
+    from detlab.training.driver.preflight import DataPaths, absolutize_data_paths, preflight
 
     try:
         paths = preflight(cfg) if opts.checks else DataPaths()
@@ -258,8 +258,8 @@ def _train(
 
     from ray.train import CheckpointConfig
 
-    from detlab.training.ray_runtime import ensure_ray
-    from detlab.training.worker import train_loop_per_worker
+    from detlab.training.driver.ray_runtime import ensure_ray
+    from detlab.training.worker.loop import train_loop_per_worker
 
     gpus, cpus = request.gpus_per_worker, request.cpus_per_worker
     spec = worker_spec(
@@ -304,7 +304,7 @@ def _log_datasets(uri: str, run_id: str, datasets: list) -> None:
 
 
 def _best(result) -> tuple[str | None, dict[str, Any] | None]:
-    from detlab.training.ray_hooks import CHECKPOINT_FILE
+    from detlab.training.hooks.ray_report import CHECKPOINT_FILE
 
     scored = [(ckpt, m) for ckpt, m in (result.best_checkpoints or []) if SCORE in m]
     if not scored:

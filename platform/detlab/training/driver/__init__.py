@@ -1,0 +1,1 @@
+"""The driver side of a training: the trainer, its run lifecycle, placement and preflight."""
