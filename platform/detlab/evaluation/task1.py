@@ -8,7 +8,6 @@ kept, since the devkit's sort breaks score ties by it.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import numpy as np
 
 from detlab.atomic import atomic_write_text
 from detlab.errors import UserError
+from refined_det.datasets.formats import parse_finite, read_text
 
 PREFIX = "Task1_"
 FIELDS = "image_id score x1 y1 x2 y2 x3 y3 x4 y4"
@@ -41,28 +41,10 @@ class Task1Detections:
         return len(self.image_ids)
 
 
-def _parse_number(token: str, what: str, where: str) -> float:
-    try:
-        value = float(token)
-    except ValueError:
-        raise UserError(f"{where}: {what} is {token!r}, not a number") from None
-    if not math.isfinite(value):
-        raise UserError(f"{where}: {what} is {token!r}, not a finite number")
-    return value
-
-
 def read_task1_file(path: str | os.PathLike) -> Task1Detections:
     """Parse one Task1 file strictly (blank lines are skipped)."""
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except UnicodeDecodeError as err:
-        raise UserError(f"{path}: not a text file ({err.reason} at byte {err.start})") from None
-    except OSError as err:
-        raise UserError(f"{path}: cannot read ({err.strerror})") from None
+    text = read_text(path, UserError, encoding="utf-8")
     numbered = [(n, raw.split()) for n, raw in enumerate(text.splitlines(), 1)]
     numbered = [(n, tokens) for n, tokens in numbered if tokens]
     if not numbered:
@@ -94,8 +76,10 @@ def _parse_slow(path: str, numbered: list[tuple[int, list[str]]]) -> np.ndarray:
         where = f"{path}:{lineno}"
         if len(tokens) != 10:
             raise UserError(f'{where}: expected 10 fields "{FIELDS}", got {len(tokens)}')
-        row = [_parse_number(tokens[1], "score", where)]
-        row += [_parse_number(t, f"coordinate {FIELDS.split()[k + 2]}", where) for k, t in enumerate(tokens[2:])]
+        row = [parse_finite(tokens[1], "score", where, UserError)]
+        row += [
+            parse_finite(t, f"coordinate {FIELDS.split()[k + 2]}", where, UserError) for k, t in enumerate(tokens[2:])
+        ]
         values.append(row)
     return np.array(values, dtype=np.float64).reshape(-1, 9)
 

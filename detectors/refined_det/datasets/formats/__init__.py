@@ -8,6 +8,7 @@ crash deep inside a training run (or the silent skip) the upstream loaders give.
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 
@@ -38,6 +39,31 @@ class AnnotationError(ValueError):
 
 class AnnotationWarning(UserWarning):
     """Something was skipped, as the official tools skip it (the message says what and where)."""
+
+
+def read_text(path: str, error: type[Exception] = AnnotationError, encoding: str = "utf-8-sig") -> str:
+    """A text file's content, or one ``error`` line naming the file and what is wrong with it (missing,
+    not text, unreadable): the strict readers' common start (also the Task1 detections reader's)."""
+    try:
+        with open(path, encoding=encoding) as f:
+            return f.read()
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except UnicodeDecodeError as err:
+        raise error(f"{path}: not a text file ({err.reason} at byte {err.start})") from None
+    except OSError as err:
+        raise error(f"{path}: cannot read ({err.strerror})") from None
+
+
+def parse_finite(token: str, what: str, where: str, error: type[Exception] = AnnotationError) -> float:
+    """``token`` as a finite float, or one ``error`` line: ``WHERE: WHAT is 'x', not a (finite) number``."""
+    try:
+        value = float(token)
+    except ValueError:
+        raise error(f"{where}: {what} is {token!r}, not a number") from None
+    if not math.isfinite(value):
+        raise error(f"{where}: {what} is {token!r}, not a finite number")
+    return value
 
 
 def format_number(value: float) -> str:

@@ -25,6 +25,7 @@ from . import (
     AnnotationWarning,
     format_number,
     polygon_area,
+    read_text,
     self_intersecting,
 )
 
@@ -110,18 +111,6 @@ def _diagnose_row(tokens: list[str], classes: frozenset[str], where: str) -> tup
     return coords, name, difficulty
 
 
-def _read_text(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise AnnotationError(f"{path}: no such file") from None
-    except UnicodeDecodeError as err:
-        raise AnnotationError(f"{path}: not a text file ({err.reason} at byte {err.start})") from None
-    except OSError as err:
-        raise AnnotationError(f"{path}: cannot read ({err.strerror})") from None
-
-
 def read_dota_label(
     path: str | os.PathLike, classes: Iterable[str] = DOTA_CLASSES, degenerate: Degenerate = "skip"
 ) -> DotaAnnotation:
@@ -139,7 +128,7 @@ def read_dota_label(
     source: str | None = None
     gsd: float | None = None
     row_error: AnnotationError | None = None
-    for lineno, raw in enumerate(_read_text(path).splitlines(), 1):
+    for lineno, raw in enumerate(read_text(path).splitlines(), 1):
         line = raw.strip()
         if not line:
             continue
