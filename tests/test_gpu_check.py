@@ -1,0 +1,21 @@
+"""scripts/gpu_check.sh, the first thing to run on a GPU machine, says in one line why it cannot run
+where there is no GPU (its checks themselves need one: docs/clusters.md)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_check.sh"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible: the checks would run for real")
+def test_without_a_gpu_it_exits_2_with_one_line():
+    proc = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gpu_check: FAILED: no CUDA device visible to torch"), lines
+    assert "FORCE_CUDA=1 make install" in lines[0]
