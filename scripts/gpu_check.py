@@ -112,7 +112,7 @@ def check_forward_backward(iters: int) -> None:
             start = time.perf_counter()
             with torch.autocast("cuda", dtype=torch.float16, enabled=fp16):
                 losses = model(img, metas, gt_bboxes=gts, gt_labels=labels)
-            loss = sum(v if torch.is_tensor(v) else sum(v) for k, v in losses.items() if "loss" in k)
+            loss, _ = model._parse_losses(losses)  # mmdet's own sum of the loss terms
             if not torch.isfinite(loss):
                 raise CheckFailed(f"forward/backward (fp16={fp16}): loss is {float(loss)}")
             opt.zero_grad()
