@@ -87,7 +87,7 @@ def check_cla(cases: int) -> None:
     say("cla", f"CPU and CUDA labels equal on {compared} assignments ({cases} cases x k = 1, 2, 3; 30 GTs, 1024x1024)")
 
 
-def check_forward_backward(iters: int) -> None:
+def check_forward_backward(iters: int, device: str = "cuda", size: int = 1024) -> None:
     import torch
     from mmdet.models import build_detector
 
@@ -96,21 +96,23 @@ def check_forward_backward(iters: int) -> None:
 
     cfg = load_config(PAPER_DOTA, import_custom_modules=False)
     cfg.model.backbone.init_cfg = None  # no download: random weights suffice for a pass
-    model = build_detector(cfg.model).cuda().train()
+    model = build_detector(cfg.model).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=1e-4)
     gen = torch.Generator().manual_seed(0)
-    batch, size = 2, 1024
-    img = torch.randn(batch, 3, size, size, device="cuda")
+    batch = 2
+    img = torch.randn(batch, 3, size, size, device=device)
     metas = [dict(img_shape=(size, size, 3), pad_shape=(size, size, 3), ori_shape=(size, size, 3),
                   scale_factor=1.0, flip=False, batch_input_shape=(size, size)) for _ in range(batch)]
-    gts = [random_gts(gen, 20, (size, size)).cuda() for _ in range(batch)]
-    labels = [torch.randint(0, 15, (20,), generator=gen).cuda() for _ in range(batch)]
-    for fp16 in (False, True):
+    gts = [random_gts(gen, 20, (size, size), max_size=size / 6).to(device) for _ in range(batch)]
+    labels = [torch.randint(0, 15, (20,), generator=gen).to(device) for _ in range(batch)]
+    cuda = device == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    for fp16 in (False, True) if cuda else (False,):
         times = []
         for i in range(iters + 2):
-            torch.cuda.synchronize()
+            sync()
             start = time.perf_counter()
-            with torch.autocast("cuda", dtype=torch.float16, enabled=fp16):
+            with torch.autocast("cuda", dtype=torch.float16, enabled=fp16 and cuda):
                 losses = model(img, metas, gt_bboxes=gts, gt_labels=labels)
             loss, _ = model._parse_losses(losses)  # mmdet's own sum of the loss terms
             if not torch.isfinite(loss):
@@ -118,13 +120,13 @@ def check_forward_backward(iters: int) -> None:
             opt.zero_grad()
             loss.backward()
             opt.step()
-            torch.cuda.synchronize()
+            sync()
             if i >= 2:  # the first two: cuDNN autotuning and allocator warm-up
                 times.append(time.perf_counter() - start)
         mean = sum(times) / len(times)
-        say("train step", f"paper Refined-Det (DOTA R50-FPN) at {size}x{size}, batch {batch}, fp16={fp16}: "
-            f"{mean:.3f} s/iter, {batch / mean:.1f} images/s, loss {float(loss):.3f}, peak memory "
-            f"{torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
+        memory = f", peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if cuda else ""
+        say("train step", f"paper Refined-Det (DOTA R50-FPN) at {size}x{size} on {device}, batch {batch}, "
+            f"fp16={fp16}: {mean:.3f} s/iter, {batch / mean:.1f} images/s, loss {float(loss):.3f}{memory}")
 
 
 def check_ray_nccl(images: int) -> None:
@@ -156,7 +158,12 @@ def main() -> int:
     p.add_argument("--cases", type=int, default=10, help="random CLA cases compared CPU vs CUDA")
     p.add_argument("--iters", type=int, default=5, help="timed train steps per fp16 setting")
     p.add_argument("--images", type=int, default=32, help="synthetic images for the Ray Train check")
+    p.add_argument("--cpu-smoke", action="store_true",
+                   help="only the train step, on the CPU at 256x256 (checks this script where there is no GPU)")
     args = p.parse_args()
+    if args.cpu_smoke:
+        check_forward_backward(1, device="cpu", size=256)
+        return 0
     try:
         check_cuda()
         check_cla(args.cases)
