@@ -116,7 +116,7 @@ def check_forward_backward(iters: int, device: str = "cuda", size: int = 1024) -
                 losses = model(img, metas, gt_bboxes=gts, gt_labels=labels)
             loss, _ = model._parse_losses(losses)  # mmdet's own sum of the loss terms
             if not torch.isfinite(loss):
-                raise CheckFailed(f"forward/backward (fp16={fp16}): loss is {float(loss)}")
+                raise CheckFailed(f"forward/backward (fp16={fp16}): loss is {float(loss.detach())}")
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -126,7 +126,7 @@ def check_forward_backward(iters: int, device: str = "cuda", size: int = 1024) -
         mean = sum(times) / len(times)
         memory = f", peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if cuda else ""
         say("train step", f"paper Refined-Det (DOTA R50-FPN) at {size}x{size} on {device}, batch {batch}, "
-            f"fp16={fp16}: {mean:.3f} s/iter, {batch / mean:.1f} images/s, loss {float(loss):.3f}{memory}")
+            f"fp16={fp16}: {mean:.3f} s/iter, {batch / mean:.1f} images/s, loss {float(loss.detach()):.3f}{memory}")
 
 
 def check_ray_nccl(images: int) -> None:

@@ -19,3 +19,13 @@ def test_without_a_gpu_it_exits_2_with_one_line():
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gpu_check: FAILED: no CUDA device visible to torch"), lines
     assert "FORCE_CUDA=1 make install" in lines[0]
+
+
+def test_the_train_step_check_runs_on_the_cpu():
+    """The paper-size train step of the script, on the CPU at 256x256: the code a GPU machine runs first."""
+    proc = subprocess.run(["bash", str(SCRIPT), "--cpu-smoke"], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("gpu_check: train step:"))
+    assert "at 256x256 on cpu" in line and "images/s" in line
+    loss = float(line.split("loss ")[1].split()[0].rstrip(","))
+    assert loss == loss and loss > 0  # finite, positive
