@@ -5,11 +5,12 @@ Faults, in turn: SIGKILL of a Train worker; SIGKILL of a trial's own process; re
 worker node (a new one joins); SIGKILL + restart of the MLflow server; SIGKILL of the driver,
 then the same command again (the sweep resumes). A fault counts when it hit something (a live
 worker, trial, node, server or driver); it is survived when the sweep still ends with every
-trial accounted for once and nothing left behind. Columns (goal: 0 in each loss column):
+trial accounted for once and nothing left behind. A sweep that ends before all faults are in
+says so in the first row (N of 20): on a quiet machine give it more work (--samples, --evals). Columns (goal: 0 in each loss column):
 trials lost or duplicated, trials FAILED (the toy trainer never fails by itself), leaked
 placement groups, MLflow runs and Optuna trials left RUNNING, and the extra wall time.
 
-    python benchmarks/chaos.py [--faults 20] [--seed 0] [--samples 8] [--evals 6] [--eval-s 2]
+    python benchmarks/chaos.py [--faults 20] [--seed 0] [--samples 8] [--evals 6] [--eval-s 2] [--keep DIR]
 
 The toy trainer (`--trainer toy`) keeps a fault's recovery, not training, the measured cost;
 `--trainer mmdet` runs the detector (hours on 2 CPUs).
@@ -217,11 +218,14 @@ def main() -> None:
     p.add_argument("--gap", type=float, nargs=2, default=(4.0, 12.0), help="seconds between faults (uniform)")
     p.add_argument("--trainer", default="toy", choices=("toy", "mmdet"))
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds a sweep may take before it counts as hung")
+    p.add_argument("--keep", default=None, metavar="DIR",
+                   help="keep the sweeps, logs and MLflow store in DIR (default: a temporary folder, removed)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="detlab-chaos-") as tmp:
-        clean = Chaos(args, 0, Path(tmp) / "clean").run()
+        base = Path(args.keep) if args.keep else Path(tmp)
+        clean = Chaos(args, 0, base / "clean").run()
         print(f"fault-free run: {clean.wall_s:.0f} s", flush=True)
-        chaos = Chaos(args, args.faults, Path(tmp) / "chaos").run()
+        chaos = Chaos(args, args.faults, base / "chaos").run()
     print(table(clean, chaos, args.faults))
     for line in chaos.failures:
         print(f"FAILED {line}")
