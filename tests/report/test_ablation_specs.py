@@ -62,7 +62,7 @@ def test_component_cells_are_the_paper_repository_configs():
 
 
 def test_generated_study_is_a_grid_over_cells_and_seeds():
-    from detlab.specs import decode_trial, num_trials, parse_spec, trial_cell
+    from detlab.specs import decode_trial, num_trials, parse_spec, searched_values, trial_cell
 
     spec = load_ablation(ABLATIONS / "components_smoke.yaml")
     cells = resolve_cells(spec)
@@ -77,6 +77,7 @@ def test_generated_study_is_a_grid_over_cells_and_seeds():
     # a trial's cell is a label of the request, never a config override
     overrides, seed = decode_trial(study, {"cell": "cla", "seed": 1})
     assert "cell" not in overrides and seed == 1 and trial_cell(study, {"cell": "cla", "seed": 1}) == "cla"
+    assert searched_values(study, {"cell": "cla", "seed": 1}) == {"cell": "cla"}  # the leaderboard's column
 
 
 def test_a_grid_of_cells_must_search_exactly_its_cells():

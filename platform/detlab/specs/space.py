@@ -27,6 +27,7 @@ __all__ = [
     "param_space",
     "decode_trial",
     "trial_cell",
+    "searched_values",
     "grid_size",
     "num_trials",
     "trial_resources",
@@ -85,6 +86,17 @@ def decode_trial(spec: StudySpec, config: Mapping[str, Any]) -> tuple[dict[str, 
 def trial_cell(spec: StudySpec, config: Mapping[str, Any]) -> str | None:
     """The cell a trial of a grid of cells trains (None in a study without `cells`)."""
     return None if spec.cells is None else str(config[CELL_DIM])
+
+
+def searched_values(spec: StudySpec, config: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial's value of each search dimension, by search key; a grid of cells' `cell` label too
+    (what a leaderboard shows of a trial)."""
+    overrides, _ = decode_trial(spec, config)
+    out = {k: v for k, v in overrides.items() if k in spec.search_space}
+    cell = trial_cell(spec, config)
+    if cell is not None:
+        out[CELL_DIM] = cell
+    return out
 
 
 def grid_size(spec: StudySpec) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from detlab.specs import StudySpec, decode_trial
+from detlab.specs import StudySpec, searched_values
 from detlab.sweep.callbacks import outcome_of
 from detlab.sweep.progress import fmt, render_table, short_names
 from detlab.sweep.runs import ChildRuns
@@ -32,7 +32,7 @@ def build(spec: StudySpec, results: Any, runs: ChildRuns, scheduler: Any, max_t:
             outcome.status = "unfinished"  # the sweep was interrupted while it ran or waited
         best = _best(result, metric, mode)
         try:
-            sampled = {k: v for k, v in decode_trial(spec, result.config)[0].items() if k in spec.search_space}
+            sampled = searched_values(spec, result.config)
         except (KeyError, StopIteration, TypeError, ValueError):
             sampled = {}
         rows.append(
