@@ -14,9 +14,11 @@ when the cell's anchor point lies inside a present GT.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ParamSpec
 
 import torch
 from mmrotate.core import obb2poly, obb2xyxy
@@ -42,6 +44,7 @@ QUIRKS = {
 }
 
 K2_MIN_SCOPES = ("level", "gt")
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -53,51 +56,6 @@ class CrossGridResult:
     max_overlaps: torch.Tensor  # (N,) max IoU over GTs (-1 where not valid)
     argmax_overlaps: torch.Tensor  # (N,) long: max-IoU GT of each anchor
     level_sizes: tuple[int, ...]  # anchors per level, to split the outputs
-
-
-def cross_grid_assign(
-    anchors: Sequence[torch.Tensor],
-    featmap_sizes: Sequence[Sequence[int]],
-    strides: Sequence[int],
-    gt_bboxes: torch.Tensor,
-    pad_shape: Sequence[int],
-    valid_flags: Sequence[torch.Tensor] | None = None,
-    *,
-    radius: float = 0.5,
-    num_neighbors: int = 3,
-    pos_iou_thr: float = 0.5,
-    neg_iou_thr: float | tuple[float, float] = 0.4,
-    min_pos_iou: float = 0.0,
-    iou_mode: str = "sparse",
-) -> torch.Tensor:
-    """Labels of CLA over all levels: ``-1`` ignore, ``0`` background, ``i+1`` GT ``i``.
-
-    Args:
-        anchors: per level ``(H_l*W_l, 5)`` le90 anchors in mmrotate's
-            RotatedAnchorGenerator order, exactly one anchor per cell.
-        featmap_sizes: per level ``(H_l, W_l)``.
-        strides: per level stride (int).
-        gt_bboxes: ``(G, 5)`` le90 ``(cx, cy, w, h, angle)``.
-        pad_shape: ``(H, W)`` of the padded input (``img_meta['pad_shape']``).
-        valid_flags: optional per-level bool ``(H_l*W_l,)``; invalid anchors get ``-1``.
-        iou_mode: ``'sparse'`` (exact rotated IoU only for anchor-GT pairs whose
-            circumscribed circles overlap, 0 elsewhere) or ``'dense'`` (every
-            pair); both give the same IoU matrix, so the same labels.
-    """
-    return cross_grid_assign_full(
-        anchors,
-        featmap_sizes,
-        strides,
-        gt_bboxes,
-        pad_shape,
-        valid_flags,
-        radius=radius,
-        num_neighbors=num_neighbors,
-        pos_iou_thr=pos_iou_thr,
-        neg_iou_thr=neg_iou_thr,
-        min_pos_iou=min_pos_iou,
-        iou_mode=iou_mode,
-    ).assigned
 
 
 def cross_grid_assign_full(
@@ -118,7 +76,21 @@ def cross_grid_assign_full(
     iou_mode: str = "sparse",
     overlaps_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> CrossGridResult:
-    """`cross_grid_assign` with the extra outputs and the quirk-fixing options.
+    """CLA's labels with what diagnostics need, and the quirk-fixing options.
+
+    ``cross_grid_assign`` takes the same arguments and returns only ``.assigned``.
+
+    Args:
+        anchors: per level ``(H_l*W_l, 5)`` le90 anchors in mmrotate's
+            RotatedAnchorGenerator order, exactly one anchor per cell.
+        featmap_sizes: per level ``(H_l, W_l)``.
+        strides: per level stride (int).
+        gt_bboxes: ``(G, 5)`` le90 ``(cx, cy, w, h, angle)``.
+        pad_shape: ``(H, W)`` of the padded input (``img_meta['pad_shape']``).
+        valid_flags: optional per-level bool ``(H_l*W_l,)``; invalid anchors get ``-1``.
+        iou_mode: ``'sparse'`` (exact rotated IoU only for anchor-GT pairs whose
+            circumscribed circles overlap, 0 elsewhere) or ``'dense'`` (every
+            pair); both give the same IoU matrix, so the same labels.
 
     ``k2_min_scope='gt'`` takes k=2's minimum per GT (probably what the paper
     meant) instead of the paper code's minimum over the whole level.
@@ -186,6 +158,21 @@ def cross_grid_assign_full(
     extra &= valid
     assigned[extra] = argmax_overlaps[extra] + 1
     return CrossGridResult(assigned, maxiou_assigned, max_overlaps, argmax_overlaps, level_sizes)
+
+
+def _labels_only(full: Callable[P, CrossGridResult]) -> Callable[P, torch.Tensor]:
+    @functools.wraps(full)
+    def labels(*args: P.args, **kwargs: P.kwargs) -> torch.Tensor:
+        return full(*args, **kwargs).assigned
+
+    labels.__doc__ = (
+        "Labels of CLA over all levels: ``-1`` ignore, ``0`` background, ``i+1`` GT ``i``; "
+        "the arguments are ``cross_grid_assign_full``'s."
+    )
+    return labels
+
+
+cross_grid_assign = _labels_only(cross_grid_assign_full)
 
 
 def check_cla_options(

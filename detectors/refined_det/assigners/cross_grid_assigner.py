@@ -35,7 +35,8 @@ class CrossGridAssigner(MaxIoUAssigner):
             anchor-GT pairs whose circumscribed circles overlap (the others are
             0, as in the dense matrix); ``'dense'`` runs mmrotate's
             ``RBboxOverlaps2D`` on every pair. Same labels, CLA or not.
-        The MaxIoU arguments are mmdet's; CLA's step A uses the paper code's
+        Other keyword arguments are mmdet's ``MaxIoUAssigner``'s (``pos_iou_thr``
+        0.5, ``neg_iou_thr`` 0.4, ``min_pos_iou`` 0 by default here); CLA's step A uses the paper code's
         comparisons (``<=`` / ``>``), see ``cross_grid.QUIRKS``.
     """
 
@@ -43,40 +44,25 @@ class CrossGridAssigner(MaxIoUAssigner):
 
     def __init__(
         self,
-        pos_iou_thr: float = 0.5,
-        neg_iou_thr: float | tuple[float, float] = 0.4,
-        min_pos_iou: float = 0.0,
-        gt_max_assign_all: bool = True,
-        ignore_iof_thr: float = -1,
-        ignore_wrt_candidates: bool = True,
-        match_low_quality: bool = True,
-        gpu_assign_thr: int = -1,
-        iou_calculator: dict = dict(type="RBboxOverlaps2D"),  # noqa: B006 - read, never mutated
         radius: float = 0.5,
         num_neighbors: int = 3,
         cross_grid: bool = True,
         k2_min_scope: str = "level",
         iou_mode: str = "sparse",
+        **maxiou_args: Any,
     ):
-        super().__init__(
-            pos_iou_thr=pos_iou_thr,
-            neg_iou_thr=neg_iou_thr,
-            min_pos_iou=min_pos_iou,
-            gt_max_assign_all=gt_max_assign_all,
-            ignore_iof_thr=ignore_iof_thr,
-            ignore_wrt_candidates=ignore_wrt_candidates,
-            match_low_quality=match_low_quality,
-            gpu_assign_thr=gpu_assign_thr,
-            iou_calculator=iou_calculator,
-        )
-        check_cla_options(radius, num_neighbors, pos_iou_thr, neg_iou_thr, k2_min_scope)
+        # CLA's defaults for the MaxIoU arguments (the paper's config); the rest are mmdet's.
+        maxiou_args = {"pos_iou_thr": 0.5, "neg_iou_thr": 0.4, "min_pos_iou": 0.0, **maxiou_args}
+        maxiou_args.setdefault("iou_calculator", dict(type="RBboxOverlaps2D"))
+        super().__init__(**maxiou_args)
+        check_cla_options(radius, num_neighbors, self.pos_iou_thr, self.neg_iou_thr, k2_min_scope)
         self.iou_mode = iou_mode
         self.iou_calculator: Any = overlaps_for_mode(self.iou_calculator, iou_mode)
-        if cross_grid and ignore_iof_thr > 0:
+        if cross_grid and self.ignore_iof_thr > 0:
             raise ValueError(
                 "CrossGridAssigner does not support ignore_iof_thr > 0 (the paper's CLA ignores gt_bboxes_ignore)"
             )
-        if cross_grid and not match_low_quality:
+        if cross_grid and not self.match_low_quality:
             raise ValueError(
                 "CrossGridAssigner with cross_grid=True always matches low-quality "
                 "anchors (the paper code's step 4); match_low_quality=False is not supported"

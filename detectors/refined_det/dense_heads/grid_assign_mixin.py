@@ -92,29 +92,12 @@ class GridAssignMixin:
             )
         return results
 
-    def _get_targets_single(
-        self,
-        flat_anchors,
-        valid_flags,
-        gt_bboxes,
-        gt_bboxes_ignore,
-        gt_labels,
-        img_meta,
-        label_channels=1,
-        unmap_outputs=True,
-    ):
-        args = (
-            flat_anchors,
-            valid_flags,
-            gt_bboxes,
-            gt_bboxes_ignore,
-            gt_labels,
-            img_meta,
-            label_channels,
-            unmap_outputs,
-        )
+    def _get_targets_single(self, flat_anchors, valid_flags, *args, **kwargs):
+        # mmdet's multi_apply passes (..., gt_bboxes, gt_bboxes_ignore, gt_labels, img_meta) positionally.
+        img_meta = args[3]
+        args = (flat_anchors, valid_flags, *args)
         if not getattr(self.assigner, "needs_grid_context", False):
-            return super()._get_targets_single(*args)
+            return super()._get_targets_single(*args, **kwargs)
         inside = rotated_anchor_inside_flags(
             flat_anchors, valid_flags, img_meta["img_shape"][:2], self.train_cfg.allowed_border
         )
@@ -126,4 +109,4 @@ class GridAssignMixin:
             pad_shape=tuple(int(v) for v in img_meta["pad_shape"][:2]),
         )
         with self.assigner.grid_context(context):
-            return super()._get_targets_single(*args)
+            return super()._get_targets_single(*args, **kwargs)

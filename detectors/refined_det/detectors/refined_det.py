@@ -23,18 +23,9 @@ class RefinedDet(RotatedRetinaNet):
         align_conv_size: kernel of the align conv (3 in the paper's code).
     """
 
-    def __init__(
-        self,
-        backbone,
-        neck=None,
-        bbox_head=None,
-        train_cfg=None,
-        test_cfg=None,
-        pretrained=None,
-        init_cfg=None,
-        align_conv_size: int = 3,
-    ):
-        super().__init__(backbone, neck, bbox_head, train_cfg, test_cfg, pretrained, init_cfg)
+    def __init__(self, *args, align_conv_size: int = 3, **kwargs):
+        # args/kwargs: RotatedSingleStageDetector's (backbone, neck, bbox_head, train_cfg, test_cfg, ...).
+        super().__init__(*args, **kwargs)
         head = self.bbox_head
         if not hasattr(head, "with_refine"):
             raise ValueError(f"RefinedDet needs bbox_head type 'FRHead' (got {type(head).__name__})")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+from pathlib import Path
 
 import numpy as np
 
@@ -64,6 +65,19 @@ def parse_finite(token: str, what: str, where: str, error: type[Exception] = Ann
     if not math.isfinite(value):
         raise error(f"{where}: {what} is {token!r}, not a finite number")
     return value
+
+
+def list_files(
+    folder: str | os.PathLike, pattern: str, what: str, error: type[Exception] = AnnotationError
+) -> list[Path]:
+    """The files of `folder` matching `pattern`, sorted; a one-line error when there are none."""
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise error(f"{folder}: not a directory")
+    files = sorted(Path(folder).glob(pattern))
+    if not files:
+        raise error(f"{folder}: no {what} ({pattern})")
+    return files
 
 
 def format_number(value: float) -> str:

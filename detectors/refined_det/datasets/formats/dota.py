@@ -13,7 +13,6 @@ import os
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -24,6 +23,7 @@ from . import (
     AnnotationError,
     AnnotationWarning,
     format_number,
+    list_files,
     polygon_area,
     read_text,
     self_intersecting,
@@ -187,13 +187,7 @@ def read_dota_dir(
     label_dir: str | os.PathLike, classes: Iterable[str] = DOTA_CLASSES, degenerate: Degenerate = "skip"
 ) -> dict[str, DotaAnnotation]:
     """{image_id: annotation} for every `*.txt` in a `labelTxt`/`annfiles` folder, sorted by id."""
-    label_dir = os.fspath(label_dir)
-    if not os.path.isdir(label_dir):
-        raise AnnotationError(f"{label_dir}: not a directory")
-    files = sorted(Path(label_dir).glob("*.txt"))
-    if not files:
-        raise AnnotationError(f"{label_dir}: no label files (*.txt)")
-    return {f.stem: read_dota_label(f, classes, degenerate) for f in files}
+    return {f.stem: read_dota_label(f, classes, degenerate) for f in list_files(label_dir, "*.txt", "label files")}
 
 
 def write_dota_label(

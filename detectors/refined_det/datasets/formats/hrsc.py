@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import MAX_COORD, AnnotationError, check_image, format_number, rbox_to_poly
+from . import MAX_COORD, AnnotationError, check_image, format_number, list_files, rbox_to_poly
 
 BOX_FIELDS = ("mbox_cx", "mbox_cy", "mbox_w", "mbox_h", "mbox_ang")
 SHIP_CLASS_ID = "100000001"  # HRSC's level-1 "ship" class
@@ -133,13 +133,7 @@ def read_hrsc_xml(path: str | os.PathLike) -> HrscAnnotation:
 
 def read_hrsc_dir(ann_dir: str | os.PathLike) -> dict[str, HrscAnnotation]:
     """{image_id: annotation} for every `*.xml` in an Annotations folder, sorted by id."""
-    ann_dir = os.fspath(ann_dir)
-    if not os.path.isdir(ann_dir):
-        raise AnnotationError(f"{ann_dir}: not a directory")
-    files = sorted(Path(ann_dir).glob("*.xml"))
-    if not files:
-        raise AnnotationError(f"{ann_dir}: no annotation files (*.xml)")
-    return {f.stem: read_hrsc_xml(f) for f in files}
+    return {f.stem: read_hrsc_xml(f) for f in list_files(ann_dir, "*.xml", "annotation files")}
 
 
 def read_image_set(path: str | os.PathLike) -> list[tuple[int, str]]:
