@@ -15,9 +15,14 @@
 # Environment:
 #   PYTHON            interpreter for the venv (default: python3.11, else python3)
 #   VENV              venv path (default: <repo>/.venv)
-#   FORCE_CUDA=1      build mmcv-full's CUDA ops (GPU image; needs nvcc matching torch's CUDA)
+#   FORCE_CUDA=1      build mmcv-full's CUDA ops (GPU image). Needs no GPU: the CUDA 13.0 compiler
+#                     comes from PyPI into the venv (pinned in constraints.txt) and is used as
+#                     CUDA_HOME unless CUDA_HOME is set; see docs/clusters.md, "The CUDA build"
+#   TORCH_CUDA_ARCH_LIST  GPU architectures of a CUDA build (default "8.0;8.6;9.0": A100, A10G/A40, H100/H200)
 #   MAX_JOBS          parallel compile jobs (default: nproc)
 #   DETLAB_WHEELHOUSE where built mmcv-full wheels are kept
+#   DETLAB_MMCV_BUILD_DIR  where mmcv-full is compiled (default ~/.cache/detlab/build/torch-<ver>-<cpu|cuda>);
+#                     kept after a failed build, so rerunning resumes with the objects already compiled
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,7 +57,8 @@ if ((${#need_apt[@]})); then
   fi
 fi
 
-want_stamp=$(cat "$CONSTRAINTS" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)
+FLAVOR=cpu; [[ ${FORCE_CUDA:-0} == 1 ]] && FLAVOR=cuda
+want_stamp=$( (cat "$CONSTRAINTS" "$ROOT/pyproject.toml"; echo "$FLAVOR") | sha256sum | cut -c1-16)
 if [[ -f $STAMP && $(cat "$STAMP") == "$want_stamp" ]]; then
   exit 0
 fi
@@ -72,14 +78,36 @@ pip_c torch torchvision numpy opencv-python-headless
 TORCH_VER=$("$PY" -c 'import torch; print(torch.__version__)')
 [[ $TORCH_VER == "$(pin torch)"* ]] || die "torch $TORCH_VER is installed but constraints.txt pins $(pin torch)"
 MMCV_VER=$(pin mmcv-full)
-FLAVOR=cpu; [[ ${FORCE_CUDA:-0} == 1 ]] && FLAVOR=cuda
 WHEELHOUSE=${DETLAB_WHEELHOUSE:-$HOME/.cache/detlab/wheelhouse}/torch-$TORCH_VER-$FLAVOR
 mkdir -p "$WHEELHOUSE"
 
+# The CUDA 13.0 compiler of a FORCE_CUDA=1 build, from PyPI into the venv (no system CUDA needed);
+# prints the CUDA_HOME to build with. An explicit $CUDA_HOME wins (a CUDA devel image, say).
+cuda_home() {
+  if [[ -n ${CUDA_HOME:-} ]]; then
+    echo "$CUDA_HOME"
+    return
+  fi
+  pip_c -q nvidia-cuda-nvcc nvidia-cuda-crt nvidia-nvvm nvidia-cuda-cccl nvidia-cuda-runtime nvidia-cuda-cuobjdump >&2 \
+    || die "could not install the CUDA compiler packages (nvidia-cuda-nvcc ...) pinned in constraints.txt"
+  local home
+  home=$("$PY" -c 'import sysconfig, os; print(os.path.join(sysconfig.get_paths()["purelib"], "nvidia", "cu13"))')
+  [[ -x $home/bin/nvcc ]] || die "no nvcc at $home/bin/nvcc after installing nvidia-cuda-nvcc"
+  # torch links extensions with -lcudart; the wheel ships only the versioned libcudart.so.13.
+  [[ -e $home/lib/libcudart.so ]] || ln -s libcudart.so.13 "$home/lib/libcudart.so"
+  local want got
+  want=$("$PY" -c 'import torch; print(torch.version.cuda)')
+  got=$("$home/bin/nvcc" --version | sed -n -E 's/.*release ([0-9]+\.[0-9]+).*/\1/p')
+  [[ $want == "$got" ]] || die "nvcc $got in $home, but torch $TORCH_VER was built with CUDA $want"
+  echo "$home"
+}
+
 have_mmcv() { "$PY" - <<EOF 2>/dev/null
 import mmcv, mmcv.ops
-from mmcv.ops import box_iou_rotated, nms_rotated
+from mmcv.ops import box_iou_rotated, nms_rotated, get_compiling_cuda_version
 assert mmcv.__version__ == "$MMCV_VER"
+# a CUDA build serves CPU installs too; a FORCE_CUDA=1 install needs one
+assert "$FLAVOR" == "cpu" or get_compiling_cuda_version() != "not available"
 EOF
 }
 
@@ -88,27 +116,45 @@ if have_mmcv; then
 else
   wheel=$(ls "$WHEELHOUSE"/mmcv_full-"$MMCV_VER"-*.whl 2>/dev/null | head -n1 || true)
   if [[ -z $wheel ]]; then
-    say "step 2/4: compiling mmcv-full $MMCV_VER against torch $TORCH_VER ($FLAVOR); ~10-20 min on 2 cores, done once"
+    if [[ $FLAVOR == cuda ]]; then
+      say "step 2/4: compiling mmcv-full $MMCV_VER with CUDA ops against torch $TORCH_VER; ~1 h on 2 cores, ~10 min on 16, done once"
+    else
+      say "step 2/4: compiling mmcv-full $MMCV_VER against torch $TORCH_VER (cpu); ~10-20 min on 2 cores, done once"
+    fi
     command -v "${CXX:-g++}" >/dev/null || die "no C++ compiler (g++) found: install build-essential, then rerun"
     "$PY" -c 'import sysconfig,os,sys; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()["include"],"Python.h")) else 1)' \
       || die "Python headers (Python.h) missing: install python3-dev, then rerun"
-    build=$(mktemp -d)
-    trap 'rm -rf "$build"' EXIT
-    "$PY" -m pip download -q --no-deps --no-binary :all: "mmcv-full==$MMCV_VER" -d "$build" \
-      || die "could not download the mmcv-full $MMCV_VER sdist"
-    tar -xzf "$build"/mmcv-full-"$MMCV_VER".tar.gz -C "$build"
+    build=${DETLAB_MMCV_BUILD_DIR:-$HOME/.cache/detlab/build/torch-$TORCH_VER-$FLAVOR}
     src=$build/mmcv-full-$MMCV_VER
-    # torch 2.14's ATen headers need C++20; mmcv-full 1.7.2 hard-codes -std=c++17.
-    # The sources compile unchanged under C++20.
-    sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
-    grep -q -- '-std=c++20' "$src/setup.py" || die "could not patch -std=c++17 in mmcv-full's setup.py"
-    if ! MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-        "$PY" -m pip wheel --no-build-isolation --no-deps -w "$WHEELHOUSE" "$src" >"$build/build.log" 2>&1; then
+    if [[ ! -f $src/.detlab-patched ]]; then
+      rm -rf "$src" && mkdir -p "$build"
+      "$PY" -m pip download -q --no-deps --no-binary :all: "mmcv-full==$MMCV_VER" -d "$build" \
+        || die "could not download the mmcv-full $MMCV_VER sdist"
+      tar -xzf "$build"/mmcv-full-"$MMCV_VER".tar.gz -C "$build"
+      # torch 2.14's ATen headers need C++20; mmcv-full 1.7.2 hard-codes -std=c++17 (for g++ and
+      # nvcc alike). The sources compile unchanged under C++20, the .cu files with nvcc 13.0 too.
+      sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
+      grep -q -- '-std=c++20' "$src/setup.py" || die "could not patch -std=c++17 in mmcv-full's setup.py"
+      touch "$src/.detlab-patched"
+    else
+      say "resuming the build in $src (objects compiled before are kept)"
+    fi
+    cuda_env=()
+    if [[ $FLAVOR == cuda ]]; then
+      home=$(cuda_home) || exit 1
+      cuda_env=(CUDA_HOME="$home" TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-8.0;8.6;9.0}")
+      say "CUDA build: CUDA_HOME=$home, architectures ${cuda_env[1]#TORCH_CUDA_ARCH_LIST=}"
+    fi
+    started=$SECONDS
+    if ! (cd "$src" && env "${cuda_env[@]}" MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+        "$PY" -m pip wheel --no-build-isolation --no-deps -w "$WHEELHOUSE" . >"$build/build.log" 2>&1); then
       tail -n 30 "$build/build.log" >&2
       cp "$build/build.log" "$ROOT/mmcv-build.log" 2>/dev/null || true
-      die "mmcv-full $MMCV_VER failed to compile against torch $TORCH_VER (full log: $ROOT/mmcv-build.log). \
-Check: a C++20 compiler (g++ >= 10), Python headers, and that torch is the pinned $(pin torch)."
+      die "mmcv-full $MMCV_VER failed to compile against torch $TORCH_VER (full log: $ROOT/mmcv-build.log; \
+rerun to resume from $src). Check: a C++20 compiler (g++ >= 10), Python headers, and that torch is the pinned $(pin torch)."
     fi
+    say "compiled in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"
+    rm -rf "$build"
     wheel=$(ls "$WHEELHOUSE"/mmcv_full-"$MMCV_VER"-*.whl | head -n1)
     say "built $wheel"
   else
