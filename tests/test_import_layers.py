@@ -4,7 +4,6 @@ that imports it back. Every import counts, also those inside functions, and so d
 from __future__ import annotations
 
 import ast
-import os
 import re
 from pathlib import Path
 
@@ -14,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent / "platform" / "detlab"
 
 # low to high; a unit may import only units of a lower layer (and itself)
 LAYERS: list[set[str]] = [
-    {"errors", "limits"},
+    {"errors", "limits", "options", "subpath"},
     {"atomic", "quiet", "foreground", "figures", "stats"},
     {"config", "tracking", "evaluation"},
     {"data", "specs"},

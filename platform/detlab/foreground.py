@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -30,3 +32,19 @@ def serve_until_stopped(server: Any, announce: Callable[[], None], exited: str) 
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float) -> bool:
+    """SIGTERM the process group of ``proc`` (a server started with ``start_new_session``), SIGKILL
+    after ``timeout`` s; True when ``proc`` is gone, False when it outlived both (stuck in the kernel)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            continue
+    return False

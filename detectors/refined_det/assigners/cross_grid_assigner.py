@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import torch
 from mmdet.core.bbox.assigners import AssignResult, MaxIoUAssigner
 from mmrotate.core.bbox.builder import ROTATED_BBOX_ASSIGNERS
 
 from .assign_stats import AssignStats
-from .cross_grid import check_cla_options, cross_grid_assign_full
+from .cross_grid import CrossGridResult, check_cla_options, cross_grid_assign_full
 from .grid_context import GridContext
 from .sparse_iou import overlaps_for_mode
 
@@ -83,6 +84,25 @@ class CrossGridAssigner(MaxIoUAssigner):
         finally:
             self._grid = None
 
+    def assign_grid(self, grid: GridContext, gt_bboxes: torch.Tensor) -> CrossGridResult:
+        """CLA over the whole anchor grid with this assigner's settings (also for diagnostics)."""
+        return cross_grid_assign_full(
+            grid.per_level(grid.flat_anchors),
+            grid.featmap_sizes,
+            grid.strides,
+            gt_bboxes,
+            grid.pad_shape,
+            grid.per_level(grid.inside_flags),
+            radius=self.radius,
+            num_neighbors=self.num_neighbors,
+            pos_iou_thr=self.pos_iou_thr,
+            neg_iou_thr=self.neg_iou_thr,
+            min_pos_iou=self.min_pos_iou,
+            gt_max_assign_all=self.gt_max_assign_all,
+            k2_min_scope=self.k2_min_scope,
+            overlaps_fn=self.iou_calculator,
+        )
+
     def assign(self, bboxes, gt_bboxes, gt_bboxes_ignore=None, gt_labels=None) -> AssignResult:
         if not self.cross_grid:
             result = super().assign(bboxes, gt_bboxes, gt_bboxes_ignore, gt_labels)
@@ -97,22 +117,7 @@ class CrossGridAssigner(MaxIoUAssigner):
         inside = grid.inside_flags
         if int(inside.sum()) != bboxes.shape[0]:
             raise RuntimeError("CrossGridAssigner: the head's anchors do not match its grid context")
-        result = cross_grid_assign_full(
-            grid.per_level(grid.flat_anchors),
-            grid.featmap_sizes,
-            grid.strides,
-            gt_bboxes,
-            grid.pad_shape,
-            grid.per_level(inside),
-            radius=self.radius,
-            num_neighbors=self.num_neighbors,
-            pos_iou_thr=self.pos_iou_thr,
-            neg_iou_thr=self.neg_iou_thr,
-            min_pos_iou=self.min_pos_iou,
-            gt_max_assign_all=self.gt_max_assign_all,
-            k2_min_scope=self.k2_min_scope,
-            overlaps_fn=self.iou_calculator,
-        )
+        result = self.assign_grid(grid, gt_bboxes)
         self.stats.add(result, gt_bboxes.shape[0], grid.strides)
         gt_inds = result.assigned[inside]
         max_overlaps = result.max_overlaps[inside]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +21,18 @@ class GridContext:
     featmap_sizes: tuple[tuple[int, int], ...]
     strides: tuple[int, ...]
     pad_shape: tuple[int, int]
+
+    @classmethod
+    def whole(cls, anchors: Sequence[torch.Tensor], featmap_sizes, strides, pad_shape) -> GridContext:
+        """Every anchor of the per-level ``anchors`` counted as inside (diagnostics, tests)."""
+        flat = torch.cat(list(anchors))
+        return cls(
+            flat_anchors=flat,
+            inside_flags=torch.ones(flat.shape[0], dtype=torch.bool, device=flat.device),
+            featmap_sizes=tuple((int(h), int(w)) for h, w in featmap_sizes),
+            strides=tuple(int(s) for s in strides),
+            pad_shape=(int(pad_shape[0]), int(pad_shape[1])),
+        )
 
     @property
     def level_sizes(self) -> list[int]:

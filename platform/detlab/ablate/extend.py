@@ -15,9 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TextIO
 
+from detlab.ablate.options import AblateOptions, sweep_options
+from detlab.ablate.study import plan_of, study_data, write_study
 from detlab.errors import UserError
+from detlab.report.query import fetch_runs, pick_runs
+from detlab.report.table import Row, Table, build_table
+from detlab.specs.ablation import AblationSpec
+from detlab.specs.ablation_cells import ResolvedCell
+from detlab.stats import PairedTest
+from detlab.sweep import run_sweep
+from detlab.tracking.client import make_client
 
 __all__ = ["Round", "plan_round", "until_significant", "read_table"]
 
@@ -29,33 +38,31 @@ class Round:
     reasons: list[str]  # one line per undecided comparison
 
 
-def read_table(spec: Any, cells: list[Any], uri: str, trainer: str) -> Any:
+def read_table(spec: AblationSpec, cells: list[ResolvedCell], uri: str, trainer: str) -> Table:
     """The ablation's table as MLflow has it now (the report's own reading)."""
-    from detlab.report.query import fetch_runs, pick_runs
-    from detlab.report.table import build_table
-    from detlab.tracking.client import make_client
-
     runs = fetch_runs(make_client(uri), spec.experiment, spec.name, trainer)
     return build_table(spec, cells, pick_runs(runs, {c.name: c.fingerprint for c in cells}), trainer=trainer)
 
 
-def undecided(table: Any) -> list[Any]:
-    """Rows whose comparison ran on complete cells and is not significant."""
+def undecided(table: Table) -> list[tuple[Row, PairedTest]]:
+    """Rows (with their test) whose comparison ran on complete cells and is not significant."""
     return [
-        row for row in table.rows if row.test is not None and row.test.p_value is not None and not row.test.significant
+        (row, row.test)
+        for row in table.rows
+        if row.test is not None and row.test.p_value is not None and not row.test.significant
     ]
 
 
-def plan_round(table: Any, max_seeds: int) -> Round | None:
+def plan_round(table: Table, max_seeds: int) -> Round | None:
     """The next round, or None when every comparison is decided or has `max_seeds` seeds."""
     by_name = {row.cell.name: row.cell for row in table.rows}
-    open_rows = [row for row in undecided(table) if row.test.n < max_seeds]
+    open_rows = [(row, test) for row, test in undecided(table) if test.n < max_seeds]
     if not open_rows:
         return None
-    names = {n for row in open_rows for n in (row.cell.name, row.reference)}
+    names = {n for row, _ in open_rows for n in (row.cell.name, row.reference)}
     cells = [row.cell.name for row in table.rows if row.cell.name in names]
-    have = max(row.test.n for row in open_rows)
-    wanted = max((row.test.seeds_needed or max_seeds) for row in open_rows)
+    have = max(test.n for _, test in open_rows)
+    wanted = max((test.seeds_needed or max_seeds) for _, test in open_rows)
     target = min(max_seeds, max(have + 1, wanted))
     seeds = sorted({s for n in cells for s in by_name[n].values})
     nxt = max([*seeds, *table.seeds]) + 1
@@ -63,18 +70,17 @@ def plan_round(table: Any, max_seeds: int) -> Round | None:
         seeds.append(nxt)
         nxt += 1
     reasons = [
-        f"{row.cell.name} vs {row.reference}: Δ {row.test.delta:+.2f}, p = {row.test.p_value:.3f} "
-        f"over {row.test.n} seeds (n80: {row.test.seeds_needed or '> 1000'})"
-        for row in open_rows
+        f"{row.cell.name} vs {row.reference}: Δ {test.delta:+.2f}, p = {test.p_value:.3f} "
+        f"over {test.n} seeds (n80: {test.seeds_needed or '> 1000'})"
+        for row, test in open_rows
     ]
     return Round(cells, seeds, reasons)
 
 
-def until_significant(opts: Any, spec: Any, cells: list[Any], storage: Path, uri: str, out: Any) -> bool:
+def until_significant(
+    opts: AblateOptions, spec: AblationSpec, cells: list[ResolvedCell], storage: Path, uri: str, out: TextIO | None
+) -> bool:
     """Run rounds until no comparison is open; True when every round's sweep completed."""
-    from detlab.ablate.run import sweep_options
-    from detlab.ablate.study import plan_of, study_data, write_study
-    from detlab.sweep import run_sweep
 
     if opts.max_seeds is None or opts.max_seeds < 2:
         raise UserError(f"--max-seeds {opts.max_seeds}: --until-significant needs --max-seeds N with N >= 2")
@@ -85,9 +91,7 @@ def until_significant(opts: Any, spec: Any, cells: list[Any], storage: Path, uri
         if step is None:
             left = undecided(table)
             if left:
-                names = ", ".join(
-                    f"{r.cell.name} vs {r.reference} (p = {r.test.p_value:.3f}, {r.test.n} seeds)" for r in left
-                )
+                names = ", ".join(f"{r.cell.name} vs {r.reference} (p = {t.p_value:.3f}, {t.n} seeds)" for r, t in left)
                 print(
                     f"until-significant: stopped at --max-seeds {opts.max_seeds}; not decided at α = {alpha:g}: "
                     f"{names}",

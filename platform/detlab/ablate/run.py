@@ -10,64 +10,24 @@ the report to the parent run.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TextIO
 
+from detlab.ablate.extend import until_significant
+from detlab.ablate.options import AblateOptions, sweep_options
+from detlab.ablate.study import plan_of, study_data, write_study
 from detlab.errors import UserError
-
-if TYPE_CHECKING:
-    from detlab.sweep import SweepOptions
-
-
-@dataclass
-class AblateOptions:
-    ablation: str
-    sets: list[str] = field(default_factory=list)
-    storage: str | None = None
-    trainer: str = "mmdet"  # mmdet | toy
-    address: str | None = None
-    num_cpus: int | None = None
-    fresh: bool = False
-    synth_images: int = 0
-    max_failures: int = 3
-    trial_retries: int = 2
-    progress_interval: float = 20.0
-    verbose: bool = False
-    reuse: bool = True  # finished cells already in MLflow are not rerun
-    report: bool = True  # publish the report to the parent run at the end
-    report_dir: str | None = None
-    until_significant: bool = False  # add seeds to undecided comparisons (extend.py) ...
-    max_seeds: int | None = None  # ... up to this many
+from detlab.report import ReportOptions, make_report
+from detlab.specs.ablation_cells import load_ablation, resolve_cells
+from detlab.sweep import SweepOutcome, run_sweep
+from detlab.sweep.layout import default_storage
+from detlab.sweep.trainers import TRAINERS
+from detlab.tracking import RunRecorder
+from detlab.tracking.client import make_client
 
 
-def sweep_options(opts: AblateOptions, study: Path, storage: Path, *, fresh: bool = False) -> SweepOptions:
-    """How an ablation's generated grid study is run: the sweep runner with the cell trainer."""
-    from detlab.sweep import SweepOptions
-    from detlab.sweep.trainers import CELLS
-
-    return SweepOptions(
-        study=str(study),
-        storage=str(storage),
-        trainer=CELLS,
-        address=opts.address,
-        num_cpus=opts.num_cpus,
-        fresh=fresh,
-        synth_images=opts.synth_images,
-        max_failures=opts.max_failures,
-        trial_retries=opts.trial_retries,
-        progress_interval=opts.progress_interval,
-        verbose=opts.verbose,
-    )
-
-
-def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
+def run_ablation(opts: AblateOptions, out: TextIO | None = None) -> SweepOutcome:
     """Run (or resume) the ablation; returns the sweep's `SweepOutcome`."""
-    from detlab.ablate.study import plan_of, study_data, write_study
-    from detlab.specs.ablation_cells import load_ablation, resolve_cells
-    from detlab.sweep import run_sweep
-    from detlab.sweep.layout import default_storage
-    from detlab.sweep.trainers import TRAINERS
 
     out = out or sys.stdout
     if opts.trainer not in TRAINERS:
@@ -93,13 +53,9 @@ def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
                 file=out,
             )
     if opts.until_significant and outcome.complete:
-        from detlab.ablate.extend import until_significant
-
         outcome.complete = until_significant(opts, spec, cells, storage, outcome.tracking_uri, out)
     _log_definition(outcome, opts.ablation)
     if opts.report:
-        from detlab.report import ReportOptions, make_report
-
         make_report(
             ReportOptions(
                 ablation=opts.ablation,
@@ -116,8 +72,6 @@ def run_ablation(opts: AblateOptions, out: Any = None) -> Any:
 def close_orphans(tracking_uri: str, parent_run_id: str) -> list[str]:
     """Child runs of a finished sweep still RUNNING (their trial's snapshot died with a killed
     driver, and Tune ran the cell again as a new trial) become KILLED, so nothing stays RUNNING."""
-    from detlab.tracking import RunRecorder
-    from detlab.tracking.client import make_client
 
     client = make_client(tracking_uri)
     parent = client.get_run(parent_run_id)
@@ -136,9 +90,8 @@ def close_orphans(tracking_uri: str, parent_run_id: str) -> list[str]:
     return [r.info.run_id for r in runs]
 
 
-def _log_definition(outcome: Any, path: str) -> None:
+def _log_definition(outcome: SweepOutcome, path: str) -> None:
     """The ablation definition beside the generated study on the parent run."""
-    from detlab.tracking.client import make_client
 
     try:
         text = Path(path).read_text()

@@ -1,4 +1,9 @@
-"""`detlab evaluate`: DOTA Task1 / HRSC2016 AP from annotation files and Task1 detection files."""
+"""`detlab evaluate`: DOTA Task1 / HRSC2016 AP from annotation files and Task1 detection files.
+
+Evaluate Task1_<class>.txt detection files (image_id score x1 y1 ... x4 y4). DOTA: the official
+devkit Task1 rules (IoU > thr, difficult ignored, mAP over all 15 classes). HRSC2016: mmrotate's
+rules, one class "ship", AP50 with VOC07 and VOC12 and AP50:95 all reported. Prints JSON.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,14 @@ import json
 import sys
 from pathlib import Path
 
+from detlab.atomic import atomic_write_text, staged_files
+from detlab.errors import disk_errors_as_user_errors
+
+HELP = "AP/mAP of Task1 detection files against DOTA or HRSC2016 annotations"
+
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "evaluate",
-        help="AP/mAP of Task1 detection files against DOTA or HRSC2016 annotations",
-        description="Evaluate Task1_<class>.txt detection files (image_id score x1 y1 ... x4 y4). "
-        "DOTA: the official devkit Task1 rules (IoU > thr, difficult ignored, mAP "
-        'over all 15 classes). HRSC2016: mmrotate\'s rules, one class "ship", '
-        "AP50 with VOC07 and VOC12 and AP50:95 all reported. Prints JSON.",
-    )
+    p = subparsers.add_parser("evaluate", help=HELP, description=__doc__)
     p.add_argument("--dataset", required=True, choices=["dota", "hrsc2016"])
     p.add_argument(
         "--ann-dir",
@@ -45,8 +48,6 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from detlab.atomic import atomic_write_text
-    from detlab.errors import disk_errors_as_user_errors
     from detlab.evaluation import DOTA_V1_CLASSES, HRSC_CLASSES, evaluate_dota, evaluate_hrsc
     from detlab.evaluation.gt_sources import load_dota_gts, load_hrsc_gts, read_image_set
     from detlab.evaluation.task1 import check_image_ids, read_task1_dir
@@ -75,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
     summary["num_images"] = len(gts)
     text = json.dumps(summary, indent=2)
     if args.out is not None:
-        from detlab.atomic import staged_files
         from detlab.evaluation.plots import save_pr_curves
 
         with disk_errors_as_user_errors(where=args.out), staged_files(args.out) as stage:  # all or none

@@ -5,10 +5,10 @@ and the options dataclass built from parsed arguments."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
-from typing import Any, TypeVar
 
-T = TypeVar("T")
+from detlab.options import options_of
+
+__all__ = ["add_model_source", "add_mlflow_uri", "add_sets", "add_sweep_running", "options_of"]
 
 MLFLOW_URI_HELP = "tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)"
 
@@ -76,9 +76,3 @@ def add_sweep_running(
     p.add_argument(
         "--verbose", action="store_true", help="show the trials' own logs (mmdet, Ray Train) and third-party warnings"
     )
-
-
-def options_of(cls: type[T], args: argparse.Namespace, **given: Any) -> T:
-    """``cls`` (an options dataclass) from the parsed arguments of the same names, and ``given``."""
-    taken = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}  # type: ignore[arg-type]
-    return cls(**{**taken, **given})

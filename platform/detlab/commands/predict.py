@@ -1,22 +1,26 @@
-"""`detlab predict`: a trained model on loose images: text, pictures and an HTML index."""
+"""`detlab predict`: a trained model on loose images: text, pictures and an HTML index.
+
+Per image: <stem>.txt (class score x1 y1 ... x4 y4 per detection) and <stem>.png (rotated boxes,
+class names and scores drawn); index.html shows them all. Images larger than the model's input (DOTA
+scenes) are cut into overlapping patches and merged back with rotated NMS. The output folder is
+written all or nothing. Prints JSON.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from detlab.commands.options import add_model_source
+from detlab.commands.options import add_model_source, options_of
+from detlab.inference.predict_job import PredictOptions, run_predict
+from detlab.inference.source import resolve
+from detlab.tracking import resolve_tracking_uri
+
+HELP = "detect on images with a trained model: per-image text, pictures, index.html"
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "predict",
-        help="detect on images with a trained model: per-image text, pictures, index.html",
-        description="Per image: <stem>.txt (class score x1 y1 ... x4 y4 per detection) and <stem>.png (rotated "
-        "boxes, class names and scores drawn); index.html shows them all. Images larger than the "
-        "model's input (DOTA scenes) are cut into overlapping patches and merged back with rotated "
-        "NMS. The output folder is written all or nothing. Prints JSON.",
-    )
+    p = subparsers.add_parser("predict", help=HELP, description=__doc__)
     add_model_source(p)
     p.add_argument("--images", required=True, nargs="+", metavar="DIR_OR_FILE", help="image folders and/or files")
     p.add_argument("--out", required=True, help="output folder")
@@ -31,21 +35,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from detlab.inference.predict_job import run_predict
-    from detlab.inference.source import resolve
-    from detlab.tracking import resolve_tracking_uri
-
     source = resolve(args, resolve_tracking_uri(args.mlflow_uri))
-    summary = run_predict(
-        source,
-        args.images,
-        args.out,
-        score_thr=args.score_thr,
-        sets=args.sets,
-        device=args.device,
-        gap=args.gap,
-        overwrite=args.overwrite,
-        progress=not args.quiet,
-    )
+    options = options_of(PredictOptions, args, sets=list(args.sets), progress=not args.quiet)
+    summary = run_predict(source, args.images, args.out, options)
     print(json.dumps(summary, indent=2))
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from detlab.commands.options import add_sets, options_of
+from detlab.report import ReportOptions, make_report
+from detlab.report.publish import FORMATS
 
 DESCRIPTION = (
     "Rebuild the table of an ablation from MLflow alone: mean ± std over seeds per cell, the delta to the "
@@ -16,7 +18,6 @@ DESCRIPTION = (
 
 
 def add_parser(subparsers) -> None:
-    from detlab.report.publish import FORMATS
 
     p = subparsers.add_parser("report", help="rebuild an ablation table from MLflow", description=DESCRIPTION)
     p.add_argument("ablation", help="ablation definition, e.g. experiments/ablations/components_smoke.yaml")
@@ -54,7 +55,6 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from detlab.report import ReportOptions, make_report
 
     make_report(options_of(ReportOptions, args, sets=list(args.sets)))
     return 0

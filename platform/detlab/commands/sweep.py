@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from detlab.commands.options import add_sets, add_sweep_running, options_of
+from detlab.sweep import SweepOptions, run_sweep
+from detlab.sweep.dashboard import serve
 
 DESCRIPTION = (
     "Run the study's trials with Ray Tune (OptunaSearch + ASHA; one Ray Train fit per trial) and record "
@@ -54,12 +56,9 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "dashboard":
-        from detlab.sweep.dashboard import serve
-
         return serve(args.study, list(args.sets), args.storage, host=args.host, port=args.port)
     import os
 
-    from detlab.sweep import SweepOptions, run_sweep
     from detlab.training.driver.ray_trainer import SYSTEM_METRICS_ENV
 
     if not args.system_metrics:  # the trials' processes inherit it (local Ray)

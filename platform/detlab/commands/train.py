@@ -1,4 +1,9 @@
-"""`detlab train`: distributed training on Ray Train, recorded in MLflow (see docs/training.md)."""
+"""`detlab train`: distributed training on Ray Train, recorded in MLflow (see docs/training.md).
+
+Fit a Ray Train TorchTrainer whose workers run mmdet's training loop on the merged config. Uses a
+running Ray cluster ($RAY_ADDRESS or one started with `ray start`), else starts a local one. One
+MLflow run per training; failures end it FAILED with a one-line reason.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,14 @@ import argparse
 import json
 import sys
 
-from detlab.commands.options import add_mlflow_uri, add_sets
+from detlab.commands.options import add_mlflow_uri, add_sets, options_of
 from detlab.limits import PLACEMENT_TIMEOUT_S
+
+HELP = "train a detector on Ray Train (N workers), recorded in MLflow"
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "train",
-        help="train a detector on Ray Train (N workers), recorded in MLflow",
-        description="Fit a Ray Train TorchTrainer whose workers run mmdet's training loop on the merged "
-        "config. Uses a running Ray cluster ($RAY_ADDRESS or one started with `ray start`), "
-        "else starts a local one. One MLflow run per training; failures end it FAILED with "
-        "a one-line reason.",
-    )
+    p = subparsers.add_parser("train", help=HELP, description=__doc__)
     p.add_argument("--config", required=True, help="MMRotate config file (e.g. experiments/configs/...py)")
     add_sets(p, "override a config value by dotted key (repeatable); unknown keys are errors")
     p.add_argument("--workers", type=int, default=1, help="Ray Train workers (DDP processes), default 1")
@@ -93,20 +93,12 @@ def run(args: argparse.Namespace) -> int:
     names: list[str] = []
     try:
         result = train(
-            FitRequest(
-                args.config,
-                args.sets,
-                workers=args.workers,
-                gpus_per_worker=args.gpus_per_worker,
-                cpus_per_worker=args.cpus_per_worker,
-                seed=args.seed,
-                mlflow_uri=args.mlflow_uri,
-                experiment=args.experiment,
-                parent_run_id=args.parent_run_id,
+            options_of(
+                FitRequest,
+                args,
+                overrides=args.sets,
                 storage_path=args.storage,
-                name=args.name,
-                resume=True if args.resume else False,
-                max_failures=args.max_failures,
+                resume=bool(args.resume),
                 placement_timeout_s=args.placement_timeout,
             ),
             DetectorOptions(

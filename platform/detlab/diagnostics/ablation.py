@@ -10,7 +10,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from detlab.diagnostics.positives import Series, count_positives, per_level_table
+from detlab.config import load_config
+from detlab.diagnostics.figures import assigned_cells_figure, positives_figure
+from detlab.diagnostics.positives import Series, count_positives, featmap_sizes, per_level_table, prior_grid
+from detlab.diagnostics.samples import load_samples
 from detlab.specs.ablation import AblationSpec
 from detlab.specs.ablation_cells import ResolvedCell
 
@@ -33,7 +36,6 @@ def pick_cells(spec: AblationSpec, cells: list[ResolvedCell]) -> list[ResolvedCe
     assigner) differs from every earlier cell's."""
     if spec.diagnostics.cells:
         return [c for c in cells if c.name in spec.diagnostics.cells]
-    from detlab.config import load_config
 
     seen, out = [], []
     for cell in cells:
@@ -53,9 +55,6 @@ def diagnose(spec: AblationSpec, cells: list[ResolvedCell], data_overrides: dict
     `data_overrides[cell]`: the overrides that rebase the cell's data paths onto the
     ablation's dataset root (the plan's own, see `detlab.ablate.study.plan_of`).
     """
-    from detlab.config import load_config
-    from detlab.diagnostics.figures import assigned_cells_figure, positives_figure
-    from detlab.diagnostics.samples import load_samples
 
     picked = pick_cells(spec, cells)
     series: list[Series] = []
@@ -88,7 +87,6 @@ def diagnose(spec: AblationSpec, cells: list[ResolvedCell], data_overrides: dict
 
 
 def _sample(cfg: Any, index: int) -> Any:
-    from detlab.diagnostics.samples import load_samples
 
     found = load_samples(cfg, 1, start=index)
     return found[0] if found else None
@@ -97,30 +95,15 @@ def _sample(cfg: Any, index: int) -> Any:
 def _cla_labels(cfg: Any, sample: Any) -> tuple[dict[str, Any], tuple[int, ...], int]:
     """Step-A and CLA labels of one image under a CLA config."""
     import torch
-    from mmrotate.core import build_assigner, build_prior_generator
+    from mmrotate.core import build_assigner
 
-    from detlab.diagnostics.positives import featmap_sizes
-    from refined_det.assigners import cross_grid_assign_full
+    from refined_det.assigners.grid_context import GridContext
 
-    gen = build_prior_generator(cfg.model.bbox_head.anchor_generator)
-    strides = tuple(int(s[0] if isinstance(s, (tuple, list)) else s) for s in gen.strides)
+    gen, strides = prior_grid(cfg)
     a = build_assigner(cfg.model.train_cfg.assigner)
     sizes = featmap_sizes(sample.pad_shape, strides)
-    res = cross_grid_assign_full(
-        gen.grid_priors(sizes, device="cpu"),
-        sizes,
-        strides,
-        torch.as_tensor(sample.gt_bboxes).reshape(-1, 5),
-        sample.pad_shape,
-        radius=a.radius,
-        num_neighbors=a.num_neighbors,
-        pos_iou_thr=a.pos_iou_thr,
-        neg_iou_thr=a.neg_iou_thr,
-        min_pos_iou=a.min_pos_iou,
-        gt_max_assign_all=a.gt_max_assign_all,
-        k2_min_scope=a.k2_min_scope,
-        overlaps_fn=a.iou_calculator,
-    )
+    grid = GridContext.whole(gen.grid_priors(sizes, device="cpu"), sizes, strides, sample.pad_shape)
+    res = a.assign_grid(grid, torch.as_tensor(sample.gt_bboxes).reshape(-1, 5))
     labels = {
         "MaxIoU (step A)": res.maxiou_assigned.numpy(),
         f"CLA k={a.num_neighbors}, r={a.radius:g}": res.assigned.numpy(),

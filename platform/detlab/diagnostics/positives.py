@@ -61,21 +61,27 @@ def featmap_sizes(pad_shape: Sequence[int], strides: Sequence[int]) -> list[tupl
 
 
 def anchors_per_cell(cfg: Any) -> int:
+    return int(prior_grid(cfg)[0].num_base_anchors[0])
+
+
+def prior_grid(cfg: Any) -> tuple[Any, tuple[int, ...]]:
+    """The config head's anchor generator and its strides (one int per level)."""
     from mmrotate.core import build_prior_generator
 
-    return int(build_prior_generator(cfg.model.bbox_head.anchor_generator).num_base_anchors[0])
+    gen = build_prior_generator(cfg.model.bbox_head.anchor_generator)
+    return gen, tuple(int(s[0] if isinstance(s, (tuple, list)) else s) for s in gen.strides)
 
 
 def count_positives(cfg: Any, samples: Sequence[Sample], *, cell: str = "", title: str = "") -> list[Series]:
     """One series (MaxIoU) or two (step A and CLA) for the config's head and assigner."""
     import torch
-    from mmrotate.core import build_assigner, build_prior_generator
+    from mmrotate.core import build_assigner
 
     import refined_det.register  # noqa: F401  (registers the plugins)
-    from refined_det.assigners import CrossGridAssigner, cross_grid_assign_full
+    from refined_det.assigners import CrossGridAssigner
+    from refined_det.assigners.grid_context import GridContext
 
-    gen = build_prior_generator(cfg.model.bbox_head.anchor_generator)
-    strides = tuple(int(s[0] if isinstance(s, (tuple, list)) else s) for s in gen.strides)
+    gen, strides = prior_grid(cfg)
     per_cell = int(gen.num_base_anchors[0])
     assigner = build_assigner(cfg.model.train_cfg.assigner)
     cla = isinstance(assigner, CrossGridAssigner) and assigner.cross_grid
@@ -86,21 +92,7 @@ def count_positives(cfg: Any, samples: Sequence[Sample], *, cell: str = "", titl
         gts = torch.as_tensor(sample.gt_bboxes, dtype=torch.float32).reshape(-1, 5)
         level_sizes = [a.shape[0] for a in anchors]
         if cla:
-            res = cross_grid_assign_full(
-                anchors,
-                sizes,
-                strides,
-                gts,
-                sample.pad_shape,
-                radius=assigner.radius,
-                num_neighbors=assigner.num_neighbors,
-                pos_iou_thr=assigner.pos_iou_thr,
-                neg_iou_thr=assigner.neg_iou_thr,
-                min_pos_iou=assigner.min_pos_iou,
-                gt_max_assign_all=assigner.gt_max_assign_all,
-                k2_min_scope=assigner.k2_min_scope,
-                overlaps_fn=assigner.iou_calculator,
-            )
+            res = assigner.assign_grid(GridContext.whole(anchors, sizes, strides, sample.pad_shape), gts)
             labelled = {"maxiou": res.maxiou_assigned, "cla": res.assigned}
         else:
             labelled = {"maxiou": assigner.assign(torch.cat(anchors), gts).gt_inds}

@@ -28,8 +28,8 @@ def evaluate_hrsc(
     dets: Detections,
     iou_thr: float = 0.5,
     metric: str = "voc07",
-    classes: Sequence[str] = HRSC_CLASSES,
     ignore_difficult: bool = False,
+    classes: Sequence[str] = HRSC_CLASSES,
 ) -> EvalResult:
     """AP at `iou_thr` with `metric` as the headline, plus AP50_voc07, AP50_voc12 and AP50_95."""
     classes = list(classes)

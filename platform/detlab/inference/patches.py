@@ -10,6 +10,7 @@ import numpy as np
 
 from detlab.data.merge import merge_detections
 from detlab.data.split import SplitConfig, sliding_windows
+from detlab.evaluation.convert import mmrotate_results_to_dets
 
 PAD_VALUE = (104, 116, 124)  # what `detlab data split` pads with (mmrotate's default)
 
@@ -48,8 +49,6 @@ def cut(img: np.ndarray, win) -> np.ndarray:
 def detect_image(model, img: np.ndarray, name: str, size: int, gap: int, batch: int = 4) -> dict[str, tuple]:
     """{class: (image_ids, scores, polys)} of one image in its own pixel coordinates."""
     from mmdet.apis import inference_detector
-
-    from detlab.evaluation.convert import mmrotate_results_to_dets
 
     version = model.cfg.get("angle_version", "le90")
     wins = windows_of(img, size, gap)

@@ -10,9 +10,12 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from detlab.atomic import atomic_output_dir
 from detlab.errors import UserError
+from detlab.inference.model import build_model, load_test_config
 from detlab.inference.source import ModelSource
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -69,31 +72,33 @@ def index_html(title: str, entries: Sequence[dict]) -> str:
     ).format(t=html.escape(title), c="".join(cards))
 
 
+@dataclass(frozen=True)
+class PredictOptions:
+    """How ``run_predict`` runs; the fields are ``detlab predict``'s options of the same names."""
+
+    score_thr: float = 0.3
+    sets: Sequence[str] = ()
+    device: str = "cpu"
+    gap: int | None = None  # overlap of the patches of a large image; None: a fifth of the input size
+    overwrite: bool = False
+    progress: bool = True
+
+
 def run_predict(
-    source: ModelSource,
-    images: Sequence[str],
-    out: str,
-    *,
-    score_thr: float = 0.3,
-    sets: Sequence[str] = (),
-    device: str = "cpu",
-    gap: int | None = None,
-    overwrite: bool = False,
-    progress: bool = True,
+    source: ModelSource, images: Sequence[str], out: str, options: PredictOptions = PredictOptions()
 ) -> dict:
     """Detect on every image; returns the summary the CLI prints."""
     import cv2
     from tqdm import tqdm
 
-    from detlab.atomic import atomic_output_dir
     from detlab.inference.draw import class_colors, draw_detections
-    from detlab.inference.model import build_model, load_test_config
     from detlab.inference.patches import detect_image, filter_score, input_size, task1_lines, windows_of
 
+    score_thr, gap = options.score_thr, options.gap
     if not 0 <= score_thr <= 1:
         raise UserError(f"--score-thr {score_thr}: must be in [0, 1]")
     files = collect_images(images)
-    cfg = load_test_config(source.config, sets, device)
+    cfg = load_test_config(source.config, options.sets, options.device)
     model = build_model(cfg, source.checkpoint, source.config, source.classes)
     size = input_size(cfg)
     gap = size // 5 if gap is None else gap
@@ -102,8 +107,8 @@ def run_predict(
     colors = class_colors(model.CLASSES)
     meta = dict(tool="detlab predict", source=source.describe, score_thr=score_thr, input_size=size, gap=gap)
     entries = []
-    with atomic_output_dir(out, overwrite, meta) as root:
-        for path in tqdm(files, desc="predict", unit="img", disable=not progress):
+    with atomic_output_dir(out, options.overwrite, meta) as root:
+        for path in tqdm(files, desc="predict", unit="img", disable=not options.progress):
             img = _read(path)
             dets = detect_image(model, img, path.stem, size, gap)
             rows = filter_score(dets, score_thr)

@@ -19,8 +19,10 @@ from typing import Any
 from mlflow.pyfunc import PythonModel
 
 from detlab.errors import UserError
+from detlab.inference.model import build_model, load_test_config
 from detlab.inference.source import MODEL_ARTIFACTS, from_run
 from detlab.tracking.client import make_client, one_line
+from detlab.tracking.context import PACKAGES, package_versions
 
 MODEL_NAME = "model"  # the logged model's name inside the run
 COLUMNS = ["image", "class", "score", "x1", "y1", "x2", "y2", "x3", "y3", "x4", "y4"]
@@ -31,7 +33,6 @@ class DetlabDetector(PythonModel):
     params: ``score_thr`` (default 0.3)."""
 
     def load_context(self, context) -> None:
-        from detlab.inference.model import build_model, load_test_config
         from detlab.inference.patches import input_size
 
         art = context.artifacts
@@ -61,7 +62,6 @@ class DetlabDetector(PythonModel):
 
 
 def _requirements() -> list[str]:
-    from detlab.tracking.context import PACKAGES, package_versions
 
     versions = package_versions()
     return [
@@ -70,7 +70,6 @@ def _requirements() -> list[str]:
 
 
 def _classes(source) -> list[str]:
-    from detlab.inference.model import build_model, load_test_config
 
     cfg = load_test_config(source.config)
     return list(build_model(cfg, source.checkpoint, source.config).CLASSES)  # also checks the fit

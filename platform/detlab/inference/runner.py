@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from detlab.errors import UserError
+from detlab.inference.model import build_model
+from detlab.training.driver.ray_runtime import ensure_ray
 
 SPLITS = ("val", "test")
 
@@ -67,8 +69,6 @@ def _remote_shard(spec: dict[str, Any]) -> list:
     import torch
     from mmcv import Config
 
-    from detlab.inference.model import build_model
-
     torch.set_num_threads(max(1, int(spec["threads"])))
     cfg = Config(spec["cfg"])
     model = build_model(cfg, spec["checkpoint"], spec["config_path"], spec["classes"])
@@ -89,8 +89,6 @@ def infer_on_ray(
 ) -> list:
     """``workers`` Ray tasks, one shard each; results back in dataset order."""
     import ray
-
-    from detlab.training.driver.ray_runtime import ensure_ray
 
     ensure_ray()
     task = ray.remote(num_cpus=cpus_per_worker)(_remote_shard)

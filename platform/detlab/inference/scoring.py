@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from detlab.atomic import is_complete, read_marker
 from detlab.errors import UserError
-from detlab.evaluation import HRSC_IOU_THRS, EvalResult, evaluate_dota
+from detlab.evaluation import HRSC_IOU_THRS, EvalResult, evaluate_dota, evaluate_hrsc
 from detlab.evaluation.convert import mmrotate_results_to_dets
+from detlab.evaluation.gt_sources import load_dota_gts
+from detlab.training.worker.val_eval import load_val_set
 
 # what every test metric means, logged as tags beside the numbers (protocol of the metric)
 METRIC_DEFINITIONS = {
@@ -51,8 +54,6 @@ def _named(prefix: str, values: dict[str, float], result: EvalResult | None) -> 
 
 def score_hrsc(dataset: Any, results: Sequence, prefix: str) -> TestScore:
     """HRSC2016 on the dataset's own annotation files (``val_eval.load_val_set``)."""
-    from detlab.evaluation import evaluate_hrsc
-    from detlab.training.worker.val_eval import load_val_set
 
     val = load_val_set(dataset)
     dets = mmrotate_results_to_dets(results, val.image_ids, val.classes, val.version)
@@ -79,7 +80,6 @@ def full_image_labels(dataset: Any, labels: str | None) -> Path | None:
         if not osp.isdir(labels):
             raise UserError(f"--labels {labels}: not a directory")
         return Path(labels)
-    from detlab.atomic import is_complete, read_marker
 
     root = split_root(dataset)
     if not is_complete(root):
@@ -101,7 +101,6 @@ def merged_dota_dets(dataset: Any, results: Sequence, classes: Sequence[str]) ->
 def score_dota(dataset: Any, results: Sequence, prefix: str, labels: str | None = None) -> TestScore:
     """DOTA: merge the patches, then the devkit's rules on the full images."""
     from detlab.data.merge import parse_patch_id
-    from detlab.evaluation.gt_sources import load_dota_gts
 
     classes = tuple(dataset.CLASSES)
     dets = merged_dota_dets(dataset, results, classes)

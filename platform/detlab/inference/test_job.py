@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from detlab.errors import UserError
+from detlab.inference.model import build_model, load_test_config
+from detlab.inference.record import TestRecord
+from detlab.inference.runner import build_split, infer, infer_on_ray
 from detlab.inference.source import ModelSource
 
 
@@ -66,9 +69,6 @@ def _write_outputs(root: Path, score, classes, submission: Path | None) -> None:
 
 def run_test(source: ModelSource, opts: TestOptions, tracking_uri: str) -> dict:
     """Test ``source`` on ``opts.split``; returns the summary the CLI prints."""
-    from detlab.inference.model import build_model, load_test_config
-    from detlab.inference.record import TestRecord
-    from detlab.inference.runner import build_split, infer, infer_on_ray
     from detlab.inference.scoring import METRIC_DEFINITIONS, score
     from detlab.training.worker.val_eval import dataset_kind
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from detlab.report.table import Table, cells_text
+from detlab.tracking.profile_columns import PROFILE
 
 __all__ = ["to_markdown"]
 
 
 def to_markdown(table: Table, profile: bool = False) -> str:
     """The table; ``profile=True`` adds the cells' params / GFLOPs / CPU latency (profile/* metrics)."""
-    from detlab.tracking.profile_columns import PROFILE
 
     head = [
         "Method",

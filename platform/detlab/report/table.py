@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from detlab.config.protocol import protocol_differences
 from detlab.report.query import RunInfo
 from detlab.specs.ablation import AblationSpec
 from detlab.specs.ablation_cells import ResolvedCell
 from detlab.stats import PairedTest, mean_std, paired_test
+from detlab.tracking.profile_columns import PROFILE
 
 __all__ = ["CellResult", "Row", "Table", "build_table", "cell_seeds"]
 
@@ -31,7 +33,6 @@ class CellResult:
 
     def profile(self) -> dict[str, float]:
         """Mean of each ``profile/*`` metric over the cell's runs that have it."""
-        from detlab.tracking.profile_columns import PROFILE
 
         out = {}
         for key in PROFILE:
@@ -44,7 +45,6 @@ class CellResult:
         """Beside a paper value: whether our runs followed its protocol (None: no paper value)."""
         if self.paper is None:
             return None
-        from detlab.config.protocol import protocol_differences
 
         ours = next((r.protocol for r in self.runs.values() if r.protocol), None)
         if not ours:

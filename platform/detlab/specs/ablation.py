@@ -15,7 +15,16 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from detlab.specs.study import DatasetSpec, MlflowSpec, ResourcesSpec, SpecFile, StrictSpec, UniqueSeeds
+from detlab.config.protocol import FIELDS
+from detlab.specs.study import (
+    DatasetSpec,
+    MlflowSpec,
+    ResourcesSpec,
+    SpecFile,
+    StrictSpec,
+    UniqueSeeds,
+    overrides_field,
+)
 
 __all__ = ["AblationSpec", "CellSpec", "SignificanceSpec", "DiagnosticsSpec"]
 
@@ -36,10 +45,8 @@ class CellSpec(StrictSpec):
         description="Name in experiments/configs/variants.yaml whose override set comes first "
         "(the paper repository's `_cla_` / `_frhead_` configs).",
     )
-    overrides: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Dotted config key -> value for this row, applied after the "
-        "ablation's `overrides` and the variant's set.",
+    overrides: dict[str, Any] = overrides_field(
+        "Dotted config key -> value for this row, applied after the ablation's `overrides` and the variant's set."
     )
     paper: float | None = Field(
         None,
@@ -63,8 +70,6 @@ class CellSpec(StrictSpec):
         if self.paper_note and self.paper is None:
             raise ValueError("paper_note without a paper value")
         if self.paper_protocol:
-            from detlab.config.protocol import FIELDS
-
             unknown = sorted(set(self.paper_protocol) - set(FIELDS))
             if unknown:
                 raise ValueError(f"paper_protocol: unknown field {unknown[0]!r} (fields: {', '.join(FIELDS)})")
@@ -118,9 +123,8 @@ class AblationSpec(SpecFile):
     scale: float = Field(
         100.0, gt=0, description="Factor from the metric to the table's units (100: the paper's percentages)."
     )
-    overrides: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Dotted config key -> value for every cell, applied first (schedule, batch size, workers).",
+    overrides: dict[str, Any] = overrides_field(
+        "Dotted config key -> value for every cell, applied first (schedule, batch size, workers)."
     )
     cells: list[CellSpec] = Field(min_length=2, description="The rows, in table order (section below).")
     compare: Literal["previous", "baseline"] = Field(

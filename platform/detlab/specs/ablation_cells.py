@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from detlab.config import OverrideError, apply_overrides, load_config
+from detlab.config.suggest import suggest
+from detlab.config.variants import variant_table
 from detlab.errors import UserError
 from detlab.specs.ablation import AblationSpec, CellSpec
 from detlab.specs.files import load_base_config, load_spec_file, validate_spec
@@ -50,7 +52,6 @@ def parse_ablation(data: dict[str, Any], source: str = "<ablation>") -> Ablation
 
 def resolve_cells(spec: AblationSpec) -> list[ResolvedCell]:
     """Each cell's base config and ordered overrides, checked against that config."""
-    from detlab.config.variants import variant_table
 
     table = variant_table() if any(c.variant for c in spec.cells) else {}
     return [_resolve(spec, i, cell, table) for i, cell in enumerate(spec.cells)]
@@ -70,8 +71,6 @@ def _resolve(spec: AblationSpec, index: int, cell: CellSpec, table: dict[str, di
     base = cell.base_config
     if cell.variant is not None:
         if cell.variant not in table:
-            from detlab.config.suggest import suggest
-
             close = suggest(cell.variant, list(table))
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise UserError(f"{where}: variant: no variant {cell.variant!r} in experiments/configs/variants.yaml{hint}")

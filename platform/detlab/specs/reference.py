@@ -9,6 +9,7 @@ import types
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, cast
 
 import annotated_types
@@ -54,6 +55,12 @@ class FieldReference:
     def update(self, text: str) -> str:
         """`text` (the document) with the tables regenerated."""
         return replace_reference(text, self.sections, self.begin, self.end)
+
+    def regenerate(self, paths: Sequence[str] = ()) -> None:
+        """Rewrite the tables in each Markdown file (default: the reference's own document)."""
+        for path in paths or [self.doc]:
+            file = Path(path)
+            file.write_text(self.update(file.read_text()))
 
 
 STUDY_REFERENCE = FieldReference(

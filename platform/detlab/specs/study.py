@@ -82,6 +82,11 @@ UniqueSeeds = Annotated[list[int], AfterValidator(_unique_seeds)]
 """The training seeds of a study or an ablation: each at most once (cells are paired by seed)."""
 
 
+def overrides_field(description: str) -> Any:
+    """A ``dotted.key -> value`` mapping field, empty by default (every spec level has one)."""
+    return Field(default_factory=dict, description=description)
+
+
 class StrictSpec(BaseModel):
     """Base of every spec section: unknown keys are errors, as in Ray's release-test specs."""
 
@@ -315,10 +320,9 @@ class ConfirmSpec(StrictSpec):
         description="Significance level of the paired t-test against the "
         "baseline; a winner must beat it at this level.",
     )
-    overrides: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Dotted config key -> value for the confirmation trials only, after "
-        "the study's overrides (e.g. a shorter schedule for a smoke study).",
+    overrides: dict[str, Any] = overrides_field(
+        "Dotted config key -> value for the confirmation trials only, after "
+        "the study's overrides (e.g. a shorter schedule for a smoke study)."
     )
     register_winner: bool = Field(
         True,
@@ -352,7 +356,7 @@ class CellEntry(StrictSpec):
     """One cell of a generated grid: its own base config and overrides."""
 
     config: str = Field(description="Absolute path of the cell's base config.")
-    overrides: dict[str, Any] = Field(default_factory=dict, description="The cell's overrides, in order.")
+    overrides: dict[str, Any] = overrides_field("The cell's overrides, in order.")
     fingerprint: str = Field(
         description="sha256 prefix of the cell's merged config and data: what a reused run must match."
     )
@@ -405,9 +409,8 @@ class StudySpec(SpecFile):
         "repository root (the nearest folder above the spec with a pyproject.toml).",
     )
     dataset: DatasetSpec = Field(description="The data (section below).")
-    overrides: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Dotted config key -> value applied to every trial before the sampled values (`+key` adds a key).",
+    overrides: dict[str, Any] = overrides_field(
+        "Dotted config key -> value applied to every trial before the sampled values (`+key` adds a key)."
     )
     search_space: dict[str, Dimension] = Field(
         description="Dotted config key -> dimension (section below); at least one."

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detlab.stats.power import delta_interval, seeds_needed
+
 __all__ = ["mean_std", "PairedTest", "paired_test"]
 
 
@@ -66,7 +68,6 @@ def paired_test(
     delta = float(d.mean())
     if d.size < 2:
         return PairedTest(test, int(d.size), delta, None, False)
-    from detlab.stats.power import delta_interval, seeds_needed
 
     p = _t_p(d) if test == "paired_t" else _bootstrap_p(d, resamples, seed)
     low, high = delta_interval(d) or (None, None)

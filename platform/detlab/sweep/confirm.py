@@ -28,9 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from detlab.errors import UserError
-from detlab.specs import StudySpec
+from detlab.specs import SEED_KEY, StudySpec, check_against_config, load_spec, num_trials
 from detlab.specs.study import CELL_DIM, ConfirmSpec
 from detlab.stats import PairedTest, paired_test
+from detlab.sweep.cluster import concurrency, head_cpus
+from detlab.sweep.data import dataset_overrides, dataset_root
+from detlab.sweep.generated_study import write_study
+from detlab.sweep.layout import StudyPaths
+from detlab.sweep.register_winner import register_winner
+from detlab.sweep.runner import _settle_all
+from detlab.sweep.trial import TrialJob
 
 __all__ = [
     "Setting",
@@ -299,7 +306,6 @@ def _raw(v: float | None) -> str:
 
 def trial_values(cspec: StudySpec, results: Any) -> dict[str, dict[int, float]]:
     """setting -> seed -> the objective's last reported value, for trials that ended without error."""
-    from detlab.specs import SEED_KEY
 
     out: dict[str, dict[int, float]] = {}
     for result in results:
@@ -315,13 +321,7 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
     import ray
     from ray import tune
 
-    from detlab.specs import check_against_config, load_spec, num_trials
-    from detlab.sweep.cluster import concurrency, head_cpus
-    from detlab.sweep.data import dataset_overrides, dataset_root
-    from detlab.sweep.generated_study import write_study
-    from detlab.sweep.layout import StudyPaths
     from detlab.sweep.trainers import CELLS
-    from detlab.sweep.trial import TrialJob
     from detlab.sweep.tuner import build_tuner, restore_tuner
 
     settings = pick_settings(spec, outcome.rows)
@@ -382,8 +382,6 @@ def run_confirmation(opts: Any, spec: StudySpec, paths: Any, state: Any, outcome
     conf = summarize(spec, settings, trial_values(cspec, results))
     conf.folder, conf.parent_run_id = cpaths.experiment_dir, state.parent_run_id
     if conf.complete:
-        from detlab.sweep.register_winner import register_winner
-
         conf.extra["model"] = register_winner(conf, spec, state.tracking_uri, out)
     _publish(conf, spec, paths, outcome, rec)
     print(
@@ -419,7 +417,6 @@ def _reopen(state: Any) -> None:
 def _settle(tuner: Any, cspec: StudySpec, cpaths: Any, state: Any, results: Any) -> None:
     """Every ended trial's child run gets its final status (as the search's trials do)."""
     from detlab.sweep import leaderboard
-    from detlab.sweep.runner import _settle_all
     from detlab.sweep.runs import ChildRuns
     from detlab.sweep.tuner import tuner_parts
 

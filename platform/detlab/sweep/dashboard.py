@@ -8,8 +8,6 @@ The storage and the Optuna study name come from the sweep state the sweep wrote
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from detlab.errors import UserError
+from detlab.foreground import serve_until_stopped, stop_on_sigterm, stop_process_group
+from detlab.sweep.layout import StudyPaths, SweepState, default_storage
 
 DEFAULT_PORT = 8080
 STARTUP_TIMEOUT_S = 60.0
@@ -35,7 +35,6 @@ class DashboardTarget:
 def find_target(study: str, sets: list[str], storage: str | None) -> DashboardTarget:
     """The Optuna storage and study of the sweep of ``study`` (UserError when there is none)."""
     from detlab.specs import load_spec
-    from detlab.sweep.layout import StudyPaths, SweepState, default_storage
     from detlab.sweep.optuna_store import make_storage
 
     spec = load_spec(study, sets)
@@ -127,21 +126,11 @@ class OptunaDashboard:
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(timeout)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        stop_process_group(proc, timeout)
 
 
 def serve(study: str, sets: list[str], storage: str | None, *, host: str, port: int, out=None) -> int:
     """Start the dashboard, print the study's link, keep it up until Ctrl-C (or SIGTERM)."""
-    from detlab.foreground import serve_until_stopped, stop_on_sigterm
     from detlab.tracking.server import is_loopback
 
     out = out or sys.stdout

@@ -12,6 +12,8 @@ import fcntl
 from pathlib import Path
 from typing import Any
 
+from detlab.atomic import is_complete, read_marker
+from detlab.config import load_config
 from detlab.config.data_paths import rebase_data_paths
 from detlab.errors import UserError
 from detlab.specs import StudySpec
@@ -32,7 +34,6 @@ def dataset_overrides(spec: StudySpec, cfg: Any) -> dict[str, str]:
 def cell_data_overrides(spec: AblationSpec, cell: ResolvedCell) -> dict[str, str]:
     """The same for one ablation cell, against that cell's own config (cells may name their
     paths differently); {} when the ablation keeps the configs' paths."""
-    from detlab.config import load_config
 
     root = spec.resolve(spec.dataset.root) if spec.dataset.root else None
     if root is None:
@@ -60,7 +61,6 @@ def ensure_synthetic(dataset: str, root: str | Path, images: int, seed: int = 0)
     writes all or nothing, so an interrupted generation leaves no half set behind. Called on
     the driver and again in each trial, so every node of a cluster has its own copy.
     """
-    from detlab.atomic import is_complete
 
     root = Path(root)
     if is_complete(root):
@@ -79,8 +79,6 @@ def ensure_synthetic(dataset: str, root: str | Path, images: int, seed: int = 0)
 def _warn_if_other_set(root: Path, dataset: str, images: int, seed: int) -> None:
     """A complete set made with other settings (e.g. `make train`'s 16 images) is used, and said so."""
     import sys
-
-    from detlab.atomic import read_marker
 
     try:
         meta = read_marker(root)

@@ -21,6 +21,7 @@ from typing import Any
 
 from detlab.atomic import atomic_write_text
 from detlab.errors import UserError
+from detlab.subpath import SubPath
 
 STORAGE_ENV = "DETLAB_SWEEP_STORAGE"
 
@@ -46,33 +47,13 @@ class StudyPaths:
     storage: Path
     name: str
 
-    @property
-    def experiment_dir(self) -> Path:
-        return self.storage / self.name
-
-    @property
-    def detlab_dir(self) -> Path:
-        return self.experiment_dir / "detlab"
-
-    @property
-    def state_file(self) -> Path:
-        return self.detlab_dir / "sweep.json"
-
-    @property
-    def optuna_db(self) -> Path:
-        return self.detlab_dir / "optuna.db"
-
-    @property
-    def leaderboard(self) -> Path:
-        return self.detlab_dir / "leaderboard.csv"
-
-    @property
-    def spool(self) -> Path:
-        return self.detlab_dir / "mlflow-spool"
-
-    @property
-    def train_storage(self) -> Path:
-        return self.experiment_dir / "train"
+    experiment_dir = SubPath("storage", "{name}")
+    detlab_dir = SubPath("experiment_dir", "detlab")
+    state_file = SubPath("detlab_dir", "sweep.json")
+    optuna_db = SubPath("detlab_dir", "optuna.db")
+    leaderboard = SubPath("detlab_dir", "leaderboard.csv")
+    spool = SubPath("detlab_dir", "mlflow-spool")
+    train_storage = SubPath("experiment_dir", "train")
 
     def archive(self) -> Path | None:
         """Move an earlier sweep of this study aside (`--fresh`); returns where it went."""

@@ -15,6 +15,7 @@ from detlab.sweep.callbacks import outcome_of
 from detlab.sweep.progress import fmt, render_table, short_names
 from detlab.sweep.runs import ChildRuns
 from detlab.sweep.search import TIME_ATTR
+from detlab.tracking.client import make_client
 from detlab.tracking.profile_columns import PROFILE  # the model profile every training run logs
 
 
@@ -72,7 +73,6 @@ def profiles(tracking_uri: str, run_ids: Sequence[str | None]) -> dict[str, dict
     ids = [r for r in run_ids if r]
     if not ids:
         return {}
-    from detlab.tracking.client import make_client
 
     try:
         client = make_client(tracking_uri)

@@ -9,10 +9,13 @@ from typing import Any
 
 import yaml
 
-from detlab.specs import StudySpec, num_trials
+from detlab.specs import StudySpec, num_trials, param_space
+from detlab.sweep.leaderboard import best_row
 from detlab.sweep.progress import ENDED
 from detlab.tracking import RunRecorder
+from detlab.tracking.client import make_client, one_line
 from detlab.tracking.context import flatten, run_context_tags
+from detlab.tracking.links import run_url, ui_base
 
 
 def create_parent(spec: StudySpec, *, tracking_uri: str, tags: Mapping[str, Any]) -> str:
@@ -32,8 +35,6 @@ def search_space_doc(spec: StudySpec) -> dict[str, Any]:
     doc = {k: d.model_dump(mode="json", exclude_none=True) for k, d in spec.search_space.items()}
     if spec.sampler.type != "grid":
         from ray.tune.search.optuna import OptunaSearch
-
-        from detlab.specs import param_space
 
         space = {k: v for k, v in param_space(spec).items() if k in spec.search_space}
         for key, dist in OptunaSearch.convert_search_space(space).items():
@@ -61,7 +62,6 @@ def log_summary(
     (as SIATune's MLflow callback does), so the parent's collapsed row in MLflow's runs
     table shows the answer in the same columns as its trials and sorts with them.
     """
-    from detlab.sweep.leaderboard import best_row
 
     metric = spec.objective.metric
     counts = {s: sum(r["status"] == s for r in rows) for s in ENDED}
@@ -87,7 +87,6 @@ def log_summary(
 def best_trial_metrics(tracking_uri: str, run_id: str) -> dict[str, float]:
     """The key metrics of a trial's run: its best checkpoint's evaluation (``best/val/...``, logged
     when the training ended) under the plain names, else its last ``val/...`` values."""
-    from detlab.tracking.client import make_client
 
     metrics = make_client(tracking_uri).get_run(run_id).data.metrics
     best = {k[len("best/") :]: v for k, v in metrics.items() if k.startswith("best/val/")}
@@ -96,8 +95,6 @@ def best_trial_metrics(tracking_uri: str, run_id: str) -> dict[str, float]:
 
 def _log_best_as_own(rec: RunRecorder, spec: StudySpec, best: Mapping[str, Any]) -> None:
     """Params and metrics of the best trial under the trials' names, a link to its run."""
-    from detlab.tracking.client import make_client, one_line
-    from detlab.tracking.links import run_url, ui_base
 
     metric, run_id = spec.objective.metric, best.get("mlflow_run_id") or ""
     rec.log_params({k: best.get(k) for k in spec.search_space if best.get(k) is not None})

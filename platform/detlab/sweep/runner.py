@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from detlab.errors import UserError
+from detlab.sweep.layout import StudyPaths, SweepState, default_storage, in_ray_job
+from detlab.sweep.plots import curves_figure, optuna_figures
+from detlab.sweep.trial import TrialJob
 
 log = logging.getLogger("detlab.sweep")
 
@@ -58,7 +61,6 @@ def run_sweep(opts: SweepOptions, out: Any = None) -> SweepOutcome:
     """Run (or resume) the sweep of `opts.study`; prints progress and the leaderboard to `out`."""
     from detlab.specs import check_against_config, load_spec, num_trials
     from detlab.sweep.data import check_data_exists, dataset_overrides, dataset_root, ensure_synthetic
-    from detlab.sweep.layout import StudyPaths, SweepState, default_storage, in_ray_job
     from detlab.sweep.trainers import resolve_trainer
 
     out = out or sys.stdout
@@ -155,7 +157,6 @@ def run_sweep(opts: SweepOptions, out: Any = None) -> SweepOutcome:
     # 4. the Tuner; Tune snapshots its state every second (default: every 10 s or more), so a
     # killed driver loses at most a second of trial outcomes
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
-    from detlab.sweep.trial import TrialJob
     from detlab.sweep.tuner import build_tuner, restore_tuner
 
     job = TrialJob(
@@ -316,7 +317,6 @@ def _settle_all(tuner: Any, runs: Any, rows: list[dict]) -> None:
 
 def _figures(spec: Any, state: Any, results: Any, rows: list[dict]) -> dict[str, Any]:
     from detlab.sweep import optuna_store
-    from detlab.sweep.plots import curves_figure, optuna_figures
 
     figures: dict[str, Any] = {}
     if state.optuna_storage:

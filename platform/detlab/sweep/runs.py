@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from detlab.atomic import atomic_write_text
+from detlab.errors import UserError
 from detlab.limits import SETTLE_S
 from detlab.tracking import RunRecorder
 from detlab.tracking.client import make_client, one_line
@@ -156,7 +157,6 @@ def error_reason(err: BaseException | None) -> str:
         if not isinstance(cause, BaseException):
             break
         err = cause
-    from detlab.errors import UserError
 
     if isinstance(err, UserError):
         return one_line(str(err), limit=500)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ray import tune
 
-from detlab.specs import StudySpec, param_space
+from detlab.specs import StudySpec, num_trials, param_space
 from detlab.sweep.callbacks import SettleTrials
 from detlab.sweep.layout import StudyPaths
 from detlab.sweep.optuna_store import make_storage
@@ -37,7 +37,6 @@ def build_tuner(
     trial_retries: int,
     progress_interval: float,
 ) -> tune.Tuner:
-    from detlab.specs import num_trials
 
     storage = make_storage(optuna_storage) if optuna_storage else None
     searcher = make_searcher(spec, storage=storage, study_name=optuna_study)

@@ -19,6 +19,10 @@ from typing import Any
 
 from detlab.errors import UserError
 from detlab.limits import MLFLOW_CREATE_RUN_S, MLFLOW_HTTP_TIMEOUT_S
+from detlab.tracking.params import clean_tags
+
+KIND_TAG = "mlflow.experimentKind"
+TRAINING_KIND = "custom_model_development"  # the UI's "Model training" experiment type
 
 HTTP_TIMEOUT_S = MLFLOW_HTTP_TIMEOUT_S
 CREATE_TOKEN_TAG = "detlab.create_token"
@@ -107,7 +111,6 @@ def one_line(exc_or_text: BaseException | str, limit: int = 300) -> str:
 def get_or_create_experiment(client, name: str) -> str:
     """Experiment id for `name`, created if missing (a concurrent creator is not an error) as a
     model-training experiment, so MLflow's UI opens it on its runs, not on GenAI traces."""
-    from detlab.tracking.links import KIND_TAG, TRAINING_KIND
 
     exp = client.get_experiment_by_name(name)
     if exp is None:
@@ -139,7 +142,6 @@ def create_run(
     A request can time out after the server created the run; each attempt carries
     the same random token tag, so a retry finds that run instead of making a second one.
     """
-    from detlab.tracking.params import clean_tags
 
     client = make_client(tracking_uri)
     token = uuid.uuid4().hex

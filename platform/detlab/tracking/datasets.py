@@ -8,6 +8,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from detlab.tracking.client import make_client
+from detlab.tracking.context import dataset_fingerprint
+
 CONTEXT_TAG = "mlflow.data.context"  # mlflow.utils.mlflow_tags.MLFLOW_DATASET_CONTEXT
 
 
@@ -22,7 +25,6 @@ class DatasetRef:
 
     @classmethod
     def of(cls, context: str, name: str, annotations: Sequence[str], images: Iterable[str] = ()) -> DatasetRef:
-        from detlab.tracking.context import dataset_fingerprint
 
         return cls(
             name=name,
@@ -48,7 +50,6 @@ def to_inputs(refs: Iterable[DatasetRef]) -> list:
 def log_datasets(tracking_uri: str, run_id: str, refs: Sequence[DatasetRef]) -> None:
     """Log ``refs`` as inputs of ``run_id``, once: a resumed run that already has an input with
     the same name, digest and context logs nothing new."""
-    from detlab.tracking.client import make_client
 
     client = make_client(tracking_uri)
     have = {

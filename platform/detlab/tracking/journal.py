@@ -25,6 +25,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from detlab.subpath import SubPath
+
 Op = dict[str, Any]
 
 
@@ -45,25 +47,11 @@ class Journal:
         self._next_seq = 1
 
     # -- paths ----------------------------------------------------------------
-    @property
-    def path(self) -> Path:
-        return self.run_dir / f"{self.session}.jsonl"
-
-    @property
-    def ack_path(self) -> Path:
-        return self.run_dir / f"{self.session}.ack"
-
-    @property
-    def lock_path(self) -> Path:
-        return self.run_dir / f"{self.session}.lock"
-
-    @property
-    def rejected_path(self) -> Path:
-        return self.run_dir / f"{self.session}.rejected.jsonl"
-
-    @property
-    def blob_dir(self) -> Path:
-        return self.run_dir / "blobs" / self.session
+    path = SubPath("run_dir", "{session}.jsonl")
+    ack_path = SubPath("run_dir", "{session}.ack")
+    lock_path = SubPath("run_dir", "{session}.lock")
+    rejected_path = SubPath("run_dir", "{session}.rejected.jsonl")
+    blob_dir = SubPath("run_dir", "blobs", "{session}")
 
     def new_blob_path(self, name: str) -> Path:
         """A fresh place for an artifact snapshot keeping its file name (MLflow uses it)."""

@@ -17,10 +17,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
+from detlab.tracking.client import KIND_TAG, TRAINING_KIND, make_client, one_line
 from detlab.tracking.uri import is_local_store
 
-KIND_TAG = "mlflow.experimentKind"
-TRAINING_KIND = "custom_model_development"  # the UI's "Model training" experiment type
 VIEW_TAG_PREFIX = "mlflow.sharedViewState."
 LOCAL_UI = "http://127.0.0.1:5000"  # where `detlab mlflow ui` / `mlflow ui` serve a local store
 HEADLINE_METRICS = ("val/mAP", "val/mAP_voc07", "val/mAP_voc12", "val/mAP_dota")
@@ -100,8 +99,6 @@ def run_links(
     """(runs table, run) links for ``run_id``; the table opens on a view made for this run
     (its children expanded, the headline metrics as columns, best first). ``keep_view``: use
     the view made earlier for this run (by the command that recorded it) when there is one."""
-    from detlab.tracking.client import make_client
-
     client = make_client(tracking_uri)
     exp_id = client.get_run(run_id).info.experiment_id
     ensure_training_kind(client, exp_id)
@@ -128,7 +125,6 @@ def links_text(tracking_uri: str, table: str, run: str, *, what: str = "run") ->
 def print_run_links(tracking_uri: str, run_id: str, *, file=None, what: str = "run", **view) -> bool:
     """Print ``links_text`` for ``run_id``; a tracking store that cannot be reached now only
     costs the links (one warning line), never the command."""
-    from detlab.tracking.client import one_line
 
     out = file or sys.stderr
     try:

@@ -35,6 +35,7 @@ from typing import Any, TypedDict, TypeVar, Unpack
 from detlab.limits import MLFLOW_CREATE_RUN_S, MLFLOW_FLUSH_S, SESSION_EXIT_S
 from detlab.tracking import client as mlclient
 from detlab.tracking.client import one_line
+from detlab.tracking.context import to_plain
 from detlab.tracking.journal import Journal, Op
 from detlab.tracking.params import (
     MAX_METRICS_PER_BATCH,
@@ -295,7 +296,6 @@ class RunRecorder:
     @_never_raise
     def log_dict(self, obj: Any, artifact_file: str) -> None:
         """A dict (or mmcv Config) as JSON or YAML, chosen by the file's extension."""
-        from detlab.tracking.context import to_plain
 
         plain = to_plain(obj)
         if artifact_file.endswith((".yaml", ".yml")):

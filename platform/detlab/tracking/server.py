@@ -22,6 +22,8 @@ import urllib.request
 from pathlib import Path
 from typing import BinaryIO
 
+from detlab.foreground import stop_process_group
+from detlab.subpath import SubPath
 from detlab.tracking.uri import sqlite_uri
 
 
@@ -97,13 +99,8 @@ class MlflowServer:
     def backend_store_uri(self) -> str:
         return self._store or sqlite_uri(self.root / "mlflow.db")
 
-    @property
-    def artifacts_dir(self) -> Path:
-        return self.root / "artifacts"
-
-    @property
-    def log_path(self) -> Path:
-        return self.root / "server.log"
+    artifacts_dir = SubPath("root", "artifacts")
+    log_path = SubPath("root", "server.log")
 
     def command(self) -> list[str]:
         return [
@@ -171,22 +168,10 @@ class MlflowServer:
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM the whole process group (server and its workers), SIGKILL after `timeout`."""
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                try:
-                    proc.wait(timeout)
-                except subprocess.TimeoutExpired:  # unkillable (stuck in the kernel): say so, go on
-                    print(f"mlflow server pid {proc.pid} still alive {timeout:.0f} s after SIGKILL", file=sys.stderr)
+        if proc is not None and proc.poll() is None and not stop_process_group(proc, timeout):
+            print(  # stuck in the kernel: say so, go on
+                f"mlflow server pid {proc.pid} still alive {timeout:.0f} s after SIGKILL", file=sys.stderr
+            )
         if proc is not None:
             self._reap_group(proc.pid)
         self._close_log()

@@ -9,14 +9,7 @@ from tqdm import tqdm
 
 from detlab.atomic import atomic_output_dir
 from detlab.data import imwrite, process_pool
-from detlab.data.synth.render import (
-    DATASETS,
-    dota_image_id,
-    hrsc_image_id,
-    hrsc_split_of,
-    render_dota,
-    render_hrsc,
-)
+from detlab.data.synth import render
 from detlab.errors import UserError
 from refined_det.datasets.formats import (
     write_dota_label,
@@ -28,13 +21,13 @@ def _write_one(job: tuple[str, int, int, str, tuple[int, int]]) -> int:
     dataset, seed, index, root_dir, size_range = job
     root = Path(root_dir)
     if dataset == "hrsc2016":
-        img, hrsc = render_hrsc(seed, index)
-        name = hrsc_image_id(index)
+        img, hrsc = render.render_hrsc(seed, index)
+        name = render.hrsc_image_id(index)
         imwrite(root / "FullDataSet" / "AllImages" / f"{name}.bmp", img)
         write_hrsc_xml(root / "FullDataSet" / "Annotations" / f"{name}.xml", hrsc)
         return len(hrsc)
-    img, dota = render_dota(seed, index, size_range)
-    name = dota_image_id(index)
+    img, dota = render.render_dota(seed, index, size_range)
+    name = render.dota_image_id(index)
     imwrite(root / "images" / f"{name}.png", img)
     write_dota_label(root / "labelTxt" / f"{name}.txt", dota)
     return len(dota)
@@ -55,8 +48,8 @@ def synth_dataset(
     `size_range` is the DOTA image side range; HRSC images are always HRSC-size.
     Returns the summary also stored in `out/.complete`.
     """
-    if dataset not in DATASETS:
-        raise UserError(f"--dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+    if dataset not in render.DATASETS:
+        raise UserError(f"--dataset {dataset!r}: choose one of {', '.join(render.DATASETS)}")
     if images < 1:
         raise UserError(f"--images {images}: must be at least 1")
     if not 64 <= size_range[0] <= size_range[1]:
@@ -93,9 +86,9 @@ def synth_dataset(
 def _write_image_sets(folder: Path, images: int) -> None:
     sets: dict[str, list[str]] = {"train": [], "val": [], "trainval": [], "test": []}
     for i in range(images):
-        split = hrsc_split_of(i)
-        sets[split].append(hrsc_image_id(i))
+        split = render.hrsc_split_of(i)
+        sets[split].append(render.hrsc_image_id(i))
         if split != "test":
-            sets["trainval"].append(hrsc_image_id(i))
+            sets["trainval"].append(render.hrsc_image_id(i))
     for name, ids in sets.items():
         (folder / f"{name}.txt").write_text("".join(f"{x}\n" for x in ids))

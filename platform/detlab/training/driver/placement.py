@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from detlab.atomic import atomic_write_text
+from detlab.errors import UserError
 
 log = logging.getLogger("detlab.training")
 
@@ -45,8 +46,6 @@ def bounded_failure_config(max_failures: int, placement_timeout_s: float) -> Any
     from ray.train import FailureConfig
 
     if placement_timeout_s <= 0:
-        from detlab.errors import UserError
-
         raise UserError(f"placement timeout must be > 0 s, got {placement_timeout_s:g}")
     os.environ[START_TIMEOUT_ENV] = f"{placement_timeout_s / START_TRIES:g}"
     return FailureConfig(  # type: ignore[call-arg]  # Train V2's FailureConfig at run time; the stubs are V1's
@@ -228,7 +227,6 @@ def fit_bounded(
 ) -> Any:
     """`trainer.fit()` with this run's dead groups swept meanwhile and removed after; Ray's result,
     or the error it ended with (a placement timeout as a one-line UserError, see placement_reason)."""
-    from detlab.errors import UserError
 
     error: BaseException | None = None
     with PlacementSweeper(pid_dir):

@@ -28,10 +28,15 @@ from detlab.config.protocol import protocol_tags
 from detlab.errors import UserError
 from detlab.tracking import workers_spool
 from detlab.tracking.client import one_line
-from detlab.tracking.context import run_params
+from detlab.tracking.context import dataset_fingerprint, run_params
+from detlab.tracking.datasets import DatasetRef, log_datasets
 from detlab.training.contract import FitOutcome, FitRequest
 from detlab.training.driver.lifecycle import RunPlace, TrainingRun, failure_reason, locate
+from detlab.training.driver.preflight import DataPaths, absolutize_data_paths, preflight
+from detlab.training.driver.profile import enabled, profile_model
+from detlab.training.driver.ray_runtime import ensure_ray
 from detlab.training.driver.worker_group import fit_worker_group, workers_dir
+from detlab.training.worker.loop import train_loop_per_worker
 
 DEFAULT_STORAGE = osp.join("work_dirs", "ray_train")
 SCORE = "val/mAP"
@@ -85,22 +90,18 @@ def _params(overrides: dict[str, Any], cfg, workers: int, gpus: float, seed: int
     return params
 
 
-def _close(
-    run: TrainingRun,
-    status: str,
-    *,
-    error: str | None = None,
-    best_checkpoint: str | None = None,
-    best_metrics: Mapping[str, Any] | None = None,
-    params: Mapping[str, Any] | None = None,
-    cfg=None,
-    profile: Mapping[str, Any] | None = None,
-) -> None:
-    """End the run from the driver (a session newer than every worker's, so its status stands)."""
+def _fail(run: TrainingRun, status: str, reason: str, params: Mapping[str, Any] | None = None, cfg=None) -> None:
+    """End the run KILLED/FAILED from the driver; ``params``/``cfg``: training never started, record what was asked."""
     rec = run.recorder()
-    if params is not None:  # training never started: record what was asked for
+    if params is not None:
         rec.log_params(params)
         rec.log_config(cfg)
+    rec.finish(status, error=reason)
+
+
+def _finish(run: TrainingRun, best_checkpoint: str | None, best_metrics: Mapping[str, Any] | None, cfg) -> None:
+    """End the run FINISHED from the driver (a session newer than every worker's, so its status stands)."""
+    rec = run.recorder()
     if best_checkpoint:
         rec.log_artifact(best_checkpoint, "checkpoints/best", copy=False)
     if best_metrics:
@@ -114,10 +115,11 @@ def _close(
             step=epoch,
         )
         rec.set_tags({"best.epoch": epoch})
+    profile = _profile(cfg)
     if profile:
         rec.log_metrics(profile["metrics"])
         rec.set_tags(profile["tags"])
-    rec.finish(status, error=error)
+    rec.finish("FINISHED")
 
 
 def system_metrics_interval(flag: bool | None = None) -> float:
@@ -181,21 +183,21 @@ def train(request: FitRequest, options: DetectorOptions | None = None) -> FitRes
     try:
         result, outcome = _train(cfg, run, params, request, place, opts)
     except (KeyboardInterrupt, SystemExit) as err:  # Ray's SIGINT handler aborts, then sys.exit()s
-        _close(run, "KILLED", error="interrupted (Ctrl-C)")
+        _fail(run, "KILLED", "interrupted (Ctrl-C)")
         raise KeyboardInterrupt() from err
     except _PreTraining as err:
         reason = failure_reason(err.__cause__ or err)
-        _close(run, "FAILED", error=reason, params=params, cfg=cfg)
+        _fail(run, "FAILED", reason, params, cfg)
         raise UserError(reason) from err.__cause__
     except BaseException as err:
         raise run.fail(err) from err
     if outcome.get("status") == "failed":
         reason = outcome.get("error") or "training failed"
-        _close(run, "FAILED", error=reason)
+        _fail(run, "FAILED", reason)
         raise TrainingFailed(reason)
 
     best_ckpt, best_metrics = _best(result)
-    _close(run, "FINISHED", best_checkpoint=best_ckpt, best_metrics=best_metrics, profile=_profile(cfg))
+    _finish(run, best_ckpt, best_metrics, cfg)
     return FitResult(
         run_id=run.run_id,
         name=place.name,
@@ -212,7 +214,6 @@ def train(request: FitRequest, options: DetectorOptions | None = None) -> FitRes
 def _profile(cfg) -> dict[str, Any] | None:
     """Params, FLOPs and latency of the trained detector (``detlab.training.driver.profile``); a failure
     is a warning, never a failed run ($DETLAB_PROFILE=0 skips it)."""
-    from detlab.training.driver.profile import enabled, profile_model
 
     if not enabled():
         return None
@@ -238,7 +239,6 @@ def _train(
     opts: DetectorOptions,
 ) -> tuple[Any, dict]:
     """Preflight, then the TorchTrainer; returns Ray's result and rank 0's return value."""
-    from detlab.training.driver.preflight import DataPaths, absolutize_data_paths, preflight
 
     try:
         paths = preflight(cfg) if opts.checks else DataPaths()
@@ -246,10 +246,7 @@ def _train(
             absolutize_data_paths(cfg)
         tags = {}
         if paths.annotations:
-            from detlab.tracking.context import dataset_fingerprint
-
             tags["dataset.fingerprint"] = dataset_fingerprint(paths.annotations, paths.images)
-        from detlab.tracking.datasets import DatasetRef
 
         datasets = [DatasetRef.of(split, name, anns, images) for split, (name, anns, images) in paths.splits.items()]
     except Exception as err:
@@ -257,9 +254,6 @@ def _train(
     _log_datasets(run.tracking_uri, run.run_id, datasets)
 
     from ray.train import CheckpointConfig
-
-    from detlab.training.driver.ray_runtime import ensure_ray
-    from detlab.training.worker.loop import train_loop_per_worker
 
     gpus, cpus = request.gpus_per_worker, request.cpus_per_worker
     spec = worker_spec(
@@ -294,8 +288,6 @@ def _train(
 def _log_datasets(uri: str, run_id: str, datasets: list) -> None:
     """The train/val datasets as the run's MLflow inputs; an unreachable server costs a warning only."""
     import logging
-
-    from detlab.tracking.datasets import log_datasets
 
     try:
         log_datasets(uri, run_id, datasets)

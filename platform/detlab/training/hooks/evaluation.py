@@ -23,6 +23,7 @@ from typing import Any
 
 from mmcv.runner import HOOKS, DistEvalHook
 
+from detlab.evaluation.plots import save_pr_curves
 from detlab.training.worker.dist import broadcast_from_rank0, gather_to_rank0, rank_and_world
 from detlab.training.worker.val_eval import ValSet, evaluate_results, flat_metrics, load_val_set
 
@@ -126,8 +127,6 @@ class DetlabEvalHook(DistEvalHook):
         runner.log_buffer.ready = True
         plots = None
         if self.plots:
-            from detlab.evaluation.plots import save_pr_curves
-
             plots = osp.join(runner.work_dir, "plots", f"epoch_{runner.epoch + 1:03d}")
             save_pr_curves(result, plots)
         runner.logger.info("val epoch %d: %s", runner.epoch + 1, ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))

@@ -18,6 +18,7 @@ from mmrotate.models import build_detector
 
 import refined_det.register  # noqa: F401  (registers the plugins)
 from detlab.training.hooks import progress as progress_hooks  # noqa: F401  (registers the hooks)
+from detlab.training.hooks.evaluation import eval_hook_cfg
 
 
 def build_for_training(cfg: Config):
@@ -36,6 +37,20 @@ def build_for_training(cfg: Config):
     return model, dataset
 
 
+def build_and_train(cfg: Config, meta: dict, *, distributed: bool) -> None:
+    """Build the model and dataset, then run mmdet's ``train_detector`` (validation is our hook's job)."""
+    model, dataset = build_for_training(cfg)
+    train_detector(
+        model,
+        dataset,
+        cfg,
+        distributed=distributed,
+        validate=False,
+        timestamp=time.strftime("%Y%m%d_%H%M%S", time.localtime()),
+        meta=meta,
+    )
+
+
 def train_local(cfg: Config, *, progress: bool = True, validate: bool = False):
     """Train ``cfg`` in this process (CPU or one GPU); returns the mmcv runner's meta.
 
@@ -48,20 +63,9 @@ def train_local(cfg: Config, *, progress: bool = True, validate: bool = False):
         dict(type="ProgressBarHook", disable=not progress),
     ]
     if validate:
-        from detlab.training.hooks.evaluation import eval_hook_cfg
-
         cfg.custom_hooks = list(cfg.custom_hooks) + [eval_hook_cfg(cfg)]
-    model, dataset = build_for_training(cfg)
     from detlab.tracking.params import redact
 
     meta = dict(seed=cfg.seed, config=redact(cfg.pretty_text))  # checkpoints hold it: no env secrets
-    train_detector(
-        model,
-        dataset,
-        cfg,
-        distributed=False,
-        validate=False,
-        timestamp=time.strftime("%Y%m%d_%H%M%S", time.localtime()),
-        meta=meta,
-    )
+    build_and_train(cfg, meta, distributed=False)
     return meta

@@ -21,11 +21,11 @@ import os
 import os.path as osp
 import shutil
 import tempfile
-import time
 from typing import Any
 
 from detlab.atomic import atomic_write_text
 from detlab.quiet import silence
+from detlab.training.driver.placement import record_worker_group
 
 silence()  # a Ray worker imports this module before mmcv: filter its import-time noise there too
 
@@ -117,8 +117,6 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Ray Train's per-worker function; ``spec`` is built by ``ray_trainer.worker_spec``."""
     import ray.train
 
-    from detlab.training.driver.placement import record_worker_group
-
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     _write_pid(spec.get("pid_dir"), rank)  # first, before the slow imports: a fault may come early
@@ -127,7 +125,6 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
     from mmcv import Config
     from mmcv.runner import set_random_seed
-    from mmdet.apis import train_detector
     from mmdet.utils import setup_multi_processes
 
     import refined_det.register  # noqa: F401  (registers the plugins and strict datasets)
@@ -136,7 +133,7 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     from detlab.training.hooks import epoch_stats, evaluation, guards, mlflow_record, ray_report  # noqa: F401
     from detlab.training.hooks.guards import NonFiniteLossError
     from detlab.training.worker.ddp import ddp_on_any_device
-    from detlab.training.worker.local import build_for_training
+    from detlab.training.worker.local import build_and_train
     from detlab.training.worker.session import TrainSession, active
 
     os.environ.setdefault("LOCAL_RANK", str(ctx.get_local_rank()))
@@ -176,16 +173,7 @@ def train_loop_per_worker(spec: dict[str, Any]) -> dict[str, Any]:
     stop_sampling = _system_metrics(spec, ctx, recorder, interval) if interval > 0 else (lambda: None)
     try:
         with active(session), ddp_on_any_device():
-            model, dataset = build_for_training(cfg)
-            train_detector(
-                model,
-                dataset,
-                cfg,
-                distributed=True,
-                validate=False,
-                timestamp=time.strftime("%Y%m%d_%H%M%S", time.localtime()),
-                meta=meta,
-            )
+            build_and_train(cfg, meta, distributed=True)
     except NonFiniteLossError as err:
         stop_sampling()
         recorder.finish("FAILED", error=err)

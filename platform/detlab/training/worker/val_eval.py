@@ -21,6 +21,7 @@ from detlab.errors import UserError
 from detlab.evaluation import EvalResult, evaluate
 from detlab.evaluation.convert import mmrotate_results_to_dets
 from detlab.evaluation.core import GroundTruth
+from detlab.evaluation.gt_sources import load_dota_gts, load_hrsc_gts
 
 
 @dataclass
@@ -52,7 +53,6 @@ def _hrsc_ann_dir(dataset: Any) -> str:
 
 def load_val_set(dataset: Any) -> ValSet:
     """Ground truth of ``dataset`` from its annotation files, in the dataset's image order."""
-    from detlab.evaluation.gt_sources import load_dota_gts, load_hrsc_gts
 
     kind = dataset_kind(dataset)
     image_ids = [osp.splitext(info["filename"])[0] for info in dataset.data_infos]
