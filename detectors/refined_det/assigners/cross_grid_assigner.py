@@ -15,6 +15,17 @@ from .cross_grid import CrossGridResult, check_cla_options, cross_grid_assign_fu
 from .grid_context import GridContext
 from .sparse_iou import overlaps_for_mode
 
+# The assigner's attributes that are cross_grid_assign_full's keyword arguments of the same name.
+CLA_SETTINGS = (
+    "radius",
+    "num_neighbors",
+    "pos_iou_thr",
+    "neg_iou_thr",
+    "min_pos_iou",
+    "gt_max_assign_all",
+    "k2_min_scope",
+)
+
 
 @ROTATED_BBOX_ASSIGNERS.register_module()
 class CrossGridAssigner(MaxIoUAssigner):
@@ -93,13 +104,7 @@ class CrossGridAssigner(MaxIoUAssigner):
             gt_bboxes,
             grid.pad_shape,
             grid.per_level(grid.inside_flags),
-            radius=self.radius,
-            num_neighbors=self.num_neighbors,
-            pos_iou_thr=self.pos_iou_thr,
-            neg_iou_thr=self.neg_iou_thr,
-            min_pos_iou=self.min_pos_iou,
-            gt_max_assign_all=self.gt_max_assign_all,
-            k2_min_scope=self.k2_min_scope,
+            **{name: getattr(self, name) for name in CLA_SETTINGS},
             overlaps_fn=self.iou_calculator,
         )
 
