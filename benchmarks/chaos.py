@@ -92,6 +92,7 @@ class Chaos:
                 "resources.cpus_per_worker=0.6", "resources.placement_timeout_s=300", "mlflow.experiment=chaos"]
         return [sys.executable, str(REPO / "experiments" / "sweep.py"), "--study", str(SMOKE), "--storage",
                 str(self.work / "sweeps"), "--trainer", self.args.trainer, "--address", self.cluster.address,
+                "--trial-retries", str(self.args.trial_retries),
                 "--synth-images", "12", "--progress-interval", "30", *[a for s in sets for a in ("--set", s)]]
 
     def _env(self) -> dict[str, str]:
@@ -135,6 +136,7 @@ class Chaos:
             if proc.poll() is not None:
                 return False
             proc.send_signal(signal.SIGKILL)
+            self._log(f"driver: pid {proc.pid}")
             return True
         if kind == "mlflow server":
             os.killpg(self.mlflow.proc.pid, signal.SIGKILL)
@@ -142,8 +144,10 @@ class Chaos:
             self.mlflow.restart()
             return True
         if kind == "node":
+            on_node = [a.pid for a in self._alive() if a.node_id == self.node.node_id]
             self.cluster.remove_node(self.node)
             self.node = self.cluster.add_node(num_cpus=1)
+            self._log(f"node: removed with actors {on_node}")
             return True
         actors = self._alive()
         if kind == "train worker":
@@ -152,11 +156,19 @@ class Chaos:
             pids = [a.pid for a in actors if TRIAL_MARK in (a.required_resources or {})]
         if not pids:
             return False
+        pid = self.rng.choice(sorted(pids))
         try:
-            os.kill(self.rng.choice(sorted(pids)), signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             return False
+        actor = next(a for a in actors if a.pid == pid)
+        self._log(f"{kind}: pid {pid}, {actor.class_name}, placement group {actor.placement_group_id}")
         return True
+
+    def _log(self, line: str) -> None:
+        """What each fault hit, in the run's folder (kills.log), to tell afterwards which trial took what."""
+        with open(self.work / "kills.log", "a") as f:
+            f.write(f"{time.strftime('%H:%M:%S')} {line}\n")
 
     def _alive(self) -> list:
         from ray.util.state import list_actors
@@ -212,8 +224,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--faults", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--samples", type=int, default=8, help="trials of the sweep")
-    p.add_argument("--evals", type=int, default=6, help="evaluations (epochs) per trial")
+    p.add_argument("--samples", type=int, default=16, help="trials of the sweep (enough work for the faults to land in)")
+    p.add_argument("--evals", type=int, default=8, help="evaluations (epochs) per trial")
+    p.add_argument("--trial-retries", type=int, default=4,
+                   help="the sweep's --trial-retries: Tune restarts of one trial whose process died (default 4: "
+                        "with 2 trials running, one trial can take several of the faults)")
     p.add_argument("--eval-s", type=float, default=2.0, help="seconds per toy evaluation")
     p.add_argument("--gap", type=float, nargs=2, default=(4.0, 12.0), help="seconds between faults (uniform)")
     p.add_argument("--trainer", default="toy", choices=("toy", "mmdet"))
