@@ -41,11 +41,12 @@ DETECTOR_OPS = {
 DEFAULT_ARCHS = "8.0;8.6;9.0"
 
 
-def default_wheel() -> Path | None:
+def default_wheel(flavor: str = "cuda") -> Path | None:
+    """The mmcv-full wheel install_stack.sh keeps for the installed torch: ``cuda`` or ``cpu``."""
     import torch
 
     house = Path(os.environ.get("DETLAB_WHEELHOUSE", Path.home() / ".cache" / "detlab" / "wheelhouse"))
-    found = sorted((house / f"torch-{torch.__version__}-cuda").glob("mmcv_full-*.whl"))
+    found = sorted((house / f"torch-{torch.__version__}-{flavor}").glob("mmcv_full-*.whl"))
     return found[-1] if found else None
 
 

@@ -154,13 +154,16 @@ else
 rerun to resume from $src). Check: a C++20 compiler (g++ >= 10), Python headers, and that torch is the pinned $(pin torch)."
     fi
     say "compiled in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"
-    rm -rf "$build"
+    # only what this script put there: DETLAB_MMCV_BUILD_DIR may name a folder that holds more
+    rm -rf "$src" "$build/mmcv-full-$MMCV_VER.tar.gz" "$build/build.log"
+    rmdir "$build" 2>/dev/null || true
     wheel=$(ls "$WHEELHOUSE"/mmcv_full-"$MMCV_VER"-*.whl | head -n1)
     say "built $wheel"
   else
     say "step 2/4: mmcv-full $MMCV_VER from wheelhouse $wheel"
   fi
-  pip_c --no-deps "$wheel"
+  # --force-reinstall: the same version built the other way (CPU/CUDA) may be installed already
+  pip_c --no-deps --force-reinstall "$wheel"
   # mmcv-full's own dependencies (addict, yapf, ...) from the registry, pinned.
   pip_c "$wheel"
   have_mmcv || die "mmcv-full installed but its compiled ops do not import (built against another torch?): delete $WHEELHOUSE and rerun"
