@@ -21,7 +21,7 @@ from __future__ import annotations
 import os.path as osp
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from detlab.errors import UserError
 from detlab.specs.study import CellGrid
@@ -30,6 +30,9 @@ from detlab.tracking.ablation_tags import TAG_ABLATION, TAG_CELL, TAG_FINGERPRIN
 from detlab.tracking.client import make_client
 from detlab.training.contract import FitOutcome, FitRequest, Trainer
 from detlab.training.driver.lifecycle import RunPlace, TrainingRun, locate
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
 
 DEFAULT_STORAGE = osp.join("work_dirs", "ablate")
 
@@ -82,7 +85,7 @@ class CellTrainer:
         return self.resolve(grid.trainer)(inner)
 
 
-def find_finished(request: FitRequest, tags: Mapping[str, str]) -> Any | None:
+def find_finished(request: FitRequest, tags: Mapping[str, str]) -> Run | None:
     """The earliest original FINISHED, unpruned run with exactly these cell tags in the request's
     experiment, if MLflow has one."""
     assert request.mlflow_uri is not None and request.experiment is not None  # CellTrainer fills both
@@ -101,7 +104,7 @@ def find_finished(request: FitRequest, tags: Mapping[str, str]) -> Any | None:
     return runs[0] if runs else None
 
 
-def reuse(source: Any, place: RunPlace, request: FitRequest, tags: Mapping[str, str]) -> FitOutcome:
+def reuse(source: Run, place: RunPlace, request: FitRequest, tags: Mapping[str, str]) -> FitOutcome:
     """A FINISHED child run copying `source`'s params and last metrics, reported to Tune."""
     src_id = source.info.run_id
     copied = {**tags, TAG_REUSED: src_id, "mlflow.note.content": f"not retrained: the numbers of run {src_id}"}
