@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "experiments" / "studies" / "cla_hrsc_smoke.yaml"
 KINDS = ("train worker", "trial process", "node", "mlflow server", "driver")
 TRIAL_MARK = "node:__internal_head__"   # what a trial's own process reserves (detlab.sweep.trial)
+TRIAL_CLASS = "ImplicitFunc"            # Tune's actor of a function trainable: the trial's own process
 
 
 @dataclass
@@ -153,7 +154,8 @@ class Chaos:
         if kind == "train worker":
             pids = [a.pid for a in actors if a.class_name == "RayTrainWorker"]
         else:
-            pids = [a.pid for a in actors if TRIAL_MARK in (a.required_resources or {})]
+            # Ray Train's controller and placement-group cleaner reserve the head mark too: not a trial
+            pids = [a.pid for a in actors if a.class_name == TRIAL_CLASS and TRIAL_MARK in (a.required_resources or {})]
         if not pids:
             return False
         pid = self.rng.choice(sorted(pids))
