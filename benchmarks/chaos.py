@@ -34,8 +34,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "experiments" / "studies" / "cla_hrsc_smoke.yaml"
 KINDS = ("train worker", "trial process", "node", "mlflow server", "driver")
-TRIAL_MARK = "node:__internal_head__"   # what a trial's own process reserves (detlab.sweep.trial)
-TRIAL_CLASS = "ImplicitFunc"            # Tune's actor of a function trainable: the trial's own process
+# Tune's actor of a function trainable: a trial's own process. (Its head-node resource,
+# detlab.sweep.trial.TRIAL_RESOURCES, shows under its placement group's name, while Ray Train's
+# controller and placement-group cleaner carry the plain "node:__internal_head__": selecting by that
+# mark hit those actors, never a trial.)
+TRIAL_CLASS = "ImplicitFunc"
 
 
 @dataclass
@@ -154,8 +157,7 @@ class Chaos:
         if kind == "train worker":
             pids = [a.pid for a in actors if a.class_name == "RayTrainWorker"]
         else:
-            # Ray Train's controller and placement-group cleaner reserve the head mark too: not a trial
-            pids = [a.pid for a in actors if a.class_name == TRIAL_CLASS and TRIAL_MARK in (a.required_resources or {})]
+            pids = [a.pid for a in actors if a.class_name == TRIAL_CLASS]
         if not pids:
             return False
         pid = self.rng.choice(sorted(pids))
