@@ -73,9 +73,11 @@ class Chaos:
         port = free_port()
         self.api = f"http://127.0.0.1:{port}"
         os.environ.update({LOOPBACK_ENV: "0", "RAY_API_SERVER_ADDRESS": self.api})
+        # head 1 CPU (the trials' own processes, 0.1 each, and one Train worker of 0.6), worker node 2: the
+        # second trial's worker lands on the node a node fault removes
         self.cluster = Cluster(initialize_head=True, head_node_args={
-            "num_cpus": 2, "include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": port})
-        self.node = self.cluster.add_node(num_cpus=1)
+            "num_cpus": 1, "include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": port})
+        self.node = self.cluster.add_node(num_cpus=2)
         self.cluster.wait_for_nodes()
         self.mlflow = MlflowServer(self.work / "mlflow").start()
         out = Outcome()
@@ -148,10 +150,12 @@ class Chaos:
             self.mlflow.restart()
             return True
         if kind == "node":
-            on_node = [a.pid for a in self._alive() if a.node_id == self.node.node_id]
+            on_node = [a for a in self._alive() if a.node_id == self.node.node_id]
+            if not any(a.class_name == "RayTrainWorker" for a in on_node):
+                return False  # nothing of a trial's there now: that would not be a fault of a sweep
             self.cluster.remove_node(self.node)
-            self.node = self.cluster.add_node(num_cpus=1)
-            self._log(f"node: removed with actors {on_node}")
+            self.node = self.cluster.add_node(num_cpus=2)
+            self._log(f"node: removed with {', '.join(f'{a.class_name} {a.pid}' for a in on_node)}")
             return True
         actors = self._alive()
         if kind == "train worker":

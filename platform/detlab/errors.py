@@ -24,6 +24,12 @@ class UserError(ValueError):
     """Bad input (file, config key, spec field): the CLI prints it as one line, exit code 2."""
 
 
+class TransientError(UserError):
+    """A run ended by the cluster, not by its input (a Ray actor, worker or node died under it):
+    still one line for the CLI, but the same run may succeed again, so a sweep retries its trial
+    (`detlab.sweep.trial`) where it marks a trial with bad input failed for good."""
+
+
 def os_error_line(err: OSError, where: object = None) -> str | None:
     """`<file>: <what is wrong>` for a user-fixable file-system error; None for any other.
 

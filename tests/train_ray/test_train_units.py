@@ -64,6 +64,31 @@ def test_failure_reason_is_one_line_naming_the_worker():
     assert failure_reason(ValueError("plain")) == "ValueError: plain"
 
 
+def test_a_death_under_the_run_is_transient_and_the_trial_is_retried(tmp_path):
+    """A Ray actor/worker/node that died under a training (however Ray wraps it) makes the trial
+    retryable; an error of the input marks the trial failed for good (chaos benchmark, kills.log:
+    a killed Train worker before the group's restart used to fail its trial for good)."""
+    from ray.exceptions import ActorDiedError, NodeDiedError
+
+    from detlab.errors import TransientError, UserError
+    from detlab.sweep.trial import TrialFailed, TrialInterrupted, trial_error
+    from detlab.training.driver.lifecycle import died_under
+
+    class GroupError(Exception):
+        worker_failures = {0: ActorDiedError()}
+
+    chained = RuntimeError("worker group failed")
+    chained.__cause__ = NodeDiedError("node gone")
+    assert died_under(ActorDiedError()) and died_under(GroupError()) and died_under(chained)
+    assert not died_under(ValueError("bad key")) and not died_under(UserError("bad config"))
+
+    marker = tmp_path / "t001" / "FAILED"
+    err = trial_error(TransientError("ActorDiedError: The actor died unexpectedly"), marker)
+    assert isinstance(err, TrialInterrupted) and not isinstance(err, UserError) and not marker.exists()
+    err = trial_error(UserError("configs/x.py: no such file\nmore"), marker)
+    assert isinstance(err, TrialFailed) and marker.read_text() == "configs/x.py: no such file"
+
+
 def test_overrides_normalize_to_typed_dicts():
     from detlab.training.contract import normalize_overrides
 

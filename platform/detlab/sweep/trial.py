@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from detlab.errors import UserError
+from detlab.errors import TransientError, UserError
 from detlab.quiet import silence
 
 silence()  # a Ray worker imports this module before mmcv: filter its import-time noise there too
@@ -52,6 +52,22 @@ class TrialJob:
 
 class TrialFailed(UserError):
     """The trial's training failed; the message is the one-line reason."""
+
+
+class TrialInterrupted(RuntimeError):
+    """A Ray actor, worker or node died under the trial's training: Tune retries it (resuming its run)."""
+
+
+def trial_error(err: UserError, marker: Path) -> Exception:
+    """What the trial raises to Tune for a failed training. Something died under it (a
+    ``TransientError``): ``TrialInterrupted``, and Tune retries the trial, which resumes its run.
+    Its input is at fault: ``TrialFailed``, and ``marker`` makes every retry fail at once with the
+    same one-line reason instead of training again."""
+    if isinstance(err, TransientError):
+        return TrialInterrupted(str(err))
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(err).splitlines()[0] if str(err) else type(err).__name__)
+    return TrialFailed(str(err))
 
 
 def make_trainable(job: TrialJob) -> Callable[[dict[str, Any]], None]:
@@ -100,9 +116,7 @@ def make_trainable(job: TrialJob) -> Callable[[dict[str, Any]], None]:
         try:
             train(request)
         except UserError as err:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.write_text(str(err).splitlines()[0] if str(err) else type(err).__name__)
-            raise TrialFailed(str(err)) from None
+            raise trial_error(err, marker) from None
 
     return trial
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from detlab.errors import UserError
+from detlab.errors import TransientError, UserError
 from detlab.limits import SESSION_EXIT_S
 from detlab.tracking import RunRecorder, print_hint_once, resolve_tracking_uri
 from detlab.tracking.client import one_line
@@ -37,6 +37,39 @@ def failure_reason(err: BaseException) -> str:
         return one_line(f"worker {rank}: {one_line(cause)}")
     cause = getattr(err, "controller_failure", None) or getattr(err, "cause", None) or err
     return one_line(cause)
+
+
+# Ray's errors for a process or node that died under a task (by class name: no ray import here).
+DIED = frozenset(
+    {
+        "RayActorError",
+        "ActorDiedError",
+        "ActorUnavailableError",
+        "NodeDiedError",
+        "WorkerCrashedError",
+        "LocalRayletDiedError",
+        "ObjectLostError",
+        "OwnerDiedError",
+    }
+)
+
+
+def died_under(err: BaseException) -> bool:
+    """True when ``err`` or a cause it wraps (worker failures, a controller failure, ``__cause__``)
+    is Ray saying that an actor, worker or node died: the cluster's doing, not the input's."""
+    seen: set[int] = set()
+    stack: list[object] = [err]
+    while stack:
+        e = stack.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if DIED & {c.__name__ for c in type(e).__mro__}:
+            return True
+        failures = getattr(e, "worker_failures", None) or {}
+        stack += [*failures.values(), getattr(e, "controller_failure", None), getattr(e, "cause", None)]
+        stack += [e.__cause__, e.__context__]
+    return False
 
 
 @dataclass
@@ -148,7 +181,8 @@ class TrainingRun:
         self.recorder().finish(status, error=error)
 
     def fail(self, err: BaseException) -> UserError:
-        """End the run FAILED with ``err``'s one-line reason; the error to raise."""
+        """End the run FAILED with ``err``'s one-line reason; the error to raise: a ``TransientError``
+        when a Ray actor, worker or node died under it (a retry of the same run may succeed)."""
         reason = failure_reason(err)
         self.close("FAILED", reason)
-        return UserError(reason)
+        return (TransientError if died_under(err) else UserError)(reason)
