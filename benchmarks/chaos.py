@@ -145,10 +145,15 @@ class Chaos:
             self._log(f"driver: pid {proc.pid}")
             return True
         if kind == "mlflow server":
-            os.killpg(self.mlflow.proc.pid, signal.SIGKILL)
-            time.sleep(self.rng.uniform(1, 5))
+            pid = self.mlflow.proc.pid
+            os.killpg(pid, signal.SIGKILL)
+            code = self.mlflow.proc.wait(timeout=30)
+            down_s = self.rng.uniform(1, 5)
+            time.sleep(down_s)
+            refused = not _port_open(self.mlflow.uri)  # the fault hit: nothing answers on its port
             self.mlflow.restart()
-            return True
+            self._log(f"mlflow server: pid {pid} exited {code}, down {down_s:.1f} s, port refused: {refused}")
+            return refused
         if kind == "node":
             on_node = [a for a in self._alive() if a.node_id == self.node.node_id]
             if not any(a.class_name == "RayTrainWorker" for a in on_node):
@@ -210,6 +215,19 @@ class Chaos:
         state = json.loads((self.work / "sweeps" / "cla_hrsc_smoke" / "detlab" / "sweep.json").read_text())
         study = optuna.load_study(study_name=state["optuna_study"], storage=state["optuna_storage"])
         out.optuna_running = sum(t.state.name == "RUNNING" for t in study.trials)
+
+
+def _port_open(uri: str) -> bool:
+    """Whether something accepts a TCP connection at the server's address."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(uri)
+    try:
+        with socket.create_connection((url.hostname, url.port), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def table(clean: Outcome, chaos: Outcome, faults: int) -> str:
