@@ -24,7 +24,11 @@ efficiency (t_x1 / (2 t_x2)) >= 0.8 -- which needs 2 idle cores. On a shared, bu
 machine wall times mostly measure the neighbours, so CPU time per iteration (of the
 whole process, all threads) is printed too: it is what the work itself costs. The plain
 loop at a worker's share of the batch is also timed: a smaller batch costs more than
-half, which bounds the efficiency whatever the communication.
+half, which bounds the efficiency whatever the communication. For the two 2-process arms, every
+process's CPU time is sampled (``proc_cpu.py``, /proc every 0.5 s) and the cores each kind of
+process used during the steady iterations are printed: with 2 training processes on 2 cores,
+whatever else runs (Ray's raylet, GCS, dashboard, Train controller; torchrun's agent) takes its
+share from them.
 """
 from __future__ import annotations
 
@@ -38,6 +42,9 @@ import sys
 import tempfile
 import time
 import uuid
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from proc_cpu import TRAIN, ProcCpu  # noqa: E402  (benchmarks/ is not a package)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MINI = osp.join(REPO, "experiments/configs/refined_det/refined_det_obb_r50_fpn_6x_hrsc_rr_le90_mini.py")
@@ -60,7 +67,7 @@ def steady(times_file: str) -> dict:
     with open(times_file) as f:
         data = json.load(f)
     wall, cpu, last_epoch = [], [], None
-    for i, (epoch, w, c) in enumerate(data["times"]):
+    for i, (epoch, w, c, *_) in enumerate(data["times"]):
         first_of_epoch = epoch != last_epoch
         last_epoch = epoch
         if i >= WARMUP_ITERS and not first_of_epoch:
@@ -68,6 +75,27 @@ def steady(times_file: str) -> dict:
             cpu.append(c)
     return {"wall": statistics.median(wall), "cpu": statistics.median(cpu), "n": len(wall),
             "first_iter_at": data["first_iter_at"]}
+
+
+def steady_windows(times_file: str) -> list[tuple[float, float]]:
+    """Wall-clock stretches of steady iterations, one per epoch (from the end of its first iteration,
+    or of the run's warm-up, to the end of its last): evaluations and checkpoints fall outside."""
+    with open(times_file) as f:
+        rows = json.load(f)["times"]
+    ends: dict[int, list[float]] = {}
+    for i, (epoch, _w, _c, end_at) in enumerate(rows):
+        ends.setdefault(epoch, []).append(end_at if i >= WARMUP_ITERS - 1 else float("nan"))
+    windows = []
+    for at in ends.values():
+        steady_ends = [t for t in at if t == t]  # not the warm-up's
+        if len(steady_ends) >= 2:
+            windows.append((steady_ends[0], steady_ends[-1]))
+    return windows
+
+
+def cpu_by_process(sampler: ProcCpu, times_file: str) -> dict:
+    cores, seconds = sampler.cores(steady_windows(times_file))
+    return {"cores": cores, "seconds": seconds}
 
 
 def best(results: list[dict]) -> dict:
@@ -113,8 +141,10 @@ def run_ray(root: str, workers: int, batch: int, epochs: int, threads: int, out:
                          seed=0, mlflow_uri=uri, experiment="train-overhead", storage_path=osp.join(out, "ray"),
                          name=f"x{workers}-{uuid.uuid4().hex[:8]}", resume=False, max_failures=0)
     hooks = [dict(type="IterTimesHook", out_file=times, priority="VERY_LOW")]
-    result = train(request, DetectorOptions(hooks=hooks))
+    with ProcCpu() as sampler:
+        result = train(request, DetectorOptions(hooks=hooks))
     stats = steady(times)
+    stats["processes"] = cpu_by_process(sampler, times)
     stats["to_first_iter"] = stats["first_iter_at"] - start
     stats["fit_s"] = time.time() - start
     stats["reports"] = result.report_times_s
@@ -131,12 +161,31 @@ def run_torchrun(root: str, workers: int, batch: int, epochs: int, threads: int,
            osp.join(REPO, "benchmarks", "torchrun_ddp.py"), "--root", root, "--batch", str(batch // workers),
            "--epochs", str(epochs), "--threads", str(threads), "--out", out]
     start = time.time()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
+    with ProcCpu() as sampler:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0:
         raise SystemExit(f"torchrun failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     stats = steady(times)
+    stats["processes"] = cpu_by_process(sampler, times)
     stats["to_first_iter"] = stats["first_iter_at"] - start
     return stats
+
+
+def where_the_cores_go(arm: list[dict]) -> str:
+    """Cores each kind of process used during the steady iterations, over all runs of an arm."""
+    seconds = sum(r["processes"]["seconds"] for r in arm)
+    used: dict[str, float] = {}
+    for r in arm:
+        for name, cores in r["processes"]["cores"].items():
+            used[name] = used.get(name, 0.0) + cores * r["processes"]["seconds"]
+    if not seconds:
+        return "no steady stretch sampled"
+    cores = {k: v / seconds for k, v in used.items()}
+    rest = sum(v for k, v in cores.items() if k != TRAIN)
+    named = ", ".join(f"{k} {v:.3f}" for k, v in sorted(cores.items(), key=lambda kv: -kv[1])
+                      if k != TRAIN and v >= 0.005)
+    return (f"cores used during steady iterations ({seconds:.0f} s sampled): training processes "
+            f"{cores.get(TRAIN, 0.0):.2f}, all others {rest:.3f} ({named})")
 
 
 def spread(values: list[float]) -> str:
@@ -205,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{spread(pair_x1)} (CPU {spread(cpu_x1)}); goal: median <= 1.025")
     print(f"Ray 2 workers / torchrun DDP 2 processes, steady wall per pair, min / median / max over {len(pair_x2)}: "
           f"{spread(pair_x2)} (CPU {spread(cpu_x2)}); goal: median <= 1.025")
+    for label, arm in (("Ray Train, 2 workers", runs["two"]), ("torchrun DDP, 2 processes", runs["torchrun"])):
+        print(f"{label}: {where_the_cores_go(arm)}")
     print(f"Ray fixed startup: {one['to_first_iter'] - plain['to_first_iter']:.1f} s (train() to first "
           f"iteration, less the plain loop's {plain['to_first_iter']:.1f} s); ray.init {ray_init_s:.1f} s")
     print(f"checkpoint + report (ray.train.report, once per evaluation; the evaluation itself is outside the "

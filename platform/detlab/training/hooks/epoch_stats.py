@@ -85,15 +85,15 @@ def epoch_metrics(runner) -> dict[str, float]:
 
 @HOOKS.register_module()
 class IterTimesHook(Hook):
-    """Every training iteration's wall time (data loading included) and CPU time of the whole
-    process (all its threads), and the wall-clock time of the first iteration, written by rank 0
+    """Every training iteration's wall time (data loading included), CPU time of the whole
+    process (all its threads) and wall-clock end, and the wall-clock time of the first iteration, written by rank 0
     to ``out_file`` (JSON) at the end: for benchmarks. CPU time is what a busy shared machine
     does not distort."""
 
     def __init__(self, out_file: str):
         self.out_file = out_file
         self.first_iter_at: float | None = None
-        self.times: list[list[float]] = []  # [epoch, wall seconds, cpu seconds]
+        self.times: list[list[float]] = []  # [epoch, wall seconds, cpu seconds, wall-clock time at its end]
         self._t: tuple[float, float] | None = None
 
     def before_train_epoch(self, runner) -> None:
@@ -108,7 +108,7 @@ class IterTimesHook(Hook):
     def after_train_iter(self, runner) -> None:
         now = (time.perf_counter(), time.process_time())
         assert self._t is not None  # before_train_iter ran
-        self.times.append([runner.epoch, now[0] - self._t[0], now[1] - self._t[1]])
+        self.times.append([runner.epoch, now[0] - self._t[0], now[1] - self._t[1], time.time()])
         self._t = now
 
     def after_run(self, runner) -> None:

@@ -1,0 +1,97 @@
+"""CPU time of every process on this machine (Linux ``/proc``), sampled in a thread, so that a
+benchmark can say which processes besides the training ones used the cores while it trained
+(on 2 cores, every tenth of a core a control process takes is a twentieth of the training's).
+
+Reads ``/proc/<pid>/stat`` (utime + stime) every ``interval`` seconds; the command line of each
+process is read once and reduced to a label (``train`` for the training processes, Ray's own
+processes by name, ``driver`` for this process).
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import defaultdict
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+TRAIN = "train"
+
+
+def label(cmdline: bytes, pid: int) -> str:
+    """What a process is, from its command line: the training processes, Ray's processes by role."""
+    if pid == os.getpid():
+        return "driver"
+    args = [a.decode(errors="replace") for a in cmdline.split(b"\0") if a]
+    text = " ".join(args)
+    first = args[0] if args else ""
+    if first.startswith("ray::"):
+        name = first[len("ray::"):].split()[0].split(".")[0]
+        return TRAIN if name == "RayTrainWorker" else f"ray::{name}"
+    if "torch.distributed.run" in text:
+        return "torchrun agent"
+    if "torchrun_ddp.py" in text:
+        return TRAIN
+    for part, name in (("raylet", "raylet"), ("gcs_server", "gcs_server"), ("dashboard/agent", "dashboard agent"),
+                       ("runtime_env/agent", "runtime env agent"), ("dashboard", "dashboard"),
+                       ("log_monitor", "log monitor"), ("monitor.py", "autoscaler monitor")):
+        if part in text:
+            return name
+    return "other"
+
+
+class ProcCpu:
+    """Samples every process's CPU seconds in a daemon thread until ``stop()``."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, dict[int, float]]] = []
+        self.labels: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="proc-cpu", daemon=True)
+
+    def __enter__(self) -> ProcCpu:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self._snapshot()))
+            self._stop.wait(self.interval)
+
+    def _snapshot(self) -> dict[int, float]:
+        cpu: dict[int, float] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    stat = f.read()
+                if pid not in self.labels:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        self.labels[pid] = label(f.read(), pid)
+            except OSError:  # the process ended between the listing and the read
+                continue
+            fields = stat[stat.rindex(b")") + 2:].split()  # from field 3 (state) of proc(5)
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+        return cpu
+
+    def cores(self, windows: list[tuple[float, float]]) -> tuple[dict[str, float], float]:
+        """Cores used per label inside the windows (start, end) of wall-clock time, and the seconds
+        measured: per window, from the first sample inside it to the last (processes in both)."""
+        used: dict[str, float] = defaultdict(float)
+        seconds = 0.0
+        for start, end in windows:
+            inside = [(t, s) for t, s in self.samples if start <= t <= end]
+            if len(inside) < 2:
+                continue
+            (t0, first), (t1, last) = inside[0], inside[-1]
+            seconds += t1 - t0
+            for pid, cpu in last.items():
+                if pid in first:
+                    used[self.labels.get(pid, "other")] += cpu - first[pid]
+        return ({k: v / seconds for k, v in used.items()} if seconds else {}), seconds
