@@ -2,8 +2,8 @@
 benchmark can say which processes besides the training ones used the cores while it trained
 (on 2 cores, every tenth of a core a control process takes is a twentieth of the training's).
 
-Reads ``/proc/<pid>/stat`` (utime + stime) every ``interval`` seconds; the command line of each
-process is read once and reduced to a label (``train`` for the training processes, Ray's own
+Reads ``/proc/<pid>/stat`` (utime + stime) and ``/proc/<pid>/cmdline`` every ``interval`` seconds;
+the command line, as last seen, is reduced to a label (``train`` for the training processes, Ray's own
 processes by name, ``driver`` for this process).
 """
 from __future__ import annotations
@@ -27,6 +27,8 @@ def label(cmdline: bytes, pid: int) -> str:
     if first.startswith("ray::"):
         name = first[len("ray::"):].split()[0].split(".")[0]
         return TRAIN if name == "RayTrainWorker" else f"ray::{name}"
+    if "default_worker.py" in text:  # a Ray worker before it runs an actor or task
+        return "ray::IDLE"
     if "torch.distributed.run" in text:
         return "torchrun agent"
     if "torchrun_ddp.py" in text:
@@ -71,11 +73,12 @@ class ProcCpu:
             try:
                 with open(f"/proc/{pid}/stat", "rb") as f:
                     stat = f.read()
-                if pid not in self.labels:
-                    with open(f"/proc/{pid}/cmdline", "rb") as f:
-                        self.labels[pid] = label(f.read(), pid)
+                with open(f"/proc/{pid}/cmdline", "rb") as f:  # read again: a Ray worker renames itself
+                    cmdline = f.read()
             except OSError:  # the process ended between the listing and the read
                 continue
+            if cmdline or pid not in self.labels:  # an exiting process's is empty: keep what it was
+                self.labels[pid] = label(cmdline, pid)
             fields = stat[stat.rindex(b")") + 2:].split()  # from field 3 (state) of proc(5)
             cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
         return cpu
