@@ -42,7 +42,7 @@ def label(cmdline: bytes, pid: int) -> str:
 
 
 class ProcCpu:
-    """Samples every process's CPU seconds in a daemon thread until ``stop()``."""
+    """Samples every process's CPU seconds in a daemon thread while its ``with`` block runs."""
 
     def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval

@@ -84,13 +84,9 @@ def steady_windows(times_file: str) -> list[tuple[float, float]]:
         rows = json.load(f)["times"]
     ends: dict[int, list[float]] = {}
     for i, (epoch, _w, _c, end_at) in enumerate(rows):
-        ends.setdefault(epoch, []).append(end_at if i >= WARMUP_ITERS - 1 else float("nan"))
-    windows = []
-    for at in ends.values():
-        steady_ends = [t for t in at if t == t]  # not the warm-up's
-        if len(steady_ends) >= 2:
-            windows.append((steady_ends[0], steady_ends[-1]))
-    return windows
+        if i >= WARMUP_ITERS - 1:  # from the end of the warm-up's last iteration
+            ends.setdefault(epoch, []).append(end_at)
+    return [(at[0], at[-1]) for at in ends.values() if len(at) >= 2]
 
 
 def cpu_by_process(sampler: ProcCpu, times_file: str) -> dict:
