@@ -103,11 +103,13 @@ cuda_home() {
 }
 
 have_mmcv() { "$PY" - <<EOF 2>/dev/null
-import mmcv, mmcv.ops
-from mmcv.ops import box_iou_rotated, nms_rotated, get_compiling_cuda_version
+import importlib.util, mmcv, mmcv.ops
+from mmcv.ops import box_iou_rotated, nms_rotated
 assert mmcv.__version__ == "$MMCV_VER"
-# a CUDA build serves CPU installs too; a FORCE_CUDA=1 install needs one
-assert "$FLAVOR" == "cpu" or get_compiling_cuda_version() != "not available"
+# a CUDA build serves CPU installs too; a FORCE_CUDA=1 install needs one: its _ext links CUDA's
+# runtime. Read from the library, not asked of mmcv.ops.get_compiling_cuda_version(), which
+# crashed the process (SIGSEGV) on a GPU machine (docs/clusters.md, "Run on an H200").
+assert "$FLAVOR" == "cpu" or b"libcudart" in open(importlib.util.find_spec("mmcv._ext").origin, "rb").read()
 EOF
 }
 

@@ -109,3 +109,26 @@ def test_make_install_and_the_dockerfile_run_the_same_install_script():
     assert "install:\n\t@bash scripts/install_stack.sh" in make
     docker = (root / "clusters" / "Dockerfile").read_text()
     assert "RUN bash scripts/install_stack.sh" in docker and "FORCE_CUDA=1" in docker
+
+
+def _links_cudart(library: bytes) -> bool:
+    """scripts/install_stack.sh's test of a CUDA build (`have_mmcv`): its _ext links CUDA's runtime."""
+    return b"libcudart" in library
+
+
+@pytest.mark.slow
+@needs_wheel
+def test_the_install_tells_the_cuda_wheel_by_its_link_to_cudart():
+    with zipfile.ZipFile(WHEEL) as z:
+        name = next(n for n in z.namelist() if n.startswith("mmcv/_ext") and n.endswith(".so"))
+        assert _links_cudart(z.read(name))
+
+
+def test_the_install_tells_the_venvs_build_by_its_link_to_cudart():
+    """On the venv's own mmcv-full (the CPU build on CI), the link test agrees with what mmcv reports
+    of itself (get_compiling_cuda_version works on a CPU process; it crashed one on a GPU machine)."""
+    from mmcv.ops import get_compiling_cuda_version
+
+    origin = importlib.util.find_spec("mmcv._ext").origin
+    cuda_build = get_compiling_cuda_version() != "not available"
+    assert _links_cudart(Path(origin).read_bytes()) == cuda_build, (origin, get_compiling_cuda_version())

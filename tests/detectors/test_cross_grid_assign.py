@@ -298,11 +298,20 @@ def test_k2_per_gt_minimum_option_differs_from_seed_default():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cpu_and_cuda_agree(level_setup):
+    """For the same IoU matrix CUDA gives the CPU's labels. The two devices' IoU differ in the last
+    float bits (up to 3e-7 on an H200), which can move step A's exact-equality ties between mirror-image
+    anchors (mmdet's gt_max_assign_all rule; docs/clusters.md "Run on an H200"), so the IoU itself is
+    compared within a tolerance."""
+    from mmrotate.core.bbox import rbbox_overlaps
+
     pad, strides, sizes = level_setup
     gen = torch.Generator().manual_seed(3)
     gts = random_gts(gen, 30, pad)
+    cpu_anchors, cuda_anchors = grid_anchors(sizes, strides), grid_anchors(sizes, strides, "cuda")
     for k in (1, 2, 3):
-        cpu = cross_grid_assign(grid_anchors(sizes, strides), sizes, strides, gts, pad, num_neighbors=k)
-        cuda = cross_grid_assign(grid_anchors(sizes, strides, "cuda"), sizes, strides, gts.cuda(), pad,
-                                 num_neighbors=k)
-        assert torch.equal(cpu, cuda.cpu())
+        cpu = cross_grid_assign_full(cpu_anchors, sizes, strides, gts, pad, num_neighbors=k)
+        cuda = cross_grid_assign_full(cuda_anchors, sizes, strides, gts.cuda(), pad, num_neighbors=k)
+        same_iou = cross_grid_assign_full(cpu_anchors, sizes, strides, gts, pad, num_neighbors=k,
+                                          overlaps_fn=lambda g, a: rbbox_overlaps(g.cuda(), a.cuda()).cpu())
+        assert torch.equal(same_iou.assigned, cuda.assigned.cpu())
+        assert torch.allclose(cpu.max_overlaps, cuda.max_overlaps.cpu(), rtol=0, atol=1e-5)
