@@ -20,7 +20,7 @@ from mmrotate.core.bbox.iou_calculators.rotate_iou2d_calculator import rbbox_ove
 import refined_det.register  # noqa: F401  (registers the plugins)
 from cla_helpers import grid_anchors, random_gts
 from refined_det.assigners import SparseRBboxOverlaps2D, cross_grid_assign_full, sparse_rbbox_overlaps
-from refined_det.assigners.sparse_iou import candidate_pairs, overlaps_for_mode
+from refined_det.assigners.sparse_iou import auto_rbbox_overlaps, candidate_pairs, overlaps_for_mode
 
 PAD = (96, 128)
 STRIDES = [8, 16, 32]
@@ -127,11 +127,42 @@ def test_sparse_runs_the_kernel_on_few_pairs_at_full_size():
 def test_iou_mode_picks_the_calculator():
     from mmrotate.core.bbox.iou_calculators import RBboxOverlaps2D
 
-    assert type(overlaps_for_mode(RBboxOverlaps2D(), "sparse")) is SparseRBboxOverlaps2D
+    auto = overlaps_for_mode(RBboxOverlaps2D(), "auto")
+    forced = overlaps_for_mode(RBboxOverlaps2D(), "sparse")
+    assert type(auto) is SparseRBboxOverlaps2D and auto.cuda == "dense"
+    assert type(forced) is SparseRBboxOverlaps2D and forced.cuda == "sparse"
     assert type(overlaps_for_mode(SparseRBboxOverlaps2D(), "dense")) is RBboxOverlaps2D
     assert type(max_iou("RBboxOverlaps2D", True).iou_calculator) is RBboxOverlaps2D
-    assert type(build_assigner(dict(type="CrossGridAssigner")).iou_calculator) is SparseRBboxOverlaps2D
+    default = build_assigner(dict(type="CrossGridAssigner"))
+    assert default.iou_mode == "auto" and repr(default.iou_calculator) == "SparseRBboxOverlaps2D(cuda='dense')"
     with pytest.raises(ValueError, match="iou_mode must be one of"):
         build_assigner(dict(type="CrossGridAssigner", iou_mode="approx"))
     with pytest.raises(ValueError, match="set iou_mode='dense'"):
         overlaps_for_mode(object(), "sparse")
+    with pytest.raises(ValueError, match="SparseRBboxOverlaps2D cuda must be one of"):
+        SparseRBboxOverlaps2D(cuda="fast")
+
+
+@pytest.mark.parametrize("seed", range(0, NUM_CASES, 10))
+def test_auto_mode_on_the_cpu_is_the_sparse_path(seed):
+    """'auto' (the default) on CPU tensors: the same matrix and labels as 'sparse' and 'dense'."""
+    anchors = grid_anchors(SIZES, STRIDES)
+    flat = torch.cat(anchors)
+    gts = hard_gts(seed, flat)
+    assert torch.equal(auto_rbbox_overlaps(gts, flat), sparse_rbbox_overlaps(gts, flat))
+    assert torch.equal(SparseRBboxOverlaps2D()(gts, flat), rbbox_overlaps(gts, flat))
+    runs = [cross_grid_assign_full(anchors, SIZES, STRIDES, gts, PAD, iou_mode=m) for m in ("auto", "dense")]
+    assert torch.equal(runs[0].assigned, runs[1].assigned)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_auto_mode_on_cuda_is_mmrotates_dense_kernel():
+    """On CUDA tensors 'auto' and the calculator's default run mmrotate's dense kernel, value for value."""
+    anchors = [a.cuda() for a in grid_anchors(SIZES, STRIDES)]
+    flat = torch.cat(anchors)
+    gts = hard_gts(3, flat.cpu()).cuda()
+    dense = rbbox_overlaps(gts, flat)
+    assert torch.equal(auto_rbbox_overlaps(gts, flat), dense)
+    assert torch.equal(SparseRBboxOverlaps2D()(gts, flat), dense)
+    runs = [cross_grid_assign_full(anchors, SIZES, STRIDES, gts, PAD, iou_mode=m) for m in ("auto", "dense")]
+    assert torch.equal(runs[0].assigned, runs[1].assigned)

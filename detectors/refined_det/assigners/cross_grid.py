@@ -25,7 +25,7 @@ from mmrotate.core import obb2poly, obb2xyxy
 from mmrotate.core.bbox.iou_calculators.rotate_iou2d_calculator import rbbox_overlaps
 
 from .geometry import points_in_quads
-from .sparse_iou import IOU_MODES, sparse_rbbox_overlaps
+from .sparse_iou import IOU_MODES, auto_rbbox_overlaps, sparse_rbbox_overlaps
 
 # Neighbour order of the seed: centre, left, up, right, bottom. The candidate
 # cell is floor(g - offset * radius).
@@ -73,7 +73,7 @@ def cross_grid_assign_full(
     min_pos_iou: float = 0.0,
     gt_max_assign_all: bool = True,
     k2_min_scope: str = "level",
-    iou_mode: str = "sparse",
+    iou_mode: str = "auto",
     overlaps_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> CrossGridResult:
     """CLA's labels with what diagnostics need, and the quirk-fixing options.
@@ -89,20 +89,21 @@ def cross_grid_assign_full(
         pad_shape: ``(H, W)`` of the padded input (``img_meta['pad_shape']``).
         valid_flags: optional per-level bool ``(H_l*W_l,)``; invalid anchors get ``-1``.
         iou_mode: ``'sparse'`` (exact rotated IoU only for anchor-GT pairs whose
-            circumscribed circles overlap, 0 elsewhere) or ``'dense'`` (every
-            pair); both give the same IoU matrix, so the same labels.
+            circumscribed circles overlap, 0 elsewhere), ``'dense'`` (every
+            pair) or ``'auto'`` (default: sparse on the CPU, dense on CUDA, where
+            it is the faster); all give the same IoU matrix, so the same labels.
 
     ``k2_min_scope='gt'`` takes k=2's minimum per GT (probably what the paper
     meant) instead of the paper code's minimum over the whole level.
     ``overlaps_fn(gts, anchors) -> (G, N)`` lets the assigner class use its
     configured IoU calculator; without it ``iou_mode`` picks mmrotate's
-    ``rbbox_overlaps`` (``'dense'``) or its sparse twin (``'sparse'``, default).
+    ``rbbox_overlaps`` (``'dense'``), its sparse twin (``'sparse'``) or, by device, either (``'auto'``).
     """
     check_cla_options(radius, num_neighbors, pos_iou_thr, neg_iou_thr, k2_min_scope)
     if iou_mode not in IOU_MODES:
         raise ValueError(f"CLA iou_mode must be one of {IOU_MODES} (got {iou_mode!r})")
     if overlaps_fn is None:
-        overlaps_fn = sparse_rbbox_overlaps if iou_mode == "sparse" else rbbox_overlaps
+        overlaps_fn = {"auto": auto_rbbox_overlaps, "sparse": sparse_rbbox_overlaps, "dense": rbbox_overlaps}[iou_mode]
     level_sizes = _check_inputs(anchors, featmap_sizes, strides, gt_bboxes, pad_shape, valid_flags)
     flat = torch.cat(list(anchors)) if anchors else gt_bboxes.new_zeros((0, 5))
     device = flat.device

@@ -43,10 +43,12 @@ class CrossGridAssigner(MaxIoUAssigner):
         cross_grid: False turns CLA off and assigns exactly like mmdet's
             ``MaxIoUAssigner`` (its own comparisons), for ablations.
         k2_min_scope: ``'level'`` (paper code) or ``'gt'`` (per-GT minimum for k=2).
-        iou_mode: ``'sparse'`` (default) computes the exact rotated IoU only for
+        iou_mode: ``'sparse'`` computes the exact rotated IoU only for
             anchor-GT pairs whose circumscribed circles overlap (the others are
             0, as in the dense matrix); ``'dense'`` runs mmrotate's
-            ``RBboxOverlaps2D`` on every pair. Same labels, CLA or not.
+            ``RBboxOverlaps2D`` on every pair; ``'auto'`` (default) is sparse on
+            the CPU and dense on CUDA, where the dense kernel is the faster.
+            Same labels, CLA or not.
         Other keyword arguments are mmdet's ``MaxIoUAssigner``'s (``pos_iou_thr``
         0.5, ``neg_iou_thr`` 0.4, ``min_pos_iou`` 0 by default here); CLA's step A uses the paper code's
         comparisons (``<=`` / ``>``), see ``cross_grid.QUIRKS``.
@@ -60,7 +62,7 @@ class CrossGridAssigner(MaxIoUAssigner):
         num_neighbors: int = 3,
         cross_grid: bool = True,
         k2_min_scope: str = "level",
-        iou_mode: str = "sparse",
+        iou_mode: str = "auto",
         **maxiou_args: Any,
     ):
         # CLA's defaults for the MaxIoU arguments (the paper's config); the rest are mmdet's.

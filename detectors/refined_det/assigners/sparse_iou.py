@@ -9,6 +9,12 @@ kernel (``box_iou_rotated(..., aligned=True)``: the same per-pair function,
 argument order and 1e-3 size clamp as ``rbbox_overlaps``), every other pair is
 0, and the result is the same dense ``(rows, cols)`` matrix, value for value,
 so assigners built on it give the same labels.
+
+That pays on a CPU only. On a GPU the dense kernel is one launch over all pairs,
+and the pruning costs more than it saves (an H200, ``benchmarks/assign.py --device
+cuda``: the sparse path took 1.4-3.0x the dense time with one anchor per cell,
+5x with nine). So the default, ``iou_mode='auto'``, runs the sparse path on CPU
+tensors and mmrotate's dense ``rbbox_overlaps`` on CUDA tensors.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from mmcv.ops import box_iou_rotated
 from mmrotate.core.bbox.iou_calculators.builder import ROTATED_IOU_CALCULATORS
 from mmrotate.core.bbox.iou_calculators.rotate_iou2d_calculator import RBboxOverlaps2D, rbbox_overlaps
 
-IOU_MODES = ("sparse", "dense")
+IOU_MODES = ("auto", "sparse", "dense")
+CUDA_PATHS = ("dense", "sparse")
 # Added to the sum of the two radii, so pairs a hair apart (float32 rounding,
 # the kernel's own epsilons) still get the exact kernel rather than a 0.
 REACH_SLACK_PX = 1.0
@@ -100,26 +107,45 @@ def sparse_rbbox_overlaps(
     return out
 
 
+def auto_rbbox_overlaps(
+    bboxes1: torch.Tensor, bboxes2: torch.Tensor, mode: str = "iou", is_aligned: bool = False
+) -> torch.Tensor:
+    """``iou_mode='auto'``: the sparse matrix for CPU tensors, mmrotate's dense one for CUDA tensors."""
+    overlaps = rbbox_overlaps if bboxes1.is_cuda else sparse_rbbox_overlaps
+    return overlaps(bboxes1, bboxes2, mode, is_aligned)
+
+
 @ROTATED_IOU_CALCULATORS.register_module()
 class SparseRBboxOverlaps2D(RBboxOverlaps2D):
-    """``RBboxOverlaps2D`` computed sparsely: same matrix, exact IoU only for pairs that can overlap."""
+    """``RBboxOverlaps2D`` computed sparsely: same matrix, exact IoU only for pairs that can overlap.
+
+    Args:
+        cuda: what runs on CUDA tensors: ``'dense'`` (default: mmrotate's kernel on every pair,
+            the faster there) or ``'sparse'`` (the pruned path, as on the CPU).
+    """
+
+    def __init__(self, cuda: str = "dense"):
+        if cuda not in CUDA_PATHS:
+            raise ValueError(f"SparseRBboxOverlaps2D cuda must be one of {CUDA_PATHS} (got {cuda!r})")
+        self.cuda = cuda
 
     def __call__(self, bboxes1, bboxes2, mode="iou", is_aligned=False, version="oc"):
         assert bboxes1.size(-1) in (0, 5, 6) and bboxes2.size(-1) in (0, 5, 6)
-        if is_aligned:
+        if is_aligned or (bboxes1.is_cuda and self.cuda == "dense"):
             return super().__call__(bboxes1, bboxes2, mode, is_aligned, version)
         return sparse_rbbox_overlaps(bboxes1[..., :5].contiguous(), bboxes2[..., :5].contiguous(), mode, is_aligned)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        return f"{type(self).__name__}(cuda={self.cuda!r})"
 
 
 def overlaps_for_mode(calculator, iou_mode: str):
-    """The IoU calculator an assigner uses under ``iou_mode`` ('sparse' default, 'dense' = upstream's).
+    """The IoU calculator an assigner uses under ``iou_mode``: 'auto' (default: sparse on the CPU,
+    dense on CUDA), 'sparse' (sparse on both) or 'dense' (upstream's ``RBboxOverlaps2D``).
 
-    'sparse' swaps mmrotate's ``RBboxOverlaps2D`` for its sparse twin; 'dense'
-    swaps it back (so a config can inherit a sparse calculator and still ask for
-    dense). Any other calculator is kept under 'dense' and refused under 'sparse'.
+    'auto' and 'sparse' swap mmrotate's ``RBboxOverlaps2D`` for its sparse twin;
+    'dense' swaps it back (so a config can inherit a sparse calculator and still
+    ask for dense). Any other calculator is kept under 'dense' and refused otherwise.
     """
     if iou_mode not in IOU_MODES:
         raise ValueError(f"iou_mode must be one of {IOU_MODES} (got {iou_mode!r})")
@@ -128,7 +154,7 @@ def overlaps_for_mode(calculator, iou_mode: str):
         return RBboxOverlaps2D() if rotated else calculator
     if not rotated:
         raise ValueError(
-            f"iou_mode='sparse' computes mmrotate's rotated IoU; with iou_calculator "
+            f"iou_mode={iou_mode!r} computes mmrotate's rotated IoU; with iou_calculator "
             f"{type(calculator).__name__} set iou_mode='dense'"
         )
-    return SparseRBboxOverlaps2D()
+    return SparseRBboxOverlaps2D(cuda="sparse" if iou_mode == "sparse" else "dense")
