@@ -66,7 +66,8 @@ class Chaos:
     def run(self) -> Outcome:
         from ray.cluster_utils import Cluster
 
-        from detlab.sweep.cluster import LOOPBACK_ENV, free_port, loopback_only
+        from detlab.ports import free_port
+        from detlab.sweep.cluster import LOOPBACK_ENV, loopback_only
         from detlab.tracking.server import MlflowServer
 
         loopback_only()
@@ -219,15 +220,12 @@ class Chaos:
 
 def _port_open(uri: str) -> bool:
     """Whether something accepts a TCP connection at the server's address."""
-    import socket
     from urllib.parse import urlparse
 
+    from detlab.ports import answers
+
     url = urlparse(uri)
-    try:
-        with socket.create_connection((url.hostname, url.port), timeout=2):
-            return True
-    except OSError:
-        return False
+    return answers(url.hostname or "127.0.0.1", url.port or 80, timeout=2)
 
 
 def table(clean: Outcome, chaos: Outcome, faults: int) -> str:

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent / "platform" / "detlab"
 
 # low to high; a unit may import only units of a lower layer (and itself)
 LAYERS: list[set[str]] = [
-    {"errors", "limits", "options", "subpath"},
+    {"errors", "limits", "options", "ports", "subpath"},
     {"atomic", "quiet", "foreground", "figures", "stats"},
     {"config", "tracking", "evaluation"},
     {"data", "specs"},

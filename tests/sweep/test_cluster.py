@@ -24,7 +24,8 @@ SAMPLES = 4
 def cluster(monkeypatch):
     from ray.cluster_utils import Cluster
 
-    from detlab.sweep.cluster import LOOPBACK_ENV, free_port, loopback_only
+    from detlab.ports import free_port
+    from detlab.sweep.cluster import LOOPBACK_ENV, loopback_only
 
     loopback_only()
     port = free_port()

@@ -24,7 +24,7 @@ LOOPBACK = ("127.0.0.1:", "[::ffff:127.0.0.1]:", "[::1]:")
 
 
 def free_port() -> int:
-    from detlab.sweep.cluster import free_port as free
+    from detlab.ports import free_port as free
     return free()
 
 

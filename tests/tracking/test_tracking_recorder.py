@@ -15,7 +15,7 @@ from detlab.errors import UserError
 from detlab.tracking import RunRecorder
 from detlab.tracking.context import run_context_tags, run_params
 from detlab.tracking.params import MAX_PARAM_VAL_LENGTH
-from detlab.tracking.server import free_port
+from detlab.ports import free_port
 
 
 def run_py(code: str, *args: str, cwd, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 
 import pytest
 
+from detlab.ports import free_port
 from train_helpers import MINI, tiny_sets
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ddp_worker(rank: int, world: int, port: int, root: str, work_dir: str, out: str) -> None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 from collections.abc import Mapping
 from typing import Any
 
 from detlab.errors import UserError
+from detlab.ports import free_port
 from detlab.specs import StudySpec, check_resources, trial_resources
 from detlab.sweep.trial import HEAD, TRIAL_CPU
 from detlab.training.driver.ray_runtime import workers_at_full_priority
@@ -67,12 +67,6 @@ def loopback_only() -> None:
 
     os.environ[LOOPBACK_ENV] = "0"
     ray_constants.ENABLE_RAY_CLUSTER = False
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def head_cpus() -> float:

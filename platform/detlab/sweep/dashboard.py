@@ -19,6 +19,7 @@ from typing import Any
 
 from detlab.errors import UserError
 from detlab.foreground import serve_until_stopped, stop_on_sigterm, stop_process_group
+from detlab.ports import free_port
 from detlab.sweep.layout import StudyPaths, SweepState, default_storage
 
 DEFAULT_PORT = 8080
@@ -72,8 +73,6 @@ class OptunaDashboard:
     def __init__(
         self, storage_url: str, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, log_path: Path | None = None
     ) -> None:
-        from detlab.tracking.server import free_port
-
         self.storage_url, self.host = storage_url, host
         self.port = port or free_port(host)
         self.log_path = log_path

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,15 +22,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from detlab.foreground import stop_process_group
+from detlab.ports import free_port
 from detlab.subpath import SubPath
 from detlab.tracking.uri import sqlite_uri
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def is_loopback(host: str) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 
 from detlab.errors import UserError
+from detlab.ports import answers
 
 log = logging.getLogger("detlab.training")
 
@@ -26,11 +26,7 @@ def _answers(address: str, timeout: float = 3.0) -> bool:
     if "://" in address:  # ray://, http://: leave it to Ray
         return True
     host, _, port = address.rpartition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
-            return True
-    except (OSError, ValueError):
-        return False
+    return port.isdigit() and answers(host.strip("[]"), int(port), timeout)
 
 
 NICENESS_ENV = "RAY_worker_niceness"
