@@ -131,9 +131,10 @@ class SparseRBboxOverlaps2D(RBboxOverlaps2D):
 
     def __call__(self, bboxes1, bboxes2, mode="iou", is_aligned=False, version="oc"):
         assert bboxes1.size(-1) in (0, 5, 6) and bboxes2.size(-1) in (0, 5, 6)
-        if is_aligned or (bboxes1.is_cuda and self.cuda == "dense"):
+        if is_aligned:
             return super().__call__(bboxes1, bboxes2, mode, is_aligned, version)
-        return sparse_rbbox_overlaps(bboxes1[..., :5].contiguous(), bboxes2[..., :5].contiguous(), mode, is_aligned)
+        overlaps = auto_rbbox_overlaps if self.cuda == "dense" else sparse_rbbox_overlaps
+        return overlaps(bboxes1[..., :5].contiguous(), bboxes2[..., :5].contiguous(), mode, is_aligned)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(cuda={self.cuda!r})"
