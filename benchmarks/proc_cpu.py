@@ -48,6 +48,7 @@ class ProcCpu:
         self.interval = interval
         self.samples: list[tuple[float, dict[int, float]]] = []
         self.labels: dict[int, str] = {}
+        self.nice: dict[str, set[int]] = defaultdict(set)  # nice values seen, per label
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="proc-cpu", daemon=True)
 
@@ -80,6 +81,7 @@ class ProcCpu:
             if cmdline or pid not in self.labels:  # an exiting process's is empty: keep what it was
                 self.labels[pid] = label(cmdline, pid)
             fields = stat[stat.rindex(b")") + 2:].split()  # from field 3 (state) of proc(5)
+            self.nice[self.labels[pid]].add(int(fields[16]))  # field 19
             cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
         return cpu
 

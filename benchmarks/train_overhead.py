@@ -1,6 +1,7 @@
 """What Ray Train costs over mmdet's own loop, and what a second worker buys, in one run.
 
     .venv/bin/python benchmarks/train_overhead.py [--images 64] [--batch 4] [--epochs 3] [--threads 1] [--repeat 5]
+        [--control-idle]
 
 Trains the mini Refined-Det config on a synthetic HRSC2016 set in five ways, each with the
 same global batch and the same torch threads per process, interleaved --repeat times:
@@ -28,11 +29,16 @@ half, which bounds the efficiency whatever the communication. For the two 2-proc
 process's CPU time is sampled (``proc_cpu.py``, /proc every 0.5 s) and the cores each kind of
 process used during the steady iterations are printed: with 2 training processes on 2 cores,
 whatever else runs (Ray's raylet, GCS, dashboard, Train controller; torchrun's agent) takes its
-share from them.
+share from them; ``--control-idle`` (``control_idle.py``) runs all of those, on both sides, under
+``SCHED_IDLE``, so that they get only the time the training leaves idle, as on a node with a core to
+spare. Ray's workers train at nice 0, as the platform's own local Ray starts them
+(``workers_at_full_priority``; Ray's default is nice 15, against torchrun's and the plain loop's 0);
+the printed core counts give the nice value the training processes ran at.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import os.path as osp
@@ -44,7 +50,8 @@ import time
 import uuid
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from proc_cpu import TRAIN, ProcCpu  # noqa: E402  (benchmarks/ is not a package)
+from control_idle import ControlIdle  # noqa: E402  (benchmarks/ is not a package)
+from proc_cpu import TRAIN, ProcCpu  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MINI = osp.join(REPO, "experiments/configs/refined_det/refined_det_obb_r50_fpn_6x_hrsc_rr_le90_mini.py")
@@ -91,7 +98,7 @@ def steady_windows(times_file: str) -> list[tuple[float, float]]:
 
 def cpu_by_process(sampler: ProcCpu, times_file: str) -> dict:
     cores, seconds = sampler.cores(steady_windows(times_file))
-    return {"cores": cores, "seconds": seconds}
+    return {"cores": cores, "seconds": seconds, "train_nice": sorted(sampler.nice.get(TRAIN, ()))}
 
 
 def best(results: list[dict]) -> dict:
@@ -180,8 +187,9 @@ def where_the_cores_go(arm: list[dict]) -> str:
     rest = sum(v for k, v in cores.items() if k != TRAIN)
     named = ", ".join(f"{k} {v:.3f}" for k, v in sorted(cores.items(), key=lambda kv: -kv[1])
                       if k != TRAIN and v >= 0.005)
+    nice = sorted({n for r in arm for n in r["processes"]["train_nice"]})
     return (f"cores used during steady iterations ({seconds:.0f} s sampled): training processes "
-            f"{cores.get(TRAIN, 0.0):.2f}, all others {rest:.3f} ({named})")
+            f"{cores.get(TRAIN, 0.0):.2f} (at nice {', '.join(map(str, nice))}), all others {rest:.3f} ({named})")
 
 
 def spread(values: list[float]) -> str:
@@ -196,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
     parser.add_argument("--repeat", type=int, default=5, help="interleaved repeats (pairs for the ratios)")
     parser.add_argument("--keep", default=None, help="keep data and runs in this folder")
+    parser.add_argument("--control-idle", action="store_true",
+                        help="run every process this benchmark starts except the training ones (Ray's raylet, GCS, "
+                             "dashboard, idle workers, Train control actors; torchrun's agent) under SCHED_IDLE, on "
+                             "both sides: the control plane gets only the time the training leaves idle, as on a "
+                             "node with a core to spare (control_idle.py)")
     args = parser.parse_args(argv)
     if args.batch % 2:
         parser.error("--batch must be even")
@@ -203,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     import ray
 
     from detlab.data.synth import synth_dataset
+    from detlab.training.driver.ray_runtime import workers_at_full_priority
 
     out = args.keep or tempfile.mkdtemp(prefix="train-overhead-")
     os.makedirs(out, exist_ok=True)
@@ -214,18 +228,21 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()
 
     t = time.time()
+    workers_at_full_priority()  # as the platform's own local Ray: Ray's default would train at nice 15
     ray.init(address="local", num_cpus=max(2, 2 * args.threads))
     ray_init_s = time.time() - t
     uri = "sqlite:///" + osp.join(out, "mlflow.db")
     runs: dict[str, list[dict]] = {"plain": [], "half": [], "one": [], "two": [], "torchrun": []}
+    policy = ControlIdle() if args.control_idle else contextlib.nullcontext()
     try:  # interleaved: neighbours on a shared machine come and go, each pair shares their load
-        for i in range(args.repeat):
-            print(f"repeat {i + 1}/{args.repeat} ...", flush=True)
-            runs["plain"].append(run_plain(root, args.batch, args.epochs, args.threads, out))
-            runs["one"].append(run_ray(root, 1, args.batch, args.epochs, args.threads, out, uri))
-            runs["two"].append(run_ray(root, 2, args.batch, args.epochs, args.threads, out, uri))
-            runs["torchrun"].append(run_torchrun(root, 2, args.batch, args.epochs, args.threads, out))
-            runs["half"].append(run_plain(root, args.batch // 2, args.epochs, args.threads, out, tag="plain-half"))
+        with policy:
+            for i in range(args.repeat):
+                print(f"repeat {i + 1}/{args.repeat} ...", flush=True)
+                runs["plain"].append(run_plain(root, args.batch, args.epochs, args.threads, out))
+                runs["one"].append(run_ray(root, 1, args.batch, args.epochs, args.threads, out, uri))
+                runs["two"].append(run_ray(root, 2, args.batch, args.epochs, args.threads, out, uri))
+                runs["torchrun"].append(run_torchrun(root, 2, args.batch, args.epochs, args.threads, out))
+                runs["half"].append(run_plain(root, args.batch // 2, args.epochs, args.threads, out, tag="plain-half"))
     finally:
         ray.shutdown()
     plain, one, two, tr2, half = (best(runs[k]) for k in ("plain", "one", "two", "torchrun", "half"))
@@ -239,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ntrain_overhead: mini Refined-Det, synthetic HRSC2016 ({n_train} train images), global batch "
           f"{args.batch}, {args.epochs} epochs, {args.threads} torch thread(s) per process, best of {args.repeat}, "
           f"{os.cpu_count()} CPU cores, load average {load0[0]:.1f} -> {os.getloadavg()[0]:.1f}")
+    if args.control_idle:
+        print(f"scheduling: {len(policy.idled)} processes this run started ran under SCHED_IDLE (Ray's and torchrun's "
+              f"control processes), {len(policy.trainers)} training processes under the normal policy")
+    else:
+        print("scheduling: every process under the normal policy (--control-idle: control processes under SCHED_IDLE)")
     print(f"{'per iteration (median; best run)':<36} {'wall':>11} {'CPU':>11} {'iters':>6} {'to 1st iter':>13} "
           f"{'images/s':>9}")
     for label, r, batch in (("plain mmdet loop (1 process)", plain, args.batch), ("Ray Train, 1 worker", one, args.batch),

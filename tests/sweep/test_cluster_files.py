@@ -57,6 +57,7 @@ def test_dockerfile_builds_the_cuda_stack_with_the_install_script() -> None:
     assert set(instructions) <= {"FROM", "ARG", "RUN", "WORKDIR", "COPY", "USER", "ENV", "CMD"}
     env = " ".join(ln for ln in lines if ln.startswith("ENV"))
     assert "FORCE_CUDA=1" in env and "PYTHON=python3.11" in env
+    assert "RAY_worker_niceness=0" in env  # every `ray start` in the image (ray up, KubeRay): training at nice 0
     # the compiler is the pinned one install_stack.sh puts in the venv, as for `FORCE_CUDA=1 make install`
     assert "CUDA_HOME" not in env
     assert re.search(r'TORCH_CUDA_ARCH_LIST="8\.0;8\.6;9\.0"', text)
