@@ -6,8 +6,9 @@
 #   on a machine with a registry:  scripts/gpu_check_host_torch.sh --fetch DIR [PYTHON_VERSION=3.12]
 #   on the GPU machine:            scripts/gpu_check_host_torch.sh DIR [gpu_check.sh options]
 #
-# DIR gets whl/ (mmdet, mmrotate and their pure-Python needs, versions from constraints.txt) and
-# src/ (mmcv-full's sdist). The GPU run installs into $SITE (default /tmp/detlab-site), keeps the
+# Then the tests marked `cuda` (which CI and a CPU machine skip) run there under pytest.
+# DIR gets whl/ (mmdet, mmrotate, pytest and their pure-Python needs, versions from constraints.txt)
+# and src/ (mmcv-full's sdist). The GPU run installs into $SITE (default /tmp/detlab-site), keeps the
 # built wheel in $SITE.wheel/ (a second run skips the build: ~260 s on 16 cores for one
 # architecture), and leaves that machine's numpy and torch as they are.
 # Environment: TORCH_CUDA_ARCH_LIST (default: the visible GPU's), MAX_JOBS (default nproc).
@@ -15,7 +16,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 pin() { sed -n -E "s/^$1==([^ ;#]+).*/\1/p" "$ROOT/constraints.txt" | head -n1; }
 die() { echo "gpu_check_host_torch: $*" >&2; exit 2; }
-PURE=(mmdet mmrotate e2cnn addict yapf platformdirs terminaltables setuptools)
+PURE=(mmdet mmrotate e2cnn addict yapf platformdirs terminaltables setuptools
+      pytest pytest-timeout pluggy iniconfig packaging Pygments)
 
 if [[ ${1:-} == --fetch ]]; then
   dir=${2:?usage: $0 --fetch DIR [PYTHON_VERSION]}; py=${3:-3.12}
@@ -55,4 +57,9 @@ if [[ -z $wheel ]]; then
   wheel=$(ls "$SITE.wheel"/mmcv_full-*.whl | head -n1)
 fi
 "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" "$wheel"
-PYTHON=$PY PYTHONPATH=$SITE:$ROOT/platform:$ROOT/detectors exec bash "$ROOT/scripts/gpu_check.sh" "$@"
+export PYTHONPATH=$SITE:$ROOT/platform:$ROOT/detectors
+rc=0
+PYTHON=$PY bash "$ROOT/scripts/gpu_check.sh" "$@" || rc=$?
+echo "gpu_check_host_torch: the tests marked cuda"
+(cd "$ROOT" && "$PY" -m pytest -q -p no:cacheprovider -m cuda -rA tests/detectors) || { t=$?; ((rc)) || rc=$t; }
+exit "$rc"

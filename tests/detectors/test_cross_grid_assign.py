@@ -296,6 +296,7 @@ def test_k2_per_gt_minimum_option_differs_from_seed_default():
     assert set(positives(per_gt.assigned)) - set(positives(seed_like.assigned)) == {cell(4, 1), cell(5, 2)}
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cpu_and_cuda_agree(level_setup):
     """For the same IoU matrix CUDA gives the CPU's labels. The two devices' IoU differ in the last

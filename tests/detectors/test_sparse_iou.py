@@ -155,6 +155,7 @@ def test_auto_mode_on_the_cpu_is_the_sparse_path(seed):
     assert torch.equal(runs[0].assigned, runs[1].assigned)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_auto_mode_on_cuda_is_mmrotates_dense_kernel():
     """On CUDA tensors 'auto' and the calculator's default run mmrotate's dense kernel, value for value."""
