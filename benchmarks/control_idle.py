@@ -47,21 +47,18 @@ def descendants(root: int) -> list[int]:
     return out
 
 
-def set_policy(pid: int, policy: int) -> int:
-    """Give every thread of ``pid`` ``policy``; how many threads changed (0 if the process ended)."""
-    changed = 0
+def set_policy(pid: int, policy: int) -> None:
+    """Give every thread of ``pid`` ``policy`` (nothing if the process has ended)."""
     try:
         tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
     except OSError:
-        return 0
+        return
     for tid in tids:
         try:
             if os.sched_getscheduler(tid) & ~os.SCHED_RESET_ON_FORK != policy:
                 os.sched_setscheduler(tid, policy, os.sched_param(0))
-                changed += 1
-        except OSError:  # the thread ended
+        except ProcessLookupError:  # the thread ended; a refusal (PermissionError) is raised
             continue
-    return changed
 
 
 class ControlIdle:
@@ -71,6 +68,7 @@ class ControlIdle:
         self.interval = interval
         self.idled: set[int] = set()
         self.trainers: set[int] = set()
+        self.error: OSError | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="control-idle", daemon=True)
 
@@ -82,10 +80,11 @@ class ControlIdle:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        if self.error is not None and exc[0] is None:  # the figures were taken under a wrong policy
+            raise RuntimeError(f"control_idle: could not keep the scheduling policies: {self.error}")
 
     def apply(self) -> None:
-        me = os.getpid()
-        for pid in descendants(me):
+        for pid in descendants(os.getpid()):
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
                     cmdline = f.read()
@@ -100,4 +99,8 @@ class ControlIdle:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self.apply()
+            try:
+                self.apply()
+            except OSError as e:  # e.g. not allowed to put a trainer back from SCHED_IDLE (RLIMIT_NICE)
+                self.error = e
+                return
