@@ -19,22 +19,16 @@ from __future__ import annotations
 import os
 import threading
 
-from proc_cpu import TRAIN, label
+from proc_cpu import TRAIN, label, processes, read_proc, stat_fields
 
 
 def _children() -> dict[int, list[int]]:
     """Parent pid -> child pids, from ``/proc/<pid>/stat``."""
     tree: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-        tree.setdefault(ppid, []).append(int(entry.name))
+    for pid in processes():
+        stat = read_proc(pid, "stat")
+        if stat is not None:
+            tree.setdefault(int(stat_fields(stat)[1]), []).append(pid)  # field 4: the parent
     return tree
 
 
@@ -85,10 +79,8 @@ class ControlIdle:
 
     def apply(self) -> None:
         for pid in descendants(os.getpid()):
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    cmdline = f.read()
-            except OSError:
+            cmdline = read_proc(pid, "cmdline")
+            if cmdline is None:
                 continue
             if label(cmdline, pid) == TRAIN:
                 self.trainers.add(pid)

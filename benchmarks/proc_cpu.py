@@ -17,6 +17,25 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TRAIN = "train"
 
 
+def processes() -> list[int]:
+    """The pids now in ``/proc``."""
+    return [int(e.name) for e in os.scandir("/proc") if e.name.isdigit()]
+
+
+def read_proc(pid: int, name: str) -> bytes | None:
+    """``/proc/<pid>/<name>``; None if the process ended between the listing and the read."""
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def stat_fields(stat: bytes) -> list[bytes]:
+    """``/proc/<pid>/stat``'s fields from field 3 (state) on (proc(5)): the name before may hold spaces."""
+    return stat[stat.rindex(b")") + 2:].split()
+
+
 def label(cmdline: bytes, pid: int) -> str:
     """What a process is, from its command line: the training processes, Ray's processes by role."""
     if pid == os.getpid():
@@ -67,20 +86,14 @@ class ProcCpu:
 
     def _snapshot(self) -> dict[int, float]:
         cpu: dict[int, float] = {}
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            pid = int(entry.name)
-            try:
-                with open(f"/proc/{pid}/stat", "rb") as f:
-                    stat = f.read()
-                with open(f"/proc/{pid}/cmdline", "rb") as f:  # read again: a Ray worker renames itself
-                    cmdline = f.read()
-            except OSError:  # the process ended between the listing and the read
+        for pid in processes():
+            stat = read_proc(pid, "stat")
+            cmdline = read_proc(pid, "cmdline")  # read each time: a Ray worker renames itself
+            if stat is None or cmdline is None:
                 continue
             if cmdline or pid not in self.labels:  # an exiting process's is empty: keep what it was
                 self.labels[pid] = label(cmdline, pid)
-            fields = stat[stat.rindex(b")") + 2:].split()  # from field 3 (state) of proc(5)
+            fields = stat_fields(stat)
             self.nice[self.labels[pid]].add(int(fields[16]))  # field 19
             cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
         return cpu
